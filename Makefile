@@ -1,0 +1,61 @@
+# aeqkit: `make run` and `make test` create the virtual environment when it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PROFILE ?= quick
+STAMP  := $(VENV)/.aeqkit-installed
+PYTEST_ARGS ?=
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+.PHONY: help install run test test-fast lint lab bench info clean strip
+
+help:
+	@echo "make run      execute every notebook ($(PROFILE) profile) into build/notebooks, summary in build/"
+	@echo "make test     lint + unit tests + notebook regression + browser tests"
+	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make bench    layer and discovery benchmarks (ratios printed, JSON in build/)"
+	@echo "make info     versions, import checks, GPU presence"
+	@echo "PROFILE=full  paper-scale notebooks (meant for a GPU)"
+
+$(STAMP): pyproject.toml requirements/escnn.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" setuptools wheel
+	# torch first, pinned, so the CPU build on local disk satisfies the bounded range in pyproject
+	$(BIN)/python -m pip install --quiet "torch==2.13.0"
+	$(BIN)/python -m pip install --quiet -e ".[notebooks,dev]"
+	# escnn without its Fortran-only py3nj dependency (its other needs are in pyproject.toml)
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements/escnn.txt
+	$(BIN)/python -m aeqkit info
+	touch $(STAMP)
+
+install: $(STAMP)
+
+info: $(STAMP)
+	$(BIN)/python -m aeqkit info
+
+lint: $(STAMP)
+	$(BIN)/ruff check aeqkit tests benchmarks tools
+
+run: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py --profile $(PROFILE) --out build/notebooks
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest -ra --durations=15 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -ra -m "not notebooks and not browser and not slow" $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_layers.py
+	$(BIN)/python benchmarks/bench_discovery.py
+
+strip:
+	$(BIN)/python tools/strip_notebooks.py notebooks/*.ipynb
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

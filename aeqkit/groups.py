@@ -1,0 +1,776 @@
+"""Group actions on scalar, vector and regular feature fields: the one convention of aeqkit.
+
+Convention (see also DESIGN.md and the README's picture):
+
+* A field is a tensor ``x`` of shape ``(..., C, H, W)``; leading axes (batch, time) broadcast.
+* The row axis ``H`` is **y pointing up** (row 0 at the bottom) and the column axis ``W`` is **x
+  pointing right**, exactly PhiFlow's ``values.numpy('y,x')`` layout. Plot with ``origin="lower"``.
+* Velocity channels are ``(u, v)`` = (x-component, y-component).
+* A group element ``g`` acts as ``(g·f)(p) = ρ(g) f(g⁻¹ p)``: the grid is moved by ``g`` and the
+  channels are mixed by the fibre representation ``ρ(g)`` (identity on scalars, the 2x2 matrix on
+  vectors, a cyclic permutation on regular features). A rotation by θ is counter-clockwise; for
+  θ = k·90° the spatial part is ``torch.rot90(x, k, dims=(-1, -2))`` and ``(u, v) -> R_θ (u, v)``,
+  e.g. ``(u, v) -> (-v, u)`` for 90°. (Rotating the grid by -θ but the components by +θ, as the paper's
+  public code does on y-up arrays, is not a symmetry of the physics.)
+
+Groups: :class:`CyclicGroup` (C_N), :class:`DihedralGroup` (D_N), :class:`SO2`,
+:class:`TranslationGroup`, :class:`ScaleGroup` and :class:`UniformMotionGroup`; :func:`get_group`
+builds one from a name such as ``"C4"``, ``"D4"``, ``"SO2"``, ``"translation"``, ``"scaling"``.
+Functional forms: :func:`rot90_field`, :func:`rotate_field`, :func:`reflect_field`,
+:func:`translate_field`, :func:`scale_field`, :func:`uniform_motion`.
+
+See also: notebook 00, section 1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "FieldType",
+    "as_field_type",
+    "Group",
+    "CyclicGroup",
+    "DihedralGroup",
+    "SO2",
+    "TranslationGroup",
+    "ScaleGroup",
+    "UniformMotionGroup",
+    "get_group",
+    "GROUP_NAMES",
+    "rotation_matrix",
+    "rot90_field",
+    "rotate_field",
+    "reflect_field",
+    "translate_field",
+    "scale_field",
+    "uniform_motion",
+]
+
+BLOCK_KINDS = ("scalar", "vector", "regular")
+
+
+# --------------------------------------------------------------------------------------------
+# Field types
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FieldType:
+    """How the channel axis of a field is typed: a tuple of blocks.
+
+    Each block is ``"scalar"`` (1 channel), ``"vector"`` (2 channels, ``(u, v)``) or ``"regular"``
+    (``group_order`` channels: a function on C_N; a rotation by k steps of 2π/N rolls it by +k).
+
+    Example: ``FieldType.vectors(10)`` types 10 stacked velocity frames, 20 channels.
+    """
+
+    blocks: tuple[str, ...]
+    group_order: int | None = None
+
+    def __post_init__(self) -> None:
+        blocks = tuple(self.blocks)
+        object.__setattr__(self, "blocks", blocks)
+        for b in blocks:
+            if b not in BLOCK_KINDS:
+                raise ValueError(f"unknown field block {b!r}; accepted kinds: {', '.join(BLOCK_KINDS)}")
+        if "regular" in blocks and (self.group_order is None or self.group_order < 1):
+            raise ValueError("a FieldType with 'regular' blocks needs group_order >= 1, "
+                             f"got group_order={self.group_order!r}")
+
+    @classmethod
+    def scalars(cls, n: int = 1) -> FieldType:
+        return cls(("scalar",) * n)
+
+    @classmethod
+    def vectors(cls, n: int = 1) -> FieldType:
+        return cls(("vector",) * n)
+
+    @classmethod
+    def regular(cls, n: int, group_order: int) -> FieldType:
+        return cls(("regular",) * n, group_order=group_order)
+
+    @property
+    def size(self) -> int:
+        """Number of channels ``C``."""
+        return sum(self.block_size(b) for b in self.blocks)
+
+    def block_size(self, kind: str) -> int:
+        return {"scalar": 1, "vector": 2, "regular": self.group_order or 0}[kind]
+
+    def __add__(self, other: FieldType) -> FieldType:
+        if (self.group_order and other.group_order and self.group_order != other.group_order
+                and "regular" in self.blocks and "regular" in other.blocks):
+            raise ValueError("cannot concatenate regular fields of different group orders "
+                             f"({self.group_order} and {other.group_order})")
+        return FieldType(self.blocks + other.blocks, self.group_order or other.group_order)
+
+    def __repr__(self) -> str:
+        parts, prev, count = [], None, 0
+        for b in (*self.blocks, None):
+            if b == prev:
+                count += 1
+                continue
+            if prev is not None:
+                parts.append(f"{count}x{prev}")
+            prev, count = b, 1
+        go = f", N={self.group_order}" if "regular" in self.blocks else ""
+        return f"FieldType({' + '.join(parts)}{go})"
+
+
+def as_field_type(spec: FieldType | str | Sequence[str], channels: int,
+                  group_order: int | None = None) -> FieldType:
+    """Resolve ``spec`` against a channel count.
+
+    ``spec`` may be a :class:`FieldType`, a kind name meaning "every channel is of this kind"
+    (``"scalar"``, ``"vector"``, ``"regular"``), or a sequence of kind names.
+    """
+    if isinstance(spec, FieldType):
+        ft = spec
+    elif isinstance(spec, str):
+        if spec not in BLOCK_KINDS:
+            raise ValueError(f"unknown field type {spec!r}; accepted: a FieldType or one of "
+                             f"{', '.join(BLOCK_KINDS)}")
+        if spec == "scalar":
+            ft = FieldType.scalars(channels)
+        elif spec == "vector":
+            if channels % 2:
+                raise ValueError(f"a vector field needs an even number of channels ((u, v) pairs), "
+                                 f"got {channels} channels")
+            ft = FieldType.vectors(channels // 2)
+        else:
+            if group_order is None or channels % group_order:
+                raise ValueError(f"regular fields need group_order dividing the channel count, got "
+                                 f"{channels} channels and group_order={group_order}")
+            ft = FieldType.regular(channels // group_order, group_order)
+    else:
+        ft = FieldType(tuple(spec), group_order)
+    if ft.size != channels:
+        raise ValueError(f"field type {ft!r} has {ft.size} channels but the tensor has {channels} "
+                         "channels on axis -3 (expected shape (..., C, H, W))")
+    return ft
+
+
+def _check_field(x: torch.Tensor, field_type: FieldType | str | Sequence[str],
+                 check_finite: bool = True, group_order: int | None = None) -> FieldType:
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"expected a torch.Tensor of shape (..., C, H, W), got {type(x).__name__}")
+    if x.ndim < 3:
+        raise ValueError(f"expected a field of shape (..., C, H, W) with at least 3 dimensions, "
+                         f"got shape {tuple(x.shape)}")
+    if check_finite and (x.is_floating_point() or x.is_complex()) and not bool(torch.isfinite(x).all()):
+        raise ValueError("field contains NaN or inf; expected finite values (clean the data first)")
+    return as_field_type(field_type, x.shape[-3], group_order)
+
+
+def rotation_matrix(theta: float, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """The 2x2 counter-clockwise rotation ``R_θ``; exact entries for multiples of 90°."""
+    q = theta / (math.pi / 2)
+    if abs(q - round(q)) < 1e-12:
+        c, s = [(1, 0), (0, 1), (-1, 0), (0, -1)][int(round(q)) % 4]
+    else:
+        c, s = math.cos(theta), math.sin(theta)
+    return torch.tensor([[c, -s], [s, c]], dtype=dtype)
+
+
+def _fiber(x: torch.Tensor, ft: FieldType, vec: torch.Tensor, scalar: float = 1.0,
+           regular_shift: int | None = 0, regular_flip: bool = False) -> torch.Tensor:
+    """Apply the fibre representation block-wise on the channel axis -3."""
+    identity_vec = bool(torch.equal(vec, torch.eye(2, dtype=vec.dtype)))
+    if identity_vec and scalar == 1.0 and regular_shift == 0 and not regular_flip:
+        return x
+    out, c = [], 0
+    for b in ft.blocks:
+        n = ft.block_size(b)
+        blk = x[..., c:c + n, :, :]
+        if b == "scalar":
+            blk = blk * scalar if scalar != 1.0 else blk
+        elif b == "vector":
+            m = vec.to(dtype=x.dtype, device=x.device)
+            blk = torch.einsum("ij,...jhw->...ihw", m, blk)
+        else:
+            if regular_shift is None:
+                raise ValueError(f"this group element does not permute the {ft.group_order} channels of a "
+                                 "regular field; use an element of the same cyclic group")
+            if regular_flip:
+                raise ValueError("reflections of regular fields are not defined in aeqkit; use "
+                                 "scalar/vector fields or a cyclic group")
+            blk = torch.roll(blk, shifts=regular_shift, dims=-3)
+        out.append(blk)
+        c += n
+    return torch.cat(out, dim=-3)
+
+
+# --------------------------------------------------------------------------------------------
+# Spatial transforms
+# --------------------------------------------------------------------------------------------
+def _grid_resample(x: torch.Tensor, inv: torch.Tensor, mode: str = "bilinear",
+                   center: tuple[float, float] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``out(p) = x(inv @ p)`` with p relative to the grid centre, in pixel units (x right, y up).
+
+    Returns the resampled tensor and a boolean ``(H, W)`` mask of pixels whose source lies inside the grid.
+    """
+    *lead, C, H, W = x.shape
+    cy, cx = center if center is not None else ((H - 1) / 2, (W - 1) / 2)
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    ii = torch.arange(H, dtype=dtype, device=x.device) - cy
+    jj = torch.arange(W, dtype=dtype, device=x.device) - cx
+    yy, xx = torch.meshgrid(ii, jj, indexing="ij")
+    inv = inv.to(dtype=dtype, device=x.device)
+    xs = inv[0, 0] * xx + inv[0, 1] * yy + cx
+    ys = inv[1, 0] * xx + inv[1, 1] * yy + cy
+    eps = 1e-6
+    mask = (xs >= -eps) & (xs <= W - 1 + eps) & (ys >= -eps) & (ys <= H - 1 + eps)
+    gx = 2 * xs / max(W - 1, 1) - 1
+    gy = 2 * ys / max(H - 1, 1) - 1
+    grid = torch.stack([gx, gy], dim=-1)
+    flat = x.reshape(-1, C, H, W).to(dtype)
+    out = F.grid_sample(flat, grid.expand(flat.shape[0], H, W, 2), mode=mode, padding_mode="zeros",
+                        align_corners=True)
+    out = out * mask.to(out.dtype)  # lost pixels are exactly zero, not a partial bilinear blend
+    return out.reshape(*lead, C, H, W).to(x.dtype), mask
+
+
+def rot90_field(x: torch.Tensor, k: int = 1, field_type: FieldType | str = "vector",
+                check_finite: bool = True) -> torch.Tensor:
+    """Rotate a field by ``k`` quarter turns counter-clockwise, exactly (no interpolation).
+
+    Shape: ``x: (..., C, H, W)`` -> same; ``H == W`` is required for odd ``k``.
+    Regular blocks must have an order divisible by 4 (they roll by ``k·N/4``).
+    """
+    ft = _check_field(x, field_type, check_finite)
+    k = int(k) % 4
+    if k % 2 and x.shape[-1] != x.shape[-2]:
+        raise ValueError(f"a 90° rotation needs a square grid (H == W), "
+                         f"got H={x.shape[-2]}, W={x.shape[-1]}; "
+                         "use rotate_field for interpolated rotations or a 180° rotation")
+    shift = _regular_shift(ft, k, 4)
+    y = torch.rot90(x, k, dims=(-1, -2)) if k else x
+    return _fiber(y, ft, rotation_matrix(k * math.pi / 2), regular_shift=shift)
+
+
+def _regular_shift(ft: FieldType, k: int, n: int) -> int | None:
+    """Channel roll of a regular block of order ft.group_order for a rotation by 2πk/n."""
+    if "regular" not in ft.blocks:
+        return 0
+    num = k * ft.group_order
+    return num // n if num % n == 0 else None
+
+
+def rotate_field(x: torch.Tensor, theta: float, field_type: FieldType | str = "vector",
+                 mode: str = "bilinear", return_mask: bool = False, check_finite: bool = True):
+    """Rotate a field counter-clockwise by any angle ``theta`` (radians) about the grid centre.
+
+    Multiples of 90° are dispatched to the exact :func:`rot90_field` on square grids; other angles are
+    interpolated with ``grid_sample`` and the corners that rotate in from outside the grid are
+    zero-filled. With ``return_mask=True`` also returns the ``(H, W)`` bool mask of pixels that are
+    valid (their source lay inside the grid): its complement is the lost corners.
+
+    Shape: ``x: (..., C, H, W)`` -> same (and mask ``(H, W)``).
+    """
+    ft = _check_field(x, field_type, check_finite)
+    q = theta / (math.pi / 2)
+    H, W = x.shape[-2:]
+    if abs(q - round(q)) < 1e-12 and (H == W or int(round(q)) % 2 == 0):
+        out = rot90_field(x, int(round(q)), ft, check_finite=False)
+        mask = torch.ones(H, W, dtype=torch.bool, device=x.device)
+    else:
+        n_reg = ft.group_order or 1
+        steps = theta / (2 * math.pi / n_reg)
+        shift = int(round(steps)) if abs(steps - round(steps)) < 1e-9 else None
+        if "regular" not in ft.blocks:
+            shift = 0
+        y, mask = _grid_resample(x, rotation_matrix(-theta), mode=mode)
+        out = _fiber(y, ft, rotation_matrix(theta), regular_shift=shift)
+    return (out, mask) if return_mask else out
+
+
+def reflect_field(x: torch.Tensor, field_type: FieldType | str = "vector",
+                  check_finite: bool = True) -> torch.Tensor:
+    """Reflect ``x -> -x`` (flip the W axis); vectors map ``(u, v) -> (-u, v)``.
+
+    Shape: ``x: (..., C, H, W)`` -> same.
+    """
+    ft = _check_field(x, field_type, check_finite)
+    return _fiber(x.flip(-1), ft, torch.diag(torch.tensor([-1.0, 1.0], dtype=torch.float64)),
+                  regular_flip=True)
+
+
+def translate_field(x: torch.Tensor, shift: tuple[float, float], field_type: FieldType | str = "vector",
+                    cyclic: bool = True, fill: float = 0.0, check_finite: bool = True) -> torch.Tensor:
+    """Translate a field by ``shift = (dx, dy)`` grid cells: ``out(p) = x(p - shift)``.
+
+    Integer shifts are exact (``torch.roll`` when ``cyclic``, else shifted with ``fill`` entering from the
+    boundary). Non-integer cyclic shifts use a Fourier phase shift (exact for band-limited fields).
+    Channel values are unchanged (translations act trivially on the fibre).
+
+    Shape: ``x: (..., C, H, W)`` -> same.
+    """
+    _check_field(x, field_type, check_finite)
+    dx, dy = float(shift[0]), float(shift[1])
+    if dx.is_integer() and dy.is_integer():
+        dx, dy = int(dx), int(dy)
+        if cyclic:
+            return torch.roll(x, shifts=(dy, dx), dims=(-2, -1))
+        H, W = x.shape[-2:]
+        out = torch.full_like(x, fill)
+        ys_dst, ys_src = slice(max(dy, 0), H + min(dy, 0)), slice(max(-dy, 0), H - max(dy, 0))
+        xs_dst, xs_src = slice(max(dx, 0), W + min(dx, 0)), slice(max(-dx, 0), W - max(dx, 0))
+        if abs(dy) < H and abs(dx) < W:
+            out[..., ys_dst, xs_dst] = x[..., ys_src, xs_src]
+        return out
+    if not cyclic:  # bilinear resampling of out(p) = x(p - s), fill entering from outside
+        H, W = x.shape[-2:]
+        ii = torch.arange(H, dtype=x.dtype, device=x.device) - dy
+        jj = torch.arange(W, dtype=x.dtype, device=x.device) - dx
+        yy, xx = torch.meshgrid(ii, jj, indexing="ij")
+        grid = torch.stack([2 * xx / max(W - 1, 1) - 1, 2 * yy / max(H - 1, 1) - 1], dim=-1)
+        flat = x.reshape(-1, *x.shape[-3:])
+        out = F.grid_sample(flat, grid.expand(flat.shape[0], H, W, 2), mode="bilinear",
+                            padding_mode="zeros", align_corners=True)
+        valid = (xx >= 0) & (xx <= W - 1) & (yy >= 0) & (yy <= H - 1)
+        out = torch.where(valid, out, torch.full_like(out, fill))
+        return out.reshape(x.shape)
+    H, W = x.shape[-2:]
+    fy = torch.fft.fftfreq(H, device=x.device, dtype=torch.float64)
+    fx = torch.fft.fftfreq(W, device=x.device, dtype=torch.float64)
+    phase = torch.exp(-2j * math.pi * (fy[:, None] * dy + fx[None, :] * dx))
+    out = torch.fft.ifft2(torch.fft.fft2(x.to(torch.float64)) * phase).real
+    return out.to(x.dtype)
+
+
+def scale_field(x: torch.Tensor, lam: float, field_type: FieldType | str = "vector",
+                mode: str = "bilinear", return_mask: bool = False, check_finite: bool = True):
+    """Scale a field about the grid centre: ``out(p) = λ_f · x(λ p)``.
+
+    This is the spatial part of the Navier-Stokes scaling symmetry ``w -> λ w(λ x, λ² t)``: vector
+    channels are multiplied by ``λ``, scalars are resampled unchanged. For ``λ < 1`` the border comes
+    from outside the grid and is zero-filled (``return_mask=True`` reports the valid pixels); for
+    trajectories use :meth:`ScaleGroup.time_factor` (``λ²``).
+
+    Shape: ``x: (..., C, H, W)`` -> same (and mask ``(H, W)``).
+    """
+    ft = _check_field(x, field_type, check_finite)
+    if not lam > 0:
+        raise ValueError(f"scale factor must be > 0, got {lam}")
+    if lam == 1.0:
+        out, mask = x, torch.ones(x.shape[-2:], dtype=torch.bool, device=x.device)
+    else:
+        y, mask = _grid_resample(x, torch.eye(2, dtype=torch.float64) * lam, mode=mode)
+        out = _fiber(y, ft, torch.eye(2, dtype=torch.float64) * lam, regular_shift=0)
+    return (out, mask) if return_mask else out
+
+
+def uniform_motion(x: torch.Tensor, velocity: tuple[float, float], t: float,
+                   field_type: FieldType | str = "vector", cyclic: bool = True,
+                   check_finite: bool = True) -> torch.Tensor:
+    """Galilean boost of a velocity field at time ``t``: ``w'(p, t) = w(p - c t, t) + c``.
+
+    ``velocity = c = (c_x, c_y)`` in grid cells per unit time. Scalars are only translated.
+
+    Shape: ``x: (..., C, H, W)`` -> same.
+    """
+    ft = _check_field(x, field_type, check_finite)
+    cx, cy = float(velocity[0]), float(velocity[1])
+    y = translate_field(x, (cx * t, cy * t), ft, cyclic=cyclic, check_finite=False)
+    add, c = [], 0
+    for b in ft.blocks:
+        n = ft.block_size(b)
+        if b == "vector":
+            add += [cx, cy]
+        elif b == "regular":
+            raise ValueError("uniform motion is defined on scalar and vector fields only")
+        else:
+            add += [0.0] * n
+        c += n
+    return y + torch.tensor(add, dtype=x.dtype, device=x.device)[:, None, None]
+
+
+# --------------------------------------------------------------------------------------------
+# Groups
+# --------------------------------------------------------------------------------------------
+class Group(ABC):
+    """A symmetry group acting on fields ``(..., C, H, W)``.
+
+    Subclasses give ``elements`` (all of them for finite groups, a grid for continuous ones),
+    ``compose(a, b)`` (apply ``b`` first, then ``a``), ``inverse``, ``identity``, ``act`` and
+    ``vector_rep`` (the 2x2 matrix by which an element acts on vector components).
+    """
+
+    name: str = "group"
+    is_finite: bool = False
+
+    @abstractmethod
+    def elements(self, n: int | None = None) -> list[Hashable]: ...
+
+    @property
+    @abstractmethod
+    def identity(self) -> Hashable: ...
+
+    @abstractmethod
+    def compose(self, a: Any, b: Any) -> Hashable: ...
+
+    @abstractmethod
+    def inverse(self, a: Any) -> Hashable: ...
+
+    @abstractmethod
+    def act(self, g: Any, x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor: ...
+
+    @abstractmethod
+    def vector_rep(self, g: Any) -> torch.Tensor: ...
+
+    def is_exact(self, g: Any, shape: tuple[int, int] | None = None) -> bool:
+        """Whether ``act(g, ·)`` involves no interpolation (on a grid of ``shape``)."""
+        return False
+
+    def valid_mask(self, g: Any, shape: tuple[int, int]) -> torch.Tensor:
+        """Bool ``(H, W)`` mask of pixels of ``act(g, x)`` that come from inside the grid."""
+        return torch.ones(shape, dtype=torch.bool)
+
+    def equal(self, a: Any, b: Any) -> bool:
+        return a == b
+
+    def label(self, g: Any) -> str:
+        return str(g)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class CyclicGroup(Group):
+    """C_N: rotations by ``2πk/N``, elements ``k in range(N)``. Exact for multiples of 90°."""
+
+    is_finite = True
+
+    def __init__(self, order: int = 4) -> None:
+        if not isinstance(order, int) or order < 1:
+            raise ValueError(f"group order must be an int >= 1, got {order!r}")
+        self.order = order
+        self.name = f"C{order}"
+
+    def elements(self, n: int | None = None) -> list[int]:
+        return list(range(self.order))
+
+    @property
+    def identity(self) -> int:
+        return 0
+
+    def compose(self, a: int, b: int) -> int:
+        return (a + b) % self.order
+
+    def inverse(self, a: int) -> int:
+        return (-a) % self.order
+
+    def angle(self, g: int) -> float:
+        return 2 * math.pi * g / self.order
+
+    def vector_rep(self, g: int) -> torch.Tensor:
+        return rotation_matrix(self.angle(g))
+
+    def is_exact(self, g: int, shape: tuple[int, int] | None = None) -> bool:
+        quarter = (4 * g) % self.order == 0
+        if shape is not None and shape[0] != shape[1]:
+            return (2 * g) % self.order == 0
+        return quarter
+
+    def valid_mask(self, g: int, shape: tuple[int, int]) -> torch.Tensor:
+        if self.is_exact(g, shape):
+            return torch.ones(shape, dtype=torch.bool)
+        return _grid_resample(torch.zeros(1, 1, *shape), rotation_matrix(-self.angle(g)))[1]
+
+    def act(self, g: int, x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor:
+        ft = _check_field(x, field_type, check_finite, group_order=self.order)
+        if "regular" in ft.blocks and ft.group_order != self.order:
+            if (g * ft.group_order) % self.order:
+                raise ValueError(f"regular fields of order {ft.group_order} are not permuted by {self.name} "
+                                 f"element {g}; use group_order={self.order}")
+        if "regular" in ft.blocks and self.is_exact(g, x.shape[-2:]):
+            k4 = (4 * g) // self.order
+            y = torch.rot90(x, k4, dims=(-1, -2)) if k4 % 4 else x
+            return _fiber(y, ft, self.vector_rep(g), regular_shift=g * ft.group_order // self.order)
+        return rotate_field(x, self.angle(g), ft, check_finite=False)
+
+    def label(self, g: int) -> str:
+        deg = 360 * g / self.order
+        return f"{deg:g}°"
+
+
+class DihedralGroup(Group):
+    """D_N: elements ``(k, m)`` acting as ``rot(2πk/N) ∘ flip^m`` with flip ``x -> -x``."""
+
+    is_finite = True
+
+    def __init__(self, order: int = 4) -> None:
+        if not isinstance(order, int) or order < 1:
+            raise ValueError(f"group order must be an int >= 1, got {order!r}")
+        self.order = order
+        self.rotations = CyclicGroup(order)
+        self.name = f"D{order}"
+
+    def elements(self, n: int | None = None) -> list[tuple[int, int]]:
+        return [(k, m) for m in (0, 1) for k in range(self.order)]
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return (0, 0)
+
+    def compose(self, a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+        k1, m1 = a
+        k2, m2 = b
+        return ((k1 + (-1) ** m1 * k2) % self.order, m1 ^ m2)
+
+    def inverse(self, a: tuple[int, int]) -> tuple[int, int]:
+        k, m = a
+        return ((-k) % self.order, 0) if m == 0 else (k % self.order, 1)
+
+    def vector_rep(self, g: tuple[int, int]) -> torch.Tensor:
+        k, m = g
+        flip = torch.diag(torch.tensor([-1.0, 1.0], dtype=torch.float64))
+        return self.rotations.vector_rep(k) @ (flip if m else torch.eye(2, dtype=torch.float64))
+
+    def is_exact(self, g: tuple[int, int], shape: tuple[int, int] | None = None) -> bool:
+        return self.rotations.is_exact(g[0], shape)
+
+    def valid_mask(self, g: tuple[int, int], shape: tuple[int, int]) -> torch.Tensor:
+        return self.rotations.valid_mask(g[0], shape)
+
+    def act(self, g: tuple[int, int], x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor:
+        k, m = g
+        ft = _check_field(x, field_type, check_finite)
+        y = reflect_field(x, ft, check_finite=False) if m else x
+        return self.rotations.act(k, y, ft, check_finite=False)
+
+    def label(self, g: tuple[int, int]) -> str:
+        k, m = g
+        return f"{360 * k / self.order:g}°" + (" ∘ flip" if m else "")
+
+
+class SO2(Group):
+    """SO(2): rotations by any angle θ (radians), by interpolation except multiples of 90°.
+
+    ``elements(n)`` gives ``n`` equally spaced angles (default 8).
+    """
+
+    name = "SO2"
+
+    def elements(self, n: int | None = None) -> list[float]:
+        n = 8 if n is None else n
+        return [2 * math.pi * i / n for i in range(n)]
+
+    @property
+    def identity(self) -> float:
+        return 0.0
+
+    def compose(self, a: float, b: float) -> float:
+        return (a + b) % (2 * math.pi)
+
+    def inverse(self, a: float) -> float:
+        return (-a) % (2 * math.pi)
+
+    def equal(self, a: float, b: float) -> bool:
+        d = (a - b) % (2 * math.pi)
+        return min(d, 2 * math.pi - d) < 1e-9
+
+    def vector_rep(self, g: float) -> torch.Tensor:
+        return rotation_matrix(g)
+
+    def is_exact(self, g: float, shape: tuple[int, int] | None = None) -> bool:
+        q = g / (math.pi / 2)
+        ok = abs(q - round(q)) < 1e-12
+        if shape is not None and shape[0] != shape[1]:
+            ok = ok and int(round(q)) % 2 == 0
+        return ok
+
+    def valid_mask(self, g: float, shape: tuple[int, int]) -> torch.Tensor:
+        if self.is_exact(g, shape):
+            return torch.ones(shape, dtype=torch.bool)
+        return _grid_resample(torch.zeros(1, 1, *shape), rotation_matrix(-g))[1]
+
+    def act(self, g: float, x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor:
+        return rotate_field(x, g, field_type, check_finite=check_finite)
+
+    def label(self, g: float) -> str:
+        return f"{math.degrees(g):.4g}°"
+
+
+class TranslationGroup(Group):
+    """Translations by ``(dx, dy)`` grid cells; cyclic (periodic domains) or with ``fill`` (bounded).
+
+    ``elements()`` gives a small default set of shifts unless ``shifts`` is passed.
+    """
+
+    def __init__(self, cyclic: bool = True, shifts: Sequence[tuple[int, int]] | None = None,
+                 fill: float = 0.0) -> None:
+        self.cyclic = cyclic
+        self.fill = fill
+        self.shifts = [tuple(s) for s in shifts] if shifts is not None else [
+            (0, 0), (1, 0), (0, 1), (-3, 2), (5, -7)]
+        self.name = "translation" if cyclic else "translation(bounded)"
+
+    def elements(self, n: int | None = None) -> list[tuple[int, int]]:
+        return list(self.shifts)
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return (0, 0)
+
+    def compose(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+        return (a[0] + b[0], a[1] + b[1])
+
+    def inverse(self, a: tuple[float, float]) -> tuple[float, float]:
+        return (-a[0], -a[1])
+
+    def vector_rep(self, g: tuple[float, float]) -> torch.Tensor:
+        return torch.eye(2, dtype=torch.float64)
+
+    def is_exact(self, g: tuple[float, float], shape: tuple[int, int] | None = None) -> bool:
+        return float(g[0]).is_integer() and float(g[1]).is_integer()
+
+    def valid_mask(self, g: tuple[float, float], shape: tuple[int, int]) -> torch.Tensor:
+        if self.cyclic:
+            return torch.ones(shape, dtype=torch.bool)
+        ones = torch.ones(1, 1, *shape)
+        return translate_field(ones, g, "scalar", cyclic=False, fill=0.0)[0, 0] > 0.5
+
+    def act(self, g: tuple[float, float], x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor:
+        return translate_field(x, g, field_type, cyclic=self.cyclic, fill=self.fill,
+                               check_finite=check_finite)
+
+
+class ScaleGroup(Group):
+    """Scalings ``w -> λ w(λ x)`` (the spatial part of the Navier-Stokes scaling symmetry).
+
+    Elements are factors ``λ > 0``; composition multiplies. :meth:`time_factor` gives ``λ²``, the
+    factor by which time is rescaled in the full symmetry ``w_λ(x, t) = λ w(λ x, λ² t)``.
+    """
+
+    name = "scaling"
+
+    def __init__(self, factors: Sequence[float] = (0.5, 0.75, 1.0, 1.5, 2.0)) -> None:
+        if any(not f > 0 for f in factors):
+            raise ValueError(f"scale factors must be > 0, got {list(factors)}")
+        self.factors = list(factors)
+
+    def elements(self, n: int | None = None) -> list[float]:
+        return list(self.factors)
+
+    @property
+    def identity(self) -> float:
+        return 1.0
+
+    def compose(self, a: float, b: float) -> float:
+        return a * b
+
+    def inverse(self, a: float) -> float:
+        return 1.0 / a
+
+    def equal(self, a: float, b: float) -> bool:
+        return abs(a - b) < 1e-12 * max(abs(a), 1.0)
+
+    def vector_rep(self, g: float) -> torch.Tensor:
+        return torch.eye(2, dtype=torch.float64) * g
+
+    @staticmethod
+    def time_factor(g: float) -> float:
+        """``λ²``: frame ``t`` of the scaled solution is frame ``λ² t`` of the original."""
+        return g * g
+
+    def is_exact(self, g: float, shape: tuple[int, int] | None = None) -> bool:
+        return g == 1.0
+
+    def valid_mask(self, g: float, shape: tuple[int, int]) -> torch.Tensor:
+        if g == 1.0:
+            return torch.ones(shape, dtype=torch.bool)
+        return _grid_resample(torch.zeros(1, 1, *shape), torch.eye(2, dtype=torch.float64) * g)[1]
+
+    def act(self, g: float, x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor:
+        return scale_field(x, g, field_type, check_finite=check_finite)
+
+
+class UniformMotionGroup(Group):
+    """Galilean boosts ``w(x, t) -> w(x - c t, t) + c`` at a fixed time ``t`` (slides: NS symmetries).
+
+    Elements are velocities ``c = (c_x, c_y)`` in cells per unit time; composition adds them.
+    """
+
+    name = "uniform_motion"
+
+    def __init__(self, t: float = 1.0, velocities: Sequence[tuple[float, float]] | None = None) -> None:
+        self.t = t
+        self.velocities = [tuple(v) for v in velocities] if velocities is not None else [
+            (0.0, 0.0), (1.0, 0.0), (0.0, -2.0), (0.5, 0.5)]
+
+    def elements(self, n: int | None = None) -> list[tuple[float, float]]:
+        return list(self.velocities)
+
+    @property
+    def identity(self) -> tuple[float, float]:
+        return (0.0, 0.0)
+
+    def compose(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+        return (a[0] + b[0], a[1] + b[1])
+
+    def inverse(self, a: tuple[float, float]) -> tuple[float, float]:
+        return (-a[0], -a[1])
+
+    def vector_rep(self, g: tuple[float, float]) -> torch.Tensor:
+        return torch.eye(2, dtype=torch.float64)
+
+    def is_exact(self, g: tuple[float, float], shape: tuple[int, int] | None = None) -> bool:
+        return float(g[0] * self.t).is_integer() and float(g[1] * self.t).is_integer()
+
+    def act(self, g: tuple[float, float], x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor:
+        return uniform_motion(x, g, self.t, field_type, check_finite=check_finite)
+
+
+GROUP_NAMES = ("C<N> (e.g. C4, C8)", "D<N> (e.g. D4)", "SO2", "rotation (=C4)", "reflection (=D1)",
+               "translation", "translation_bounded", "scaling", "uniform_motion")
+
+
+def get_group(name: str | Group, **kwargs: Any) -> Group:
+    """Build a group from its name (case-insensitive); a :class:`Group` is returned unchanged.
+
+    Accepted: ``"C<N>"``, ``"D<N>"``, ``"SO2"``, ``"rotation"`` (C4, or ``order=N``),
+    ``"reflection"`` (D1), ``"translation"``, ``"translation_bounded"``, ``"scaling"``,
+    ``"uniform_motion"``. Extra keyword arguments go to the group's constructor.
+    """
+    if isinstance(name, Group):
+        return name
+    if not isinstance(name, str):
+        raise ValueError(f"group must be a Group or a name, got {type(name).__name__}; "
+                         f"accepted names: {', '.join(GROUP_NAMES)}")
+    key = name.strip().lower().replace("(", "").replace(")", "").replace("-", "_")
+    m = re.fullmatch(r"([cd])(\d+)", key)
+    if m:
+        order = int(m.group(2))
+        if order < 1:
+            raise ValueError(f"group order must be >= 1 in {name!r}")
+        return CyclicGroup(order) if m.group(1) == "c" else DihedralGroup(order)
+    if key in {"so2", "so_2"}:
+        return SO2()
+    if key == "rotation":
+        return CyclicGroup(kwargs.pop("order", 4))
+    if key == "reflection":
+        return DihedralGroup(1)
+    if key == "translation":
+        return TranslationGroup(**kwargs)
+    if key == "translation_bounded":
+        return TranslationGroup(cyclic=False, **kwargs)
+    if key in {"scaling", "scale"}:
+        return ScaleGroup(**kwargs)
+    if key in {"uniform_motion", "galilean"}:
+        return UniformMotionGroup(**kwargs)
+    raise ValueError(f"unknown group {name!r}; accepted names: {', '.join(GROUP_NAMES)}")

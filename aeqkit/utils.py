@@ -1,0 +1,88 @@
+"""Small shared helpers: seeding, device choice, the version banner and input checks."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+__all__ = [
+    "seed_everything",
+    "default_device",
+    "banner",
+    "versions",
+    "check_finite",
+    "is_ci",
+    "profile_from_env",
+]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch Generator seeded the same way."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    """CUDA when available (override with ``AEQKIT_DEVICE``), else CPU."""
+    env = os.environ.get("AEQKIT_DEVICE")
+    if env:
+        return torch.device(env)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages the kit stands on (``"missing"`` when not importable)."""
+    out = {"python": platform.python_version(), "torch": torch.__version__}
+    for mod, name in [("escnn", "escnn"), ("phi", "phiflow"), ("plotly", "plotly"),
+                      ("ipywidgets", "ipywidgets"), ("numpy", "numpy"), ("scipy", "scipy")]:
+        try:
+            m = __import__(mod)
+            out[name] = getattr(m, "__version__", "unknown")
+        except Exception:  # noqa: BLE001 - report any import failure as missing
+            out[name] = "missing"
+    return out
+
+
+def banner() -> str:
+    """A one-line version banner for notebooks and CLI output."""
+    from aeqkit import __version__
+
+    v = versions()
+    dev = default_device()
+    gpu = torch.cuda.get_device_name(0) if dev.type == "cuda" else "no GPU"
+    return (f"aeqkit {__version__} | torch {v['torch']} | escnn {v['escnn']} | "
+            f"phiflow {v['phiflow']} | plotly {v['plotly']} | device {dev} ({gpu})")
+
+
+def check_finite(x: torch.Tensor | np.ndarray, name: str = "input") -> None:
+    """Raise ``ValueError`` if ``x`` holds NaN or inf, saying how many and where the first is."""
+    t = torch.as_tensor(x)
+    if t.is_floating_point() or t.is_complex():
+        bad = ~torch.isfinite(t)
+        if bool(bad.any()):
+            idx = tuple(int(i) for i in torch.nonzero(bad)[0])
+            raise ValueError(
+                f"{name} contains {int(bad.sum())} non-finite values (NaN or inf), first at index "
+                f"{idx}; expected finite numbers: clean or regenerate the data"
+            )
+
+
+def is_ci() -> bool:
+    """True when running under CI (``CI=true``)."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def profile_from_env(default: str = "quick") -> str:
+    """The run profile from ``AEQKIT_PROFILE`` (``"quick"`` or ``"full"``)."""
+    p = os.environ.get("AEQKIT_PROFILE", default)
+    if p not in {"quick", "full"}:
+        raise ValueError(f"AEQKIT_PROFILE must be 'quick' or 'full', got {p!r}")
+    return p
