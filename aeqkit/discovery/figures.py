@@ -1,0 +1,130 @@
+"""Pure plotly figure builders for symmetry discovery (widgets wrap these; tests call them).
+
+- :func:`generator_heatmaps`: learned vs true generator, side by side, on one colour scale.
+- :func:`similarity_curve`: similarity (and optionally effective magnitude) over training.
+- :func:`ring_breaking_figure`: the ring toy at a symmetry-breaking strength, real points and
+  their randomly rotated copies, titled with the distinguishability accuracy.
+
+See also: notebook 05.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from aeqkit.discovery.data import make_ring
+from aeqkit.discovery.generator import LieGenerator, so2_generator
+
+__all__ = ["generator_heatmaps", "similarity_curve", "ring_breaking_figure"]
+
+
+def _sign_align(learned: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Flip the learned generator's sign (and rescale) to best match the true one for display."""
+    a, b = learned.flatten(), true.flatten()
+    coef = (a @ b) / (a @ a).clamp_min(1e-12)
+    return learned * coef
+
+
+def generator_heatmaps(learned: torch.Tensor, true: torch.Tensor | None = None,
+                       align: bool = True, title: str | None = None) -> go.Figure:
+    """Heatmaps of the learned generator(s) and, if given, the true one (shared colour scale).
+
+    ``align`` rescales a single learned generator by the least-squares factor onto the true one
+    (a generator is only defined up to scale and sign). Rows are the output index, columns the
+    input index, row 0 at the top (matrix layout).
+
+    Shape:
+        learned: (n, n) or (C, n, n); true: (n, n) or (K, n, n)
+    """
+    lm = torch.as_tensor(learned, dtype=torch.float64).detach()
+    lm = lm[None] if lm.ndim == 2 else lm
+    if lm.ndim != 3 or lm.shape[-1] != lm.shape[-2]:
+        raise ValueError(f"learned must have shape (n, n) or (C, n, n), got {tuple(lm.shape)}")
+    panels = [(f"learned L{i}" if lm.shape[0] > 1 else "learned", m) for i, m in enumerate(lm)]
+    if true is not None:
+        tm = torch.as_tensor(true, dtype=torch.float64).detach()
+        tm = tm[None] if tm.ndim == 2 else tm
+        if tm.shape[-1] != lm.shape[-1]:
+            raise ValueError(f"true generator size {tm.shape[-1]} != learned size {lm.shape[-1]}")
+        if align and lm.shape[0] == 1 and tm.shape[0] == 1:
+            panels = [("learned (aligned to truth)", _sign_align(lm[0], tm[0]))]
+        panels += [(f"true L{i}" if tm.shape[0] > 1 else "true", m) for i, m in enumerate(tm)]
+    vmax = max(float(m.abs().max()) for _, m in panels) or 1.0
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels],
+                        horizontal_spacing=0.06)
+    for k, (_, m) in enumerate(panels):
+        fig.add_trace(
+            go.Heatmap(z=m.numpy(), zmin=-vmax, zmax=vmax, colorscale="RdBu_r",
+                       showscale=k == len(panels) - 1,
+                       text=[[f"{v:.2f}" for v in row] for row in m.tolist()],
+                       texttemplate="%{text}" if m.shape[0] <= 8 else None),
+            row=1, col=k + 1,
+        )
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{k + 1 if k else ''}",
+                         row=1, col=k + 1)
+    fig.update_layout(title=title or "Discovered vs true Lie algebra generator",
+                      height=320, width=260 * len(panels) + 80, margin=dict(t=70, b=30))
+    return fig
+
+
+def similarity_curve(history: dict[str, list[float]], thresholds: tuple[float, ...] = (0.99,),
+                     show_magnitude: bool = False) -> go.Figure:
+    """Similarity to the true generator over training steps (from ``DiscoveryResult.history``).
+
+    Shape:
+        history["step"], history["similarity"]: (E,)
+    """
+    if not history.get("similarity"):
+        raise ValueError("history has no 'similarity' entries: pass true_generator to discover()")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=history["step"], y=history["similarity"], mode="lines+markers",
+                             name="|cosine| to truth"))
+    for t in thresholds:
+        fig.add_hline(y=t, line_dash="dot", annotation_text=f"{t}", line_color="gray")
+    if show_magnitude and history.get("magnitude"):
+        fig.add_trace(go.Scatter(x=history["step"], y=history["magnitude"], name="magnitude",
+                                 yaxis="y2", line=dict(dash="dash")))
+        fig.update_layout(yaxis2=dict(overlaying="y", side="right", title="effective magnitude"))
+    fig.update_layout(title="Similarity to the true generator during training",
+                      xaxis_title="training step", yaxis_title="similarity",
+                      yaxis_range=[0, 1.02], height=350, width=650)
+    return fig
+
+
+def ring_breaking_figure(breaking: float = 0.0, n_samples: int = 1200, magnitude: float = 3.0,
+                         seed: int = 0, with_accuracy: bool = True) -> go.Figure:
+    """The ring toy at ``breaking`` with randomly rotated copies (SO(2), RMS angle ``magnitude``).
+
+    The title (and ``layout.meta["distinguishability"]``) reports
+    :func:`~aeqkit.discovery.distinguishability` of the rotated copies from the real points
+    (0.5: the rotation is a symmetry of the data; higher: it is broken). Rotating by a wide
+    angle makes the copies uniform in angle, so at ``breaking = 1`` the best possible accuracy is
+    ``(1 + TV) / 2 ≈ 0.66`` (TV: total variation between the two angular densities).
+    """
+    from aeqkit.discovery.metrics import distinguishability
+
+    data = make_ring(n_samples=n_samples, breaking=breaking, seed=seed)
+    gen = LieGenerator(2, sigma=magnitude)
+    with torch.no_grad():
+        gen.raw_basis.copy_(so2_generator(1)[None])
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        gx, _ = gen(data.x_train, data.y_train)
+    x, gx = data.x_train[:, 0].numpy(), gx[:, 0].numpy()
+    title = f"ring toy, breaking = {breaking:.2f}"
+    meta: dict[str, float] = {"breaking": float(breaking)}
+    if with_accuracy:
+        acc = distinguishability(data.x_train, data.y_train, gen, steps=150, seed=seed)
+        title += f": distinguishability of rotated copies = {acc:.2f} (0.5 = symmetric)"
+        meta["distinguishability"] = acc
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
+                             marker=dict(size=4, opacity=0.7)))
+    fig.add_trace(go.Scatter(x=gx[:, 0], y=gx[:, 1], mode="markers", name="rotated copies",
+                             marker=dict(size=4, opacity=0.5, symbol="x")))
+    fig.update_layout(title=title, xaxis=dict(range=[-1.5, 1.5], title="x"),
+                      yaxis=dict(range=[-1.5, 1.5], scaleanchor="x", title="y"),
+                      height=450, width=560, meta=meta)
+    return fig
