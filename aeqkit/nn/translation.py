@@ -1,0 +1,158 @@
+"""Relaxed translation convolution (paper Sec. 3.1 applied to translations, low rank of Sec. 3.2).
+
+Full form (Eq. 4 with G = Z^2, ``w_l(h)`` indexed by the input position h):
+
+    ``out(x) = sum_y sum_l Psi_l(y) w_l(x + y) f(x + y) = sum_l (Psi_l * (w_l . f))(x)``,
+
+i.e. the input is reweighted by L spatial maps and convolved with L filter banks in one
+``F.conv2d`` over ``L * C_in`` channels. Low-rank form (Eq. 8 with
+``w_l(x, y) = sum_r a_r(x) b_{r,l}(y)``): ``out(x) = sum_r a_r(x) (K_r * f)(x)`` with
+``K_r(y) = sum_l b_{r,l}(y) Psi_l(y)``; ``relaxed_weights`` is ``a`` (R, H, W).
+
+The relaxed weights are spatially constant at initialisation, so the layer is then exactly a
+convolution: equivariant to cyclic shifts with ``padding_mode="circular"``. They are tied to
+``input_size``: inputs must have that size.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from aeqkit.groups import FieldType
+from aeqkit.nn._common import (
+    check_kernel_size,
+    check_padding_mode,
+    check_positive_int,
+    pairwise_l1,
+    resolve_padding,
+)
+
+__all__ = ["RelaxedTranslationConv2d"]
+
+
+class RelaxedTranslationConv2d(nn.Module):
+    """Convolution with spatially varying filter-bank weights ``w_l(x)`` (relaxed translation).
+
+    Args:
+        in_channels: input channels.
+        out_channels: output channels.
+        kernel_size: odd kernel size.
+        num_filter_banks: L >= 1.
+        input_size: ``(H, W)`` (or an int for square inputs) of the feature maps.
+        rank: None for the full ``w_l(x)`` (L, H, W); R >= 1 for the low-rank form.
+        padding: padding (``None``: ``kernel_size // 2``, keeps ``H, W``).
+        bias: add a (spatially constant) bias.
+        padding_mode: ``"circular"`` (default, cyclic-shift equivariant at init) or another
+            ``nn.Conv2d`` mode.
+
+    Shape:
+        x: (B, in_channels, H, W) -> out: (B, out_channels, H, W)
+
+    Attributes:
+        relaxed_weights: (L, H, W) for the full form, (R, H, W) (``a_r(x)``) for the low rank;
+            constant at init.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        num_filter_banks: int = 1,
+        input_size: int | tuple[int, int] = 64,
+        rank: int | None = None,
+        padding: int | None = None,
+        bias: bool = True,
+        padding_mode: str = "circular",
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = k = check_kernel_size(kernel_size)
+        self.num_filter_banks = L = check_positive_int(num_filter_banks, "num_filter_banks")
+        if isinstance(input_size, int):
+            input_size = (input_size, input_size)
+        if len(input_size) != 2:
+            raise ValueError(f"input_size must be an int or (H, W), got {input_size!r}")
+        h, w = (check_positive_int(v, "input_size") for v in input_size)
+        self.input_size = (h, w)
+        self.rank = None if rank is None else check_positive_int(rank, "rank")
+        self.padding = resolve_padding(padding, k)
+        if self.padding != k // 2:
+            raise ValueError(
+                f"padding must be kernel_size // 2 = {k // 2} (same-size output for w(x)), "
+                f"got {self.padding}"
+            )
+        self.padding_mode = check_padding_mode(padding_mode)
+        self.weight = nn.Parameter(torch.empty(L, out_channels, in_channels, k, k))
+        if self.rank is None:
+            self.relaxed_weights = nn.Parameter(torch.ones(L, h, w))
+            self.bank_weights = None
+        else:
+            self.relaxed_weights = nn.Parameter(torch.ones(self.rank, h, w))
+            # b_{r,l}(y): per rank, filter bank and kernel position
+            self.bank_weights = nn.Parameter(torch.ones(self.rank, L, k, k))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.in_field_type = FieldType.scalars(in_channels)
+        self.out_field_type = FieldType.scalars(out_channels)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        L, k = self.num_filter_banks, self.kernel_size
+        bound = 1.0 / math.sqrt(self.in_channels * k * k * L)
+        nn.init.uniform_(self.weight, -bound, bound)
+        with torch.no_grad():
+            if self.rank is None:
+                self.relaxed_weights.fill_(1.0)
+            else:
+                self.relaxed_weights.fill_(1.0 / self.rank)
+                self.bank_weights.fill_(1.0)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
+        p = self.padding
+        if self.padding_mode != "zeros" and p > 0:
+            return F.pad(x, (p, p, p, p), mode=self.padding_mode), 0
+        return x, p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = self.input_size
+        if x.dim() != 4 or x.shape[1] != self.in_channels or tuple(x.shape[-2:]) != (h, w):
+            raise ValueError(
+                f"RelaxedTranslationConv2d expected (B, {self.in_channels}, {h}, {w}) "
+                f"(input_size is fixed by the relaxed weights), got {tuple(x.shape)}"
+            )
+        L, o, c, k, _ = self.weight.shape
+        if self.rank is None:
+            xw = x.unsqueeze(1) * self.relaxed_weights.unsqueeze(1)  # (B, L, C, H, W)
+            xw, p = self._pad(xw.flatten(1, 2))
+            kernel = self.weight.permute(1, 0, 2, 3, 4).reshape(o, L * c, k, k)
+            return F.conv2d(xw, kernel, self.bias, padding=p)
+        kernels = torch.einsum("rlxy,locxy->rocxy", self.bank_weights, self.weight)
+        xp, p = self._pad(x)
+        y = F.conv2d(xp, kernels.reshape(self.rank * o, c, k, k), padding=p)
+        y = y.unflatten(1, (self.rank, o))  # (B, R, O, H, W)
+        out = (y * self.relaxed_weights[None, :, None]).sum(1)
+        if self.bias is not None:
+            out = out + self.bias[:, None, None]
+        return out
+
+    def equivariance_penalty(self) -> torch.Tensor:
+        """Unscaled ``sum_l sum_{g,h} |w_l(h) - w_l(g)|`` over all ordered pairs of positions.
+
+        Exact pairwise sum, computed by sorting (O(HW log HW)); it grows like ``(HW)^2`` times a
+        typical difference, so choose ``alpha`` accordingly.
+        """
+        return pairwise_l1(self.relaxed_weights.flatten(1), dim=-1)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"num_filter_banks={self.num_filter_banks}, input_size={self.input_size}, "
+            f"rank={self.rank}, padding_mode={self.padding_mode}"
+        )
