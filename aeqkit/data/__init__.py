@@ -1,0 +1,62 @@
+"""Dynamics data with a symmetry-breaking knob: heat, smoke plumes, a synthetic jet, real PIV files.
+
+Entry point: :func:`load_dataset` (generate once, cache under ``data/``, split into windows).
+Generators: :mod:`aeqkit.data.heat` (paper Fig. 2), :mod:`aeqkit.data.smoke` (Sec. 5.1-5.2, PhiFlow),
+:mod:`aeqkit.data.jet` (Sec. 5.3, synthetic stand-in and :func:`load_piv`). Caching:
+:mod:`aeqkit.data.cache`. Windows and splits: :mod:`aeqkit.data.windows`. See ``data/README.md``.
+"""
+
+from aeqkit.data.cache import CacheRegeneratedWarning, cache_path, cached, config_hash, data_root
+from aeqkit.data.heat import HeatConfig, generate_heat, heat_equivariance_error, simulate_heat
+from aeqkit.data.jet import JetConfig, generate_jet, jet_stations, load_piv, piv_dataset
+from aeqkit.data.smoke import (
+    NUM_LEVELS,
+    SmokeConfig,
+    generate_smoke,
+    rotation_set_error,
+    simulate_smoke,
+    smoke_setup,
+)
+from aeqkit.data.windows import (
+    DATASET_NAMES,
+    PROFILES,
+    SPLIT_NAMES,
+    ForecastData,
+    WindowDataset,
+    dataset_config,
+    load_dataset,
+    make_splits,
+    smoke_level_errors,
+)
+
+__all__ = [
+    "CacheRegeneratedWarning",
+    "cache_path",
+    "cached",
+    "config_hash",
+    "data_root",
+    "HeatConfig",
+    "generate_heat",
+    "heat_equivariance_error",
+    "simulate_heat",
+    "JetConfig",
+    "generate_jet",
+    "jet_stations",
+    "load_piv",
+    "piv_dataset",
+    "NUM_LEVELS",
+    "SmokeConfig",
+    "generate_smoke",
+    "rotation_set_error",
+    "simulate_smoke",
+    "smoke_setup",
+    "DATASET_NAMES",
+    "PROFILES",
+    "SPLIT_NAMES",
+    "ForecastData",
+    "WindowDataset",
+    "dataset_config",
+    "load_dataset",
+    "make_splits",
+    "smoke_level_errors",
+]

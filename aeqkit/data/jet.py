@@ -1,0 +1,359 @@
+"""Jet flow data (paper Sec. 5.3): a SYNTHETIC PhiFlow jet sampled like PIV, and a loader for real PIV.
+
+The NASA multi-stream jet PIV data of the paper is not public. :func:`generate_jet` builds a
+stand-in that is labelled synthetic everywhere it appears (config name ``jet_synthetic``, metadata
+``synthetic=True``, ``stand_in=True`` and a ``note``; the ``[SYNTHETIC stand-in]`` tag in the repr
+of :class:`~aeqkit.data.ForecastData` and ``JetConfig[SYNTHETIC]``):
+
+* a fast stream (speed ``jet_velocity``, half-width ``jet_halfwidth`` cells) is imposed in a nozzle
+  strip at the bottom of an open domain (row axis y up = streamwise, column axis x = transverse) and
+  enters quiescent fluid; its two shear layers roll up (Kelvin-Helmholtz), seeded by a small random
+  multi-frequency modulation of the inlet speed and a transverse "flapping" of the nozzle flow;
+* the set-up is mirror-symmetric about the jet axis (the column ``x = (width - 1) / 2``, a cell
+  centre) up to that random forcing, and ``asymmetry`` breaks it deterministically: a co-flow of speed
+  ``asymmetry · jet_velocity / 2`` on the right side only and a skewed inlet profile;
+* the velocity (at cell centres) is cropped into 24 PIV-like windows of 62 x 23 cells (8 axial
+  stations x 3 transverse stations: left of the axis, centred, right of the axis, the left and right
+  ones mirror images), and Gaussian measurement noise of standard deviation
+  ``noise · jet_velocity`` is added.
+
+Real PIV windows are read with :func:`load_piv` (one window per file) and turned into a data set
+with :func:`piv_dataset`. See also: notebook 04 (jet flow), ``data/README.md``.
+
+Accepted PIV file formats (arrays of shape ``(T, 2, H, W)``, channels ``(u, v)``, row axis y up):
+
+* ``.npz``: an array named ``velocity`` (or the only array in the file);
+* ``.pt`` / ``.pth``: a tensor, or a dict with a tensor under ``"velocity"``;
+* ``.nc`` / ``.cdf`` / ``.netcdf`` (netCDF3, read with ``scipy.io.netcdf_file``): a variable
+  ``velocity`` with dimensions ``(time, component, y, x)``, or two variables ``u`` and ``v`` with
+  dimensions ``(time, y, x)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+__all__ = [
+    "JetConfig",
+    "JET_NOTE",
+    "PIV_EXTENSIONS",
+    "jet_stations",
+    "generate_jet",
+    "load_piv",
+    "piv_dataset",
+]
+
+JET_NOTE = ("SYNTHETIC jet data generated with PhiFlow by aeqkit as a stand-in for the non-public NASA "
+            "multi-stream jet PIV data of the paper (Sec. 5.3); results on it are not the paper's.")
+PIV_EXTENSIONS = (".npz", ".pt", ".pth", ".nc", ".cdf", ".netcdf")
+
+_PROFILE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "quick": dict(width=35, height=80, frames=60, warmup=35),
+    "full": dict(width=63, height=160, frames=160, warmup=90),
+}
+
+
+@dataclass(frozen=True)
+class JetConfig:
+    """Everything that determines a synthetic jet data set (hashed for the cache).
+
+    Attributes:
+        width: transverse cells (odd, so the jet axis is a column of cell centres).
+        height: streamwise cells.
+        frames: saved frames (after ``warmup``).
+        warmup: steps simulated before the first saved frame (the jet must fill the domain).
+        jet_velocity: inlet speed in cells per step.
+        jet_halfwidth: inlet half-width in cells.
+        shear_thickness: thickness of the inlet shear layers in cells.
+        nozzle_length: rows at the bottom where the inlet velocity is imposed.
+        forcing: amplitude of the random inlet modulation (fraction of ``jet_velocity``).
+        asymmetry: reflection-symmetry breaking knob (co-flow on one side, skewed profile), ``>= 0``.
+        noise: standard deviation of the measurement noise (fraction of ``jet_velocity``).
+        window_shape: ``(H, W)`` of each PIV window (paper: 62 x 23).
+        num_axial: axial stations (paper: 8); 3 transverse stations each.
+        tol: pressure-solve tolerance.
+        seed: seed of the forcing and the noise.
+    """
+
+    width: int = 63
+    height: int = 160
+    frames: int = 160
+    warmup: int = 90
+    jet_velocity: float = 1.5
+    jet_halfwidth: float = 5.0
+    shear_thickness: float = 1.5
+    nozzle_length: int = 3
+    forcing: float = 0.05
+    asymmetry: float = 0.2
+    noise: float = 0.02
+    window_shape: tuple[int, int] = (62, 23)
+    num_axial: int = 8
+    tol: float = 1e-4
+    seed: int = 0
+    name: str = "jet_synthetic"
+
+    def __post_init__(self) -> None:
+        wh, ww = self.window_shape
+        if self.width % 2 == 0 or self.width < ww + 2:
+            raise ValueError(f"width must be odd and >= window width + 2 = {ww + 2}, got {self.width}")
+        if self.height < wh + self.nozzle_length + 2:
+            raise ValueError(f"height must be >= window height + nozzle_length + 2 = "
+                             f"{wh + self.nozzle_length + 2}, got {self.height}")
+        if not (isinstance(self.frames, int) and self.frames >= 2 and self.warmup >= 0):
+            raise ValueError(f"frames must be an int >= 2 and warmup >= 0, got {self.frames}, {self.warmup}")
+        if self.asymmetry < 0 or self.noise < 0 or self.forcing < 0:
+            raise ValueError("asymmetry, noise and forcing must be >= 0, got "
+                             f"{self.asymmetry}, {self.noise}, {self.forcing}")
+        if self.num_axial < 1 or self.jet_velocity <= 0 or self.jet_halfwidth <= 0:
+            raise ValueError("num_axial >= 1, jet_velocity > 0 and jet_halfwidth > 0 are required")
+
+    @property
+    def steps(self) -> int:
+        """Saved frames (alias of ``frames`` for the window checks)."""
+        return self.frames
+
+    @classmethod
+    def from_profile(cls, profile: str = "full", **overrides: Any) -> JetConfig:
+        """Defaults of ``profile`` (``"quick"``: a 35 x 80 domain, 60 frames) updated by ``overrides``."""
+        if profile not in _PROFILE_DEFAULTS:
+            raise ValueError(f"unknown profile {profile!r}; accepted: {', '.join(_PROFILE_DEFAULTS)}")
+        kw = dict(_PROFILE_DEFAULTS[profile])
+        kw.update(overrides)
+        if "window_shape" in kw:
+            kw["window_shape"] = tuple(int(v) for v in kw["window_shape"])
+        return cls(**kw)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self))
+        return f"JetConfig[SYNTHETIC]({inner})"
+
+
+def jet_stations(config: JetConfig) -> list[dict[str, int]]:
+    """The 3 x ``num_axial`` PIV windows: ``row0``, ``col0`` (lower-left cell), ``axial``, ``side``
+    (-1 left of the axis, 0 centred, +1 right), ordered axial-major."""
+    wh, ww = config.window_shape
+    axis = (config.width - 1) // 2
+    centre0 = axis - ww // 2
+    offset = min(ww // 2 + 3, centre0)
+    lo = config.nozzle_length + 1
+    hi = config.height - wh
+    rows = np.unique(np.round(np.linspace(lo, hi, config.num_axial)).astype(int))
+    if len(rows) < config.num_axial:
+        rows = np.round(np.linspace(lo, hi, config.num_axial)).astype(int)
+    out = []
+    for a, r in enumerate(rows):
+        for side in (-1, 0, 1):
+            out.append({"row0": int(r), "col0": int(centre0 + side * offset), "axial": a, "side": side})
+    return out
+
+
+def _inlet_parts(config: JetConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inlet profile as ``base + mod(t) * modulated`` (streamwise) and ``flap(t) * flap_shape``
+    (transverse), per column. Shapes: ``(W,)`` each."""
+    W = config.width
+    d = np.arange(W) + 0.5 - W / 2.0
+    h, delta, U, a = config.jet_halfwidth, config.shear_thickness, config.jet_velocity, config.asymmetry
+    core = 0.5 * (1.0 + np.tanh((h - np.abs(d)) / delta))
+    skew = 1.0 + 0.5 * a * np.clip(d / h, -1.0, 1.0)
+    coflow = 0.5 * a * 0.5 * (1.0 + np.tanh((d - h) / delta))
+    base = U * (core * skew + coflow)
+    modulated = U * config.forcing * core * skew
+    flap_shape = U * config.forcing * core
+    return base, modulated, flap_shape
+
+
+def _forcing_signals(config: JetConfig, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random multi-frequency modulation and flapping signals (seeded). Shapes: ``(steps,)`` each."""
+    rng = np.random.default_rng(config.seed)
+    amp = rng.uniform(0.3, 1.0, size=(2, 4)) / 2.0
+    freq = rng.uniform(0.05, 0.4, size=(2, 4))
+    phase = rng.uniform(0, 2 * math.pi, size=(2, 4))
+    t = np.arange(steps)[:, None]
+    return (np.sum(amp[0] * np.sin(freq[0] * t + phase[0]), axis=1),
+            np.sum(amp[1] * np.sin(freq[1] * t + phase[1]), axis=1))
+
+
+def _simulate_jet(config: JetConfig, progress: bool) -> np.ndarray:
+    from phi import flow as pf
+
+    from aeqkit.data.smoke import _project
+
+    W, H = config.width, config.height
+    steps = config.warmup + config.frames
+    mod, flap = _forcing_signals(config, steps)
+    base, modulated, flap_shape = _inlet_parts(config)
+    dom = dict(x=W, y=H, bounds=pf.Box(x=W, y=H))
+    frames = []
+    with pf.math.precision(64):
+        nozzle = np.zeros((W, H))
+        nozzle[:, : config.nozzle_length] = 1.0
+
+        def staggered(u_col: np.ndarray, v_col: np.ndarray):
+            vals = np.stack([u_col[:, None] * nozzle, v_col[:, None] * nozzle], axis=-1)
+            grid = pf.CenteredGrid(pf.math.tensor(vals, pf.spatial("x,y"), pf.channel(vector="x,y")),
+                                   pf.ZERO_GRADIENT, **dom)
+            return pf.StaggeredGrid(grid, pf.ZERO_GRADIENT, **dom)
+
+        zero = np.zeros(W)
+        keep = 1.0 - staggered(np.ones(W), np.ones(W))  # 0 inside the nozzle strip
+        f_base = staggered(zero, base)
+        f_mod = staggered(zero, modulated)
+        f_flap = staggered(flap_shape, zero)
+        velocity = pf.StaggeredGrid(0, pf.ZERO_GRADIENT, **dom)
+        pressure = None
+        for t in tqdm(range(steps), desc="jet (synthetic)", disable=not progress, leave=False):
+            velocity = pf.advect.semi_lagrangian(velocity, velocity, dt=1.0)
+            velocity = velocity * keep + f_base + float(mod[t]) * f_mod + float(flap[t]) * f_flap
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Rank deficiency", category=RuntimeWarning)
+                velocity, pressure = _project(pf, velocity, pressure, config.tol, config.tol, 10 * W * H)
+            if t >= config.warmup:
+                c = velocity.at_centers().values.numpy("vector,y,x")
+                frames.append(np.asarray(c, dtype=np.float32).reshape(2, H, W))
+    return np.stack(frames)  # (T, 2, H, W)
+
+
+def generate_jet(config: JetConfig, progress: bool = True) -> tuple[dict[str, torch.Tensor], dict]:
+    """Simulate the SYNTHETIC jet and cut it into PIV-like windows (for the cache).
+
+    Returns ``({"fields": (24, T, 2, 62, 23) float32}, meta)`` where simulation ``i`` of ``fields`` is
+    window ``i`` of :func:`jet_stations`. ``meta`` holds ``synthetic=True``, ``note``, ``stations``,
+    ``reflection_pairs`` (left/right windows at the same axial station) and ``reflection_error``
+    (mean absolute difference between each left window and its reflected right partner, before
+    noise; grows with ``asymmetry``).
+    """
+    full = torch.from_numpy(_simulate_jet(config, progress))
+    stations = jet_stations(config)
+    wh, ww = config.window_shape
+    wins = torch.stack([full[:, :, s["row0"]:s["row0"] + wh, s["col0"]:s["col0"] + ww] for s in stations])
+    pairs = []
+    errs = []
+    for a in range(config.num_axial):
+        left = next(i for i, s in enumerate(stations) if s["axial"] == a and s["side"] == -1)
+        right = next(i for i, s in enumerate(stations) if s["axial"] == a and s["side"] == 1)
+        pairs.append((left, right))
+        mirrored = wins[right].flip(-1) * torch.tensor([-1.0, 1.0])[:, None, None]
+        errs.append(float((mirrored - wins[left]).abs().mean()))
+    g = torch.Generator().manual_seed(int(config.seed) + 1)
+    noisy = wins + config.noise * config.jet_velocity * torch.randn(wins.shape, generator=g)
+    meta = {"synthetic": True, "stand_in": True, "note": JET_NOTE, "field_type": "vector",
+            "channels": ["u", "v"],
+            "stations": stations, "reflection_pairs": pairs, "reflection_error": float(np.mean(errs)),
+            "group": "reflection", "group_elements": [(0, int(s["side"] == 1)) for s in stations],
+            "asymmetry": config.asymmetry, "clean_velocity_rms": float(wins.pow(2).mean().sqrt())}
+    return {"fields": noisy.float()}, meta
+
+
+# --------------------------------------------------------------------------------------------
+# Real PIV windows
+# --------------------------------------------------------------------------------------------
+def _read_array(path: Path, key: str | None) -> np.ndarray:
+    ext = path.suffix.lower()
+    if ext == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            names = list(z.files)
+            name = key or ("velocity" if "velocity" in names else (names[0] if len(names) == 1 else None))
+            if name is None or name not in names:
+                raise ValueError(f"{path}: expected an array named {key or 'velocity'!r} (or a single "
+                                 f"array); found {names}")
+            return np.asarray(z[name])
+    if ext in (".pt", ".pth"):
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+        if isinstance(obj, dict):
+            name = key or "velocity"
+            if name not in obj:
+                raise ValueError(f"{path}: expected a tensor or a dict with key {name!r}; found keys "
+                                 f"{sorted(map(str, obj))}")
+            obj = obj[name]
+        if not isinstance(obj, torch.Tensor):
+            raise ValueError(f"{path}: expected a tensor of shape (T, 2, H, W), got {type(obj).__name__}")
+        return obj.detach().cpu().numpy()
+    if ext in (".nc", ".cdf", ".netcdf"):
+        from scipy.io import netcdf_file
+
+        try:
+            with netcdf_file(path, "r", mmap=False) as f:
+                names = list(f.variables)
+                name = key or "velocity"
+                if name in f.variables:
+                    return np.array(f.variables[name].data)
+                if key is None and "u" in f.variables and "v" in f.variables:
+                    u, v = np.array(f.variables["u"].data), np.array(f.variables["v"].data)
+                    return np.stack([u, v], axis=1)
+        except (TypeError, OSError) as err:
+            raise ValueError(f"{path}: not a readable netCDF3 file ({err}); convert netCDF4/HDF5 files "
+                             "to .npz or netCDF3") from err
+        raise ValueError(f"{path}: expected a variable {name!r} (time, component, y, x) or variables 'u' and "
+                         f"'v' (time, y, x); found {names}")
+    raise ValueError(f"{path}: unknown extension {ext!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
+
+
+def load_piv(path: str | os.PathLike, key: str | None = None) -> torch.Tensor:
+    """Load one real PIV window of velocity fields (format: see the module docstring).
+
+    Args:
+        path: a ``.npz``, ``.pt``/``.pth`` or netCDF3 (``.nc``) file.
+        key: variable name (default ``"velocity"``; netCDF also accepts ``u`` + ``v``).
+
+    Shape: returns ``(T, 2, H, W)`` float32, channels ``(u, v)``, row axis y up.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: unknown extension, missing variable, wrong rank or channel count, non-numeric
+            data, NaN or inf, or fewer than 2 frames.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in PIV_EXTENSIONS:
+        raise ValueError(f"{path}: unknown extension {path.suffix!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
+    if not path.exists():
+        raise FileNotFoundError(f"PIV file {path} does not exist")
+    arr = _read_array(path, key)
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{path}: expected real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 4:
+        raise ValueError(f"{path}: expected an array of rank 4 with shape (T, 2, H, W), got rank {arr.ndim} "
+                         f"with shape {arr.shape}")
+    if arr.shape[1] != 2:
+        raise ValueError(f"{path}: expected 2 velocity channels (u, v) on axis 1 of (T, 2, H, W), got "
+                         f"{arr.shape[1]} (shape {arr.shape})")
+    if arr.shape[0] < 2 or arr.shape[2] < 2 or arr.shape[3] < 2:
+        raise ValueError(f"{path}: expected at least 2 frames and a 2 x 2 grid, got shape {arr.shape}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{path}: contains {int(bad.sum())} NaN or inf values (first at {first}); "
+                         "mask or interpolate the missing PIV vectors before loading")
+    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+
+
+def piv_dataset(paths: Sequence[str | os.PathLike], key: str | None = None, **window_settings: Any):
+    """Real PIV windows (one file per window/region) as a :class:`~aeqkit.data.ForecastData`.
+
+    All files must share ``(T, 2, H, W)``; the regions are split 80/20 into training and test-domain
+    regions as in the paper. ``window_settings`` go to :func:`~aeqkit.data.windows.make_splits`
+    (``input_length=10``, ``target_length=5``, ``eval_steps=20``, ...). Nothing is cached.
+    """
+    from aeqkit.data.windows import ForecastData, make_splits
+
+    if not paths:
+        raise ValueError("paths must name at least one PIV file")
+    arrays = [load_piv(p, key) for p in paths]
+    shapes = {tuple(a.shape) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"all PIV windows must have the same shape (T, 2, H, W); got {sorted(shapes)}")
+    fields = torch.stack(arrays)
+    splits, info = make_splits(fields, **window_settings)
+    meta = {"synthetic": False, "field_type": "vector", "channels": ["u", "v"],
+            "paths": [str(p) for p in paths], **info}
+    return ForecastData(name="piv", fields=fields, splits=splits, meta=meta, config=None)

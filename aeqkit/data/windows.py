@@ -1,0 +1,353 @@
+"""Sliding windows, the train / valid / test-future / test-domain splits, and :func:`load_dataset`.
+
+Protocol (paper Sec. 5): inputs are ``input_length = 10`` consecutive frames; training targets are
+the next ``target_length`` frames (for a multi-step loss), evaluation targets the next ``eval_steps``
+frames (autoregressive rollout RMSE). The simulations (or, for the jet, the measurement regions) are
+split 80/20 into *training* and *test-domain* ones (seeded). Each training simulation's time axis is
+cut at ``future_start``: train and valid windows have all their targets before it (valid is a seeded
+10% of those windows), test-future windows have all their targets at or after it (their inputs may
+reach back before it). Test-domain windows cover the held-out simulations' whole trajectories.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from aeqkit.data.cache import cached
+from aeqkit.data.heat import HeatConfig, generate_heat
+from aeqkit.data.jet import JetConfig, generate_jet
+from aeqkit.data.smoke import NUM_LEVELS, SmokeConfig, generate_smoke
+
+__all__ = [
+    "DATASET_NAMES",
+    "SPLIT_NAMES",
+    "PROFILES",
+    "WindowDataset",
+    "ForecastData",
+    "make_splits",
+    "check_window_fits",
+    "dataset_config",
+    "load_dataset",
+    "smoke_level_errors",
+]
+
+DATASET_NAMES = ("heat", "smoke_rotation", "smoke_translation", "smoke_scaling", "smoke_levels", "jet")
+SPLIT_NAMES = ("train", "valid", "test_future", "test_domain")
+
+_QUICK_SOLVER = dict(smoke_advection="semi_lagrangian", tol=1e-3)
+
+#: Config fields and window settings per profile. ``quick`` is sized for a 2-core CPU (each set
+#: generates in about a minute or less); ``full`` follows the paper (64x64, 20-step evaluation).
+PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "quick": {
+        "heat": dict(resolution=32, steps=60, num_sims=8, beta=0.3),
+        "smoke_rotation": dict(kind="rotation", resolution=32, steps=60, num_positions=2, **_QUICK_SOLVER),
+        "smoke_translation": dict(kind="translation", resolution=32, steps=60, num_positions=8,
+                                  **_QUICK_SOLVER),
+        "smoke_scaling": dict(kind="scaling", resolution=32, steps=60, num_positions=8, **_QUICK_SOLVER),
+        "smoke_levels": dict(kind="levels", resolution=32, steps=60, num_positions=1, **_QUICK_SOLVER),
+        "jet": dict(profile="quick"),
+        "_windows": dict(eval_steps=10, target_length=5),
+    },
+    "full": {
+        "heat": dict(resolution=64, steps=100, num_sims=20, beta=0.3),
+        "smoke_rotation": dict(kind="rotation", resolution=64, steps=120, num_positions=10),
+        "smoke_translation": dict(kind="translation", resolution=64, steps=120, num_positions=35),
+        "smoke_scaling": dict(kind="scaling", resolution=64, steps=120, num_positions=40),
+        "smoke_levels": dict(kind="levels", resolution=64, steps=120, num_positions=2),
+        "jet": dict(profile="full"),
+        "_windows": dict(eval_steps=20, target_length=5),
+    },
+}
+
+
+class WindowDataset(Dataset):
+    """Sliding windows over trajectories: item ``i`` is ``(x, y)``.
+
+    Shape:
+        ``fields: (S, T, C, H, W)``; ``x: (input_length, C, H, W)``, ``y: (target_length, C, H, W)``.
+
+    Attributes:
+        index: list of ``(simulation, start)`` pairs; ``x = fields[s, start:start + input_length]``.
+    """
+
+    def __init__(self, fields: torch.Tensor, index: Sequence[tuple[int, int]], input_length: int,
+                 target_length: int, name: str = "") -> None:
+        self.fields = fields
+        self.index = [(int(s), int(t)) for s, t in index]
+        self.input_length = int(input_length)
+        self.target_length = int(target_length)
+        self.name = name
+        T = fields.shape[1]
+        for s, t in self.index:
+            if t < 0 or t + input_length + target_length > T:
+                raise ValueError(f"window (sim {s}, start {t}) of length {input_length}+{target_length} "
+                                 f"does not fit in a trajectory of {T} frames")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        s, t = self.index[i]
+        L = self.input_length
+        return self.fields[s, t:t + L], self.fields[s, t + L:t + L + self.target_length]
+
+    @property
+    def simulations(self) -> list[int]:
+        """The simulations (or regions) this split draws from."""
+        return sorted({s for s, _ in self.index})
+
+    def __repr__(self) -> str:
+        C, H, W = self.fields.shape[-3:]
+        return (f"WindowDataset({self.name!r}, {len(self)} windows, x=({self.input_length}, {C}, {H}, {W}), "
+                f"y=({self.target_length}, {C}, {H}, {W}), sims={self.simulations})")
+
+
+@dataclass
+class ForecastData:
+    """A loaded data set: the trajectories, the four splits and metadata.
+
+    Attributes:
+        name: data set name (one of :data:`DATASET_NAMES`).
+        fields: all trajectories, ``(S, T, C, H, W)`` float32.
+        splits: ``{"train", "valid", "test_future", "test_domain"}`` -> :class:`WindowDataset`.
+        meta: generation metadata (group, group elements per simulation, field type, data equivariance
+            error for rotation sets, cache path, window settings, ``synthetic`` flag, ...).
+        config: the generating config (a frozen dataclass).
+    """
+
+    name: str
+    fields: torch.Tensor
+    splits: dict[str, WindowDataset]
+    meta: dict[str, Any] = field(default_factory=dict)
+    config: Any = None
+
+    @property
+    def field_type(self) -> str:
+        return self.meta.get("field_type", "vector")
+
+    def __repr__(self) -> str:
+        S, T, C, H, W = self.fields.shape
+        sizes = ", ".join(f"{k}={len(v)}" for k, v in self.splits.items())
+        tag = " [SYNTHETIC stand-in]" if self.meta.get("stand_in") else ""
+        return f"ForecastData({self.name!r}{tag}, fields=({S}, {T}, {C}, {H}, {W}), splits: {sizes})"
+
+
+def check_window_fits(num_frames: int, input_length: int, target_length: int, eval_steps: int,
+                      future_start: int) -> None:
+    """Raise ``ValueError`` unless every split gets at least one window."""
+    for name, val in (("input_length", input_length), ("target_length", target_length),
+                      ("eval_steps", eval_steps)):
+        if not (isinstance(val, int) and val >= 1):
+            raise ValueError(f"{name} must be an int >= 1, got {val!r}")
+    if input_length + target_length > future_start:
+        raise ValueError(
+            f"window longer than the training part of the trajectory: input_length + target_length = "
+            f"{input_length + target_length} > {future_start} frames before the test-future cut "
+            f"(trajectory of {num_frames} frames); use shorter windows or more steps")
+    if input_length + eval_steps > num_frames or num_frames - future_start < eval_steps:
+        raise ValueError(
+            f"window longer than the trajectory: input_length + eval_steps = {input_length + eval_steps} "
+            f"with {num_frames - future_start} future frames of {num_frames}; need eval_steps <= "
+            f"{num_frames - future_start}; use fewer eval_steps or more steps")
+
+
+def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int = 5,
+                eval_steps: int = 20, future_fraction: float = 0.25, test_domain_fraction: float = 0.2,
+                valid_fraction: float = 0.1, seed: int = 0,
+                test_domain_sims: Sequence[int] | None = None) -> tuple[dict[str, WindowDataset], dict]:
+    """Split trajectories into train / valid / test-future / test-domain windows (Sec. 5).
+
+    Args:
+        fields: trajectories.
+        input_length: input frames per window (paper: 10).
+        target_length: target frames of train / valid windows (multi-step loss).
+        eval_steps: target frames of test windows (paper: 20-step RMSE).
+        future_fraction: last fraction of each training trajectory reserved for test-future targets.
+        test_domain_fraction: fraction of simulations held out for test-domain (paper: 20%).
+        valid_fraction: fraction of the training windows used for validation.
+        seed: seed of the simulation and validation draws.
+        test_domain_sims: explicit held-out simulations (overrides the random draw).
+
+    Shape: ``fields: (S, T, C, H, W)``.
+
+    Returns:
+        ``(splits, info)``; ``info`` has ``future_start``, ``train_sims``, ``test_domain_sims``.
+    """
+    if not isinstance(fields, torch.Tensor) or fields.ndim != 5:
+        got = tuple(fields.shape) if isinstance(fields, torch.Tensor) else type(fields).__name__
+        raise ValueError(f"fields must be a tensor of shape (S, T, C, H, W), got {got}")
+    if not bool(torch.isfinite(fields).all()):
+        bad = int((~torch.isfinite(fields)).sum())
+        raise ValueError(f"fields contain {bad} NaN or inf values; expected finite data "
+                         "(regenerate the cache or clean the input files)")
+    S, T = fields.shape[:2]
+    if not (0 < future_fraction < 1 and 0 <= test_domain_fraction < 1 and 0 <= valid_fraction < 1):
+        raise ValueError("fractions must lie in (0, 1) for future_fraction and [0, 1) for the others; got "
+                         f"{future_fraction}, {test_domain_fraction}, {valid_fraction}")
+    future_start = min(int(round(T * (1 - future_fraction))), T - eval_steps)
+    check_window_fits(T, input_length, target_length, eval_steps, future_start)
+    g = torch.Generator().manual_seed(int(seed))
+    if test_domain_sims is None:
+        n_test = int(round(test_domain_fraction * S)) if S >= 2 else 0
+        if test_domain_fraction > 0 and S >= 2:
+            n_test = min(max(n_test, 1), S - 1)
+        perm = torch.randperm(S, generator=g).tolist()
+        test_sims = sorted(perm[:n_test])
+    else:
+        test_sims = sorted(int(s) for s in test_domain_sims)
+        if any(not 0 <= s < S for s in test_sims) or len(test_sims) >= S:
+            raise ValueError(f"test_domain_sims must be distinct indices in 0..{S - 1} leaving at least "
+                             f"one training simulation, got {list(test_domain_sims)}")
+    train_sims = [s for s in range(S) if s not in test_sims]
+    L, K, E = input_length, target_length, eval_steps
+    fit = [(s, t) for s in train_sims for t in range(0, future_start - L - K + 1)]
+    perm = torch.randperm(len(fit), generator=g).tolist()
+    n_valid = int(math.ceil(valid_fraction * len(fit))) if valid_fraction > 0 else 0
+    if len(fit) - n_valid < 1:
+        raise ValueError(f"only {len(fit)} training windows: too few to hold out a validation set; "
+                         "use more steps or simulations")
+    valid_idx = sorted(perm[:n_valid])
+    valid_set = set(valid_idx)
+    train = [w for i, w in enumerate(fit) if i not in valid_set]
+    valid = [fit[i] for i in valid_idx]
+    future = [(s, t) for s in train_sims for t in range(max(future_start - L, 0), T - L - E + 1)]
+    domain = [(s, t) for s in test_sims for t in range(0, T - L - E + 1)]
+    splits = {
+        "train": WindowDataset(fields, train, L, K, "train"),
+        "valid": WindowDataset(fields, valid, L, K, "valid"),
+        "test_future": WindowDataset(fields, future, L, E, "test_future"),
+        "test_domain": WindowDataset(fields, domain, L, E, "test_domain"),
+    }
+    info = {"future_start": future_start, "train_sims": train_sims, "test_domain_sims": test_sims,
+            "input_length": L, "target_length": K, "eval_steps": E}
+    return splits, info
+
+
+_WINDOW_KEYS = ("input_length", "target_length", "eval_steps", "future_fraction", "test_domain_fraction",
+                "valid_fraction", "split_seed")
+
+
+def dataset_config(name: str, profile: str = "quick", level: int | None = None,
+                   **overrides: Any) -> tuple[Any, dict[str, Any]]:
+    """The generating config and window settings of a named data set (nothing is generated).
+
+    Returns ``(config, window_settings)``. Raises ``ValueError`` for unknown names, profiles, fields.
+    """
+    if name not in DATASET_NAMES:
+        raise ValueError(f"unknown data set {name!r}; accepted: {', '.join(DATASET_NAMES)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; accepted: {', '.join(PROFILES)}")
+    windows = dict(input_length=10, future_fraction=0.25, test_domain_fraction=0.2, valid_fraction=0.1,
+                   split_seed=0)
+    windows.update(PROFILES[profile]["_windows"])
+    for k in _WINDOW_KEYS:
+        if k in overrides:
+            windows[k] = overrides.pop(k)
+    base = dict(PROFILES[profile][name])
+    if name == "smoke_levels":
+        if level is None or not isinstance(level, int) or not 0 <= level < NUM_LEVELS:
+            raise ValueError(f"smoke_levels needs level=0..{NUM_LEVELS - 1}, got level={level!r}")
+    elif level is not None:
+        raise ValueError(f"level= only applies to 'smoke_levels', not {name!r}")
+    cls = {"heat": HeatConfig, "jet": JetConfig}.get(name, SmokeConfig)
+    accepted = {f.name for f in dataclasses.fields(cls)} - {"name", "kind"}
+    bad = sorted(set(overrides) - accepted)
+    if bad:
+        raise ValueError(f"unknown option(s) {bad} for {name!r}; accepted: "
+                         f"{sorted(accepted | set(_WINDOW_KEYS))}")
+    base.update(overrides)
+    if cls is JetConfig:
+        config = JetConfig.from_profile(**base)
+    else:
+        config = cls(**base)
+    return config, windows
+
+
+def _generator(config: Any, progress: bool):
+    if isinstance(config, HeatConfig):
+        return lambda c: generate_heat(c, progress=progress)
+    if isinstance(config, SmokeConfig):
+        return lambda c: generate_smoke(c, progress=progress)
+    return lambda c: generate_jet(c, progress=progress)
+
+
+def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
+                 root: str | None = None, refresh: bool = False, progress: bool = True,
+                 **overrides: Any) -> ForecastData:
+    """Load (generating and caching on first use) a forecasting data set with its splits.
+
+    Args:
+        name: ``"heat"`` (scalar temperature, 1 channel), ``"smoke_rotation"``,
+            ``"smoke_translation"``, ``"smoke_scaling"``, ``"smoke_levels"`` (needs ``level=0..9``)
+            or ``"jet"`` (SYNTHETIC PIV-like windows; real PIV files: :func:`aeqkit.data.load_piv`).
+        profile: ``"quick"`` (32x32 smoke, 60 frames, 8 simulations - 4 per level for
+            ``smoke_levels`` -, ``eval_steps=10``, ``target_length=5``; generation takes about
+            0.5-1 min per set on 2 CPU cores, ~2 min for all ten levels at once, then it is cached)
+            or ``"full"`` (64x64, 120 frames, the paper's 35-40 simulations, ``eval_steps=20``;
+            PhiFlow runs on the CPU: ~4 s per step for 40 simulations, ~8 min per set).
+        level: rotational symmetry-breaking level for ``"smoke_levels"``.
+        root: cache folder (default ``$AEQKIT_DATA_DIR`` or the repository's ``data/``).
+        refresh: regenerate even if a valid cache exists.
+        progress: show tqdm bars while generating.
+        **overrides: window settings (``input_length=10``, ``target_length``, ``eval_steps``,
+            ``future_fraction=0.25``, ``test_domain_fraction=0.2``, ``valid_fraction=0.1``,
+            ``split_seed=0``) or fields of the generating config (:class:`~aeqkit.data.HeatConfig`,
+            :class:`~aeqkit.data.SmokeConfig`, :class:`~aeqkit.data.JetConfig`), e.g.
+            ``resolution=48``, ``breaking=0.5``, ``beta=0.1``, ``seed=1``.
+
+    Returns:
+        :class:`ForecastData` with ``.fields (S, T, C, H, W)``, ``.splits`` (``"train"``, ``"valid"``,
+        ``"test_future"``, ``"test_domain"``; each a torch ``Dataset`` of ``(x, y)`` with
+        ``x: (input_length, C, H, W)`` and ``y: (target_length or eval_steps, C, H, W)``) and
+        ``.meta`` (``field_type``, ``group``, ``group_elements``, ``eval_steps``, ``future_start``,
+        ``data_equivariance_error`` for rotation sets, ``path``, ...).
+
+    Raises:
+        ValueError: unknown name / profile / option, a window longer than the trajectory, or
+            NaN/inf in the data. Settings are checked before anything is generated or written.
+
+    Example:
+        >>> data = load_dataset("smoke_rotation", profile="quick")      # doctest: +SKIP
+        >>> x, y = data.splits["train"][0]                              # (10, 2, 32, 32), (5, 2, 32, 32)
+    """
+    config, win = dataset_config(name, profile, level=level, **overrides)
+    frames = config.steps if not isinstance(config, JetConfig) else config.frames
+    future_start = min(int(round(frames * (1 - win["future_fraction"]))), frames - win["eval_steps"])
+    check_window_fits(frames, win["input_length"], win["target_length"], win["eval_steps"], future_start)
+    payload = cached(config, _generator(config, progress), root=root, refresh=refresh)
+    fields = payload["data"]["fields"]
+    meta = dict(payload["meta"])
+    if name == "smoke_levels":
+        idx = [i for i, v in enumerate(meta["level"]) if v == level]
+        fields = fields[idx]
+        for key in ("group_elements", "centers", "buoyancy_factors", "position_index", "dx", "dt", "level"):
+            meta[key] = [meta[key][i] for i in idx]
+        meta.update(level_index=level, breaking=meta["level_breaking"][level],
+                    data_equivariance_error=meta["level_errors"][level])
+    splits, info = make_splits(fields, win["input_length"], win["target_length"], win["eval_steps"],
+                               win["future_fraction"], win["test_domain_fraction"], win["valid_fraction"],
+                               seed=win["split_seed"])
+    meta.update(info)
+    meta.update(name=name, profile=profile, path=payload["path"], hash=payload["hash"],
+                generated=payload["generated"], generation_seconds=payload.get("seconds"),
+                config=payload["config"], windows=win)
+    return ForecastData(name=name, fields=fields, splits=splits, meta=meta, config=config)
+
+
+def smoke_level_errors(profile: str = "quick", levels: Sequence[int] = range(NUM_LEVELS),
+                       **kwargs: Any) -> list[float]:
+    """Data equivariance error (mean absolute difference after rotating back, Sec. 5.2) per level.
+
+    All levels are simulated in one batch and cached together; level 0 is ~0 and the error grows
+    with the level.
+    """
+    errs = load_dataset("smoke_levels", profile, level=0, **kwargs).meta["level_errors"]
+    return [float(errs[int(k)]) for k in levels]

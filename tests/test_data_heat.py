@@ -1,0 +1,88 @@
+"""Tests for aeqkit.data.heat: the solver, its speed and the data equivariance error vs β."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from aeqkit.data.heat import (
+    HeatConfig,
+    diffusivity,
+    generate_heat,
+    heat_equivariance_error,
+    heat_initial_conditions,
+    simulate_heat,
+    symmetry_breaking_field,
+)
+from aeqkit.groups import get_group
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one thread avoids oversubscription on shared CI cores."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def test_shapes_dtype_and_seed() -> None:
+    cfg = HeatConfig(resolution=16, steps=5, num_sims=3, beta=0.4)
+    data, meta = generate_heat(cfg, progress=False)
+    assert data["fields"].shape == (3, 5, 1, 16, 16) and data["fields"].dtype == torch.float32
+    assert meta["field_type"] == "scalar"
+    again, _ = generate_heat(cfg, progress=False)
+    assert torch.equal(data["fields"], again["fields"])
+    other, _ = generate_heat(HeatConfig(resolution=16, steps=5, num_sims=3, beta=0.4, seed=1), progress=False)
+    assert not torch.allclose(other["fields"], data["fields"])
+
+
+def test_64x64_100_steps_well_under_a_second() -> None:
+    cfg = HeatConfig(resolution=64, steps=100, num_sims=1, beta=0.5)
+    t0 = time.perf_counter()
+    traj = simulate_heat(heat_initial_conditions(cfg), cfg)
+    elapsed = time.perf_counter() - t0
+    assert traj.shape == (1, 100, 1, 64, 64)
+    # ~0.2 s on an idle core; generous bound for a shared CI machine
+    assert elapsed < 2.0, f"64x64x100 heat trajectory took {elapsed:.2f}s"
+
+
+def test_stable_conservative_and_diffusing() -> None:
+    cfg = HeatConfig(resolution=32, steps=50, num_sims=2, beta=0.9)
+    T0 = heat_initial_conditions(cfg)
+    traj = simulate_heat(T0, cfg)
+    # maximum principle and conservation of total heat (periodic, flux form)
+    assert float(traj.max()) <= float(T0.max()) + 1e-9
+    assert float(traj.min()) >= float(T0.min()) - 1e-9
+    assert float((traj.sum(dim=(-1, -2, -3)) - T0.sum(dim=(-1, -2, -3))[:, None]).abs().max()) < 1e-9
+    assert float(traj[:, -1].std()) < 0.8 * float(T0.std())
+
+
+def test_phi_is_fixed_smooth_and_not_symmetric() -> None:
+    phi = symmetry_breaking_field(32)
+    assert float(phi.abs().max()) == pytest.approx(1.0)
+    assert torch.equal(phi, symmetry_breaking_field(32))
+    c4 = get_group("C4")
+    assert float((c4.act(1, phi[None, None], "scalar")[0, 0] - phi).abs().max()) > 0.1
+    assert float((torch.roll(phi, 1, -1) - phi).abs().max()) < 0.5  # smooth
+    kappa = diffusivity(HeatConfig(resolution=32, beta=0.0))
+    assert torch.all(kappa == kappa[0, 0])
+
+
+@pytest.mark.parametrize("group", ["C4", "D4", "translation"])
+def test_beta_zero_exactly_symmetric_and_error_grows(group: str) -> None:
+    errs = heat_equivariance_error([0.0, 0.1, 0.3, 0.6], resolution=16, steps=10, group=group)
+    assert errs[0] < 1e-12
+    assert errs[1] > 1e-4
+    assert errs[1] < errs[2] < errs[3]
+
+
+def test_bad_config_raises() -> None:
+    with pytest.raises(ValueError, match="beta"):
+        HeatConfig(beta=1.5)
+    with pytest.raises(ValueError, match="resolution"):
+        HeatConfig(resolution=2)
+    with pytest.raises(ValueError, match=r"\(S, 1, H, H\)"):
+        simulate_heat(torch.zeros(2, 2, 8, 8), HeatConfig(resolution=8))
