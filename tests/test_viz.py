@@ -1,0 +1,258 @@
+"""Pure figure builders (aeqkit.viz) over their control ranges, and the widget shells (aeqkit.widgets)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+
+from aeqkit import viz, widgets
+
+# ----------------------------------------------------------------------------- data builders
+
+
+def test_field_figure_scalar_keeps_origin_lower() -> None:
+    field = np.zeros((8, 8))
+    field[0, 3] = 1.0  # row 0 = bottom (y up)
+    fig = viz.field_figure(field)
+    z = np.asarray(fig.data[0].z)
+    assert z[0, 3] == 1.0 and z.sum() == 1.0
+    assert fig.layout.yaxis.autorange != "reversed"
+    assert list(fig.data[0].y)[0] < list(fig.data[0].y)[-1]  # y increases upwards
+
+
+@pytest.mark.parametrize("uv, direction", [((1.0, 0.0), "x"), ((0.0, 1.0), "y")])
+def test_field_figure_vector_arrows_point_along_velocity(uv, direction) -> None:
+    field = np.stack([np.full((16, 16), uv[0]), np.full((16, 16), uv[1])])
+    fig = viz.field_figure(field, kind="quiver", quiver_max=4)
+    assert len(fig.data) == 2
+    xs = np.asarray(fig.data[1].x, dtype=float).reshape(-1, 3)
+    ys = np.asarray(fig.data[1].y, dtype=float).reshape(-1, 3)
+    dx, dy = xs[:, 1] - xs[:, 0], ys[:, 1] - ys[:, 0]
+    if direction == "x":
+        assert (dx > 0).all() and np.allclose(dy, 0)
+    else:
+        assert (dy > 0).all() and np.allclose(dx, 0)  # +v points up the page
+
+
+def test_field_figure_magnitude_and_downsampling() -> None:
+    field = np.random.default_rng(0).normal(size=(2, 128, 128))
+    fig = viz.field_figure(field, kind="magnitude", max_size=32)
+    z = np.asarray(fig.data[0].z)
+    assert z.shape == (32, 32) and len(fig.data) == 1
+    expected = np.hypot(field[0], field[1])[::4, ::4]
+    assert np.allclose(z, expected, atol=1e-2 * expected.max())  # rounded for display
+
+
+def test_field_figure_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="vector field"):
+        viz.field_figure(np.zeros((3, 4, 4)))
+    with pytest.raises(ValueError, match="kind"):
+        viz.field_figure(np.zeros((4, 4)), kind="nope")
+    with pytest.raises(ValueError, match="max_size"):
+        viz.downsample(np.zeros((4, 4)), 1)
+
+
+def test_fields_grid_shares_one_colour_range() -> None:
+    a, b = np.zeros((8, 8)), np.ones((8, 8)) * 3
+    fig = viz.fields_grid([a, b], titles=["a", "b"])
+    ranges = {(t.zmin, t.zmax) for t in fig.data}
+    assert ranges == {(0.0, 3.0)}
+    with pytest.raises(ValueError, match="grid"):
+        viz.fields_grid([a, b, a], rows=1, cols=2)
+
+
+def test_equivariance_error_bars_reports_sup_and_mean() -> None:
+    fig = viz.equivariance_error_bars({"0°": 0.0, "90°": 0.2, "180°": 0.4})
+    assert list(fig.data[0].x) == ["0°", "90°", "180°"]
+    assert fig.layout.meta["sup"] == pytest.approx(0.4)
+    assert fig.layout.meta["mean"] == pytest.approx(0.2)
+
+
+def test_error_vs_strength_checks_lengths() -> None:
+    fig = viz.error_vs_strength([0, 1, 2], {"a": [0, 1, 2], "b": [0, 2, 4]}, current=1)
+    assert len(fig.data) == 2
+    with pytest.raises(ValueError, match="one per strength"):
+        viz.error_vs_strength([0, 1, 2], [0, 1])
+
+
+def test_relaxed_weights_figure_spread_zero_iff_equal() -> None:
+    assert viz.relaxed_weights_figure(torch.ones(3, 4)).layout.meta["spread"] == 0.0
+    w = torch.ones(3, 4)
+    w[1, 2] = 1.5
+    assert viz.relaxed_weights_figure(w).layout.meta["spread"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="element labels"):
+        viz.relaxed_weights_figure(w, element_labels=["a"])
+
+
+def test_irrep_spectrum_figure_fractions() -> None:
+    fig = viz.irrep_spectrum_figure([3.0, 0.0, 1.0], allowed=["k=0", "k=2"])
+    assert list(fig.data[0].x) == ["k=0", "k=1", "k=2"]
+    assert fig.layout.meta["fraction"] == {"k=0": 0.75, "k=1": 0.0, "k=2": 0.25}
+
+
+def test_kernel_figure_draws_banks_by_elements() -> None:
+    fig = viz.kernel_figure(np.random.default_rng(0).normal(size=(2, 4, 3, 3)))
+    assert len(fig.data) == 8
+    assert fig.layout.meta["banks"] == 2 and fig.layout.meta["elements"] == 4
+
+
+def test_rollout_figure_rows_steps_and_rmse() -> None:
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(12, 2, 16, 16))
+    fig = viz.rollout_figure(target, {"perfect": target, "noisy": target + 0.1})
+    assert fig.layout.meta["steps"] == [1, 5, 10]  # 20 > T is dropped
+    assert len(fig.data) == 3 * 3
+    assert fig.layout.meta["rmse"]["perfect"] == [0.0, 0.0, 0.0]
+    assert fig.layout.meta["rmse"]["noisy"] == pytest.approx([0.1] * 3)
+    with pytest.raises(ValueError, match="target's shape"):
+        viz.rollout_figure(target, {"bad": target[:5]})
+
+
+def test_error_map_figure_mae() -> None:
+    rng = np.random.default_rng(1)
+    target = rng.normal(size=(5, 2, 23, 62))
+    fig = viz.error_map_figure(target, {"a": target, "b": target + 0.5})
+    assert fig.layout.meta["mae"] == {"a": 0.0, "b": pytest.approx(0.5)}
+    assert len(fig.data) == 3
+
+
+def test_model_vs_data_error_has_diagonal() -> None:
+    fig = viz.model_vs_data_error([0, 0.1, 0.2], {"RSteer": [0, 0.08, 0.2], "E2CNN": [0, 0, 0]})
+    assert [t.name for t in fig.data] == ["RSteer", "E2CNN", "y = x"]
+    with pytest.raises(ValueError, match="one per data set"):
+        viz.model_vs_data_error([0, 1], {"a": [0]})
+
+
+def test_animation_gallery_caps_frames_and_size() -> None:
+    traj = np.random.default_rng(0).normal(size=(100, 2, 64, 64))
+    fig = viz.animation_gallery({"a": traj, "b": traj}, max_frames=10, max_size=32)
+    assert len(fig.frames) == 10 and fig.layout.meta["frame_index"][0] == 0
+    assert fig.layout.meta["frame_index"][-1] == 99
+    assert np.asarray(fig.frames[0].data[0].z).shape == (32, 32)
+    assert len(fig.to_json()) < 400_000
+    with pytest.raises(ValueError, match="same T"):
+        viz.animation_gallery({"a": traj, "b": traj[:5]})
+
+
+def test_metric_table_figure() -> None:
+    fig = viz.metric_table_figure([{"model": "Conv", "rmse": 0.5}, {"model": "RSteer", "rmse": None}])
+    assert list(fig.data[0].cells.values[1]) == ["0.5", "—"]
+
+
+# ----------------------------------------------------------------------------- view builders
+
+
+def test_breaking_strength_view_over_its_range() -> None:
+    errors = [
+        viz.breaking_strength_view(s, n_points=3).layout.meta["equivariance_error"]
+        for s in (0.0, 0.25, 0.5, 1.0)
+    ]
+    assert errors[0] < 1e-12  # zero breaking: exactly equivariant (float64)
+    assert all(b > a for a, b in zip(errors, errors[1:]))  # grows with the strength
+    assert errors[2] == pytest.approx(2 * errors[1], rel=1e-6)  # linear in the strength
+
+
+def test_heat_view_over_beta() -> None:
+    metas = [viz.heat_view(b, size=16, steps=10, snapshots=(0, 9)).layout.meta for b in (0.0, 0.4, 0.8)]
+    errs = [m["data_equivariance_error"] for m in metas]
+    assert errs[0] < 1e-12 and metas[0]["max_rotation_difference"] < 1e-12
+    assert 1e-4 < errs[1] < errs[2]
+    with pytest.raises(ValueError, match="beta"):
+        viz.heat_view(1.2)
+
+
+@pytest.mark.slow
+def test_relaxed_layer_view_alpha_restores_equivariance() -> None:
+    torch.set_num_threads(1)
+    free = viz.relaxed_layer_view(2, 0.0, 4, steps=40).layout.meta
+    assert free["init_equivariance_error"] < 1e-12  # equal relaxed weights at initialisation
+    assert free["equivariance_error"] > 0.05  # learns the teacher's C4 -> C2 breaking
+    assert free["dominant_irrep"] == 2  # ... on the irrep k = N/2
+    assert free["surviving_subgroup"] == 2  # C4 broken down to C2
+    reg = viz.relaxed_layer_view(2, 1.0, 4, steps=40).layout.meta
+    assert reg["equivariance_error"] < 0.2 * free["equivariance_error"]
+    assert reg["penalty"] < free["penalty"]
+    assert reg["breaking_fraction"] < 0.1 * free["breaking_fraction"]
+    with pytest.raises(ValueError, match="even group_order"):
+        viz.relaxed_layer_view(2, 0.0, 3)
+
+
+# ----------------------------------------------------------------------------- widgets
+
+
+def _toy_builder(beta: float = 0.0, n: int = 4) -> go.Figure:
+    return go.Figure(go.Bar(x=list(range(n)), y=[beta] * n), layout={"meta": {"err": 2 * beta}})
+
+
+def test_setup_plotly_headless_is_compact(monkeypatch) -> None:
+    monkeypatch.setenv("AEQKIT_HEADLESS", "1")
+    monkeypatch.delenv("AEQKIT_PLOTLY_RENDERER", raising=False)
+    assert widgets.is_headless()
+    assert widgets.setup_plotly() == "plotly_mimetype"
+    monkeypatch.setenv("AEQKIT_HEADLESS", "0")
+    assert widgets.setup_plotly() == "jupyterlab"
+    with pytest.raises(ValueError, match="plotly renderer"):
+        widgets.setup_plotly("no_such_renderer")
+
+
+def test_interactive_view_headless_renders_default_once(monkeypatch) -> None:
+    monkeypatch.setenv("AEQKIT_HEADLESS", "1")
+    view = widgets.interactive_view(
+        _toy_builder, readout="err", beta=widgets.Control(0.0, 1.0, 0.1, 0.3, label="β"), n=[2, 4, 8]
+    )
+    assert view.widget is None and view.sliders == {}
+    assert view.params == {"beta": 0.3, "n": 2}
+    assert view.readout == pytest.approx(0.6)
+    view.update(beta=0.5)
+    assert view.readout == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="parameters among"):
+        view.update(gamma=1)
+
+
+def test_interactive_view_live_widgets_have_stable_classes(monkeypatch) -> None:
+    monkeypatch.setenv("AEQKIT_HEADLESS", "0")
+    view = widgets.interactive_view(
+        _toy_builder,
+        readout="err",
+        readout_label="error",
+        display=False,
+        name="toy",
+        beta=widgets.Control(0.0, 1.0, 0.1, 0.2, label="β"),
+        n=widgets.Control(2, 8, 2, 4),
+    )
+    slider = view.sliders["beta"]
+    assert slider.description == "β" and not slider.continuous_update
+    assert {"aeqkit-slider", "aeqkit-slider-beta"} <= set(slider._dom_classes)
+    assert type(view.sliders["n"]).__name__ == "IntSlider"
+    assert "aeqkit-view-toy" in view.widget._dom_classes
+    readout = view._readout_widget
+    assert "aeqkit-readout" in readout._dom_classes
+    assert 'class="aeqkit-readout-value">0.4<' in readout.value
+    slider.value = 0.7  # what a drag does: the readout follows the slider
+    assert 'class="aeqkit-readout-value">1.4<' in readout.value
+    assert view.figure.data[0].y[0] == pytest.approx(0.7)
+
+
+def test_controls_reject_bad_specs() -> None:
+    with pytest.raises(ValueError, match="min < max"):
+        widgets.Control(1.0, 0.0, 0.1)
+    with pytest.raises(ValueError, match="Control"):
+        widgets.interactive_view(_toy_builder, display=False, beta="x")
+    with pytest.raises(ValueError, match="layout.meta"):
+        widgets.interactive_view(_toy_builder, readout="missing", display=False)
+
+
+def test_figures_stay_small() -> None:
+    fig = viz.fields_grid([np.random.default_rng(0).normal(size=(2, 256, 256))] * 8, max_size=48)
+    assert len(json.dumps(fig.to_plotly_json(), cls=_NumpyEncoder)) < 400_000
+
+
+class _NumpyEncoder(json.JSONEncoder):
+    def default(self, o):  # noqa: D102
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        return super().default(o)
