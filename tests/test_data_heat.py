@@ -86,3 +86,23 @@ def test_bad_config_raises() -> None:
         HeatConfig(resolution=2)
     with pytest.raises(ValueError, match=r"\(S, 1, H, H\)"):
         simulate_heat(torch.zeros(2, 2, 8, 8), HeatConfig(resolution=8))
+
+
+def test_temperature_gradient_is_a_rotating_vector_field():
+    import torch
+
+    from aeqkit.data.heat import heat_gradient_trajectories, temperature_gradient
+    from aeqkit.groups import rot90_field
+
+    T = torch.randn(3, 1, 12, 12, dtype=torch.float64)
+    for k in range(4):
+        lhs = temperature_gradient(torch.rot90(T, k, dims=(-1, -2)))
+        assert torch.allclose(lhs, rot90_field(temperature_gradient(T), k), atol=1e-12)
+    # a ramp in x has gradient (1, 0) away from the periodic seam
+    ramp = torch.arange(12.0).expand(12, 12)[None]
+    assert torch.allclose(temperature_gradient(ramp)[:, 5, 5], torch.tensor([1.0, 0.0]))
+    # at β = 0 the run of a rotated plate is the rotated run
+    a = heat_gradient_trajectories(0.0, 1, resolution=16, steps=5)
+    b = heat_gradient_trajectories(0.0, 1, resolution=16, steps=5, quarter_turns=1)
+    assert a.shape == (1, 5, 2, 16, 16)
+    assert torch.allclose(b, rot90_field(a, 1), atol=1e-5)

@@ -151,3 +151,22 @@ def test_smoke_levels_selects_one_level(tmp_path: Path, monkeypatch) -> None:
     assert d7.meta["breaking"] == pytest.approx(0.7)
     errs = win.smoke_level_errors("quick", root=tmp_path, progress=False, resolution=8)
     assert errs == pytest.approx([0.01 * k for k in range(10)]) and len(calls) == 1
+
+
+def test_sliding_windows_and_subsample():
+    import pytest
+    import torch
+
+    from aeqkit.data.windows import sliding_windows, subsample
+
+    f = torch.arange(2 * 15, dtype=torch.float32).reshape(2, 15, 1, 1, 1).expand(2, 15, 2, 3, 3)
+    ds = sliding_windows(f, 10, 3)
+    assert len(ds) == 2 * 3
+    x, y = ds[1]
+    assert x.shape == (10, 2, 3, 3) and y.shape == (3, 2, 3, 3)
+    # items are ordered by start frame, then simulation: item 1 is simulation 1 from frame 0
+    assert x[0, 0, 0, 0] == 15 and y[0, 0, 0, 0] == 25
+    sub = subsample(ds, 2)
+    assert len(sub) == 2 and subsample(ds, None) is ds
+    with pytest.raises(ValueError, match="does not fit"):
+        sliding_windows(f, 10, 6)

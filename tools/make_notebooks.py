@@ -302,27 +302,14 @@ held-out plate and measure each model's equivariance error. The data's own equiv
 measured as in Sec. 5.2: simulate the same initial plate rotated by each `g ∈ C4`, rotate the runs
 back and compare (`aeqkit.equivariance.data_equivariance_error`).'''),
     code('''\
-from torch.utils.data import TensorDataset
-
+from aeqkit.data import heat_gradient_trajectories, sliding_windows
 from aeqkit.equivariance import data_equivariance_error
 from aeqkit.groups import get_group
 
 
-def gradient(T):  # periodic central differences, (..., 1, H, W) -> (..., 2, H, W) = (u, v)
-    return torch.cat([(T.roll(-1, -1) - T.roll(1, -1)) / 2, (T.roll(-1, -2) - T.roll(1, -2)) / 2], -3)
-
-
-def simulate(beta, sims, seed, k=0):  # ∇T of `sims` plates, initial plates rotated by k·90°
-    cfg = heat.HeatConfig(resolution=sizes["grid"], steps=sizes["steps"], num_sims=sims, beta=beta,
-                          seed=seed)
-    return gradient(heat.simulate_heat(torch.rot90(heat.heat_initial_conditions(cfg), k, (-1, -2)),
-                                       cfg)).float()  # (S, T, 2, H, W)
-
-
-def windows(traj, k=3):  # sliding windows: 10 input frames, k target frames
-    idx = range(traj.shape[1] - 10 - k + 1)
-    return TensorDataset(torch.cat([traj[:, i:i + 10] for i in idx]),
-                         torch.cat([traj[:, i + 10:i + 10 + k] for i in idx]))'''),
+def simulate(beta, sims, seed, k=0):  # ∇T of `sims` plates (S, T, 2, H, W), initial plates turned by k·90°
+    return heat_gradient_trajectories(beta, sims, seed, resolution=sizes["grid"], steps=sizes["steps"],
+                                      quarter_turns=k)'''),
     code('''\
 from aeqkit.models import build
 from aeqkit.reproduce import model_equivariance_error
@@ -333,8 +320,8 @@ results = {name: {"rmse": [], "model_ee": []} for name in MODELS}
 data_ee = []
 for beta in sizes["betas"]:
     traj = simulate(beta, sizes["sims"], SEED)
-    train, test = windows(traj[:-2]), windows(traj[-1:])
-    valid = windows(traj[-2:-1])
+    train, test = sliding_windows(traj[:-2]), sliding_windows(traj[-1:])
+    valid = sliding_windows(traj[-2:-1])
     rotated = torch.stack([simulate(beta, 1, SEED + 100, k)[0] for k in range(4)])
     data_ee.append(data_equivariance_error(rotated, [0, 1, 2, 3], get_group("C4"), "vector"))
     for name, key in MODELS.items():
@@ -612,22 +599,18 @@ training simulations) and **domain** (held-out simulations) test windows. The qu
 tiny models for a few seconds on the rotation set only; the paper's numbers (64x64, 20 steps, 3
 seeds) are printed beside for the *ordering*, not the absolute values.'''),
     code('''\
-from torch.utils.data import Subset
-
 from aeqkit import paper
+from aeqkit.data import subsample
 from aeqkit.models import build
 from aeqkit.reproduce import DEFAULT_MODELS
 from aeqkit.train import evaluate, fit
 
 
-def few(ds, n):  # at most n evenly spaced windows (quick profile); all of them when n is None
-    return ds if n is None else Subset(ds, range(0, len(ds), max(1, -(-len(ds) // n))))
-
 
 trained, rows = {}, []
 for symmetry in sizes["symmetries"]:
     d = data if symmetry == "rotation" else load_dataset(f"smoke_{symmetry}", PROFILE, progress=False)
-    steps, train = d.meta["eval_steps"], few(d.splits["train"], sizes["train_windows"])
+    steps, train = d.meta["eval_steps"], subsample(d.splits["train"], sizes["train_windows"])
     for name in DEFAULT_MODELS["table1"][symmetry]:
         seed_everything(SEED)
         model = build(name, symmetry=symmetry, input_size=tuple(d.fields.shape[-2:]), **sizes["hparams"])
@@ -636,7 +619,7 @@ for symmetry in sizes["symmetries"]:
             progress=False, seed=SEED)
         row = {"symmetry": symmetry, "model": paper.DISPLAY_NAMES[name]}
         for split in ("future", "domain"):
-            test = few(d.splits[f"test_{split}"], sizes["test_windows"])
+            test = subsample(d.splits[f"test_{split}"], sizes["test_windows"])
             row[f"{split} RMSE"] = evaluate(model, test, steps=steps).rmse
             ref = paper.paper_value("table1", symmetry, split, name)
             row[f"paper {split}"] = None if ref is None else f"{ref[0]:.2f} ± {ref[1]:.2f}"
@@ -773,30 +756,26 @@ record("jet_synthetic", int(SYNTHETIC))'''),
 As in Table 2, models are grouped by the symmetry they assume. The quick profile trains two per
 family for a few seconds; the full profile trains the paper's eleven.'''),
     code('''\
-from torch.utils.data import Subset
-
 from aeqkit import paper
+from aeqkit.data import subsample
 from aeqkit.models import build
 from aeqkit.train import evaluate, fit, rollout
 
 
-def few(ds, n):  # at most n evenly spaced windows (quick profile); all of them when n is None
-    return ds if n is None else Subset(ds, range(0, len(ds), max(1, -(-len(ds) // n))))
-
 
 steps, shape = data.meta["eval_steps"], tuple(data.fields.shape[-2:])
-train = few(data.splits["train"], sizes["train_windows"])
+train = subsample(data.splits["train"], sizes["train_windows"])
 trained, rows = {}, []
 for symmetry, names in sizes["models"].items():
     for name in names:
         seed_everything(SEED)
-        model = build(name, symmetry="rotation" if symmetry == "combination" else symmetry,
+        model = build(name, symmetry=None if symmetry == "combination" else symmetry,
                       input_size=shape, **sizes["hparams"])
         fit(model, train, data.splits["valid"], epochs=sizes["epochs"], lr=1e-3, rollout_steps=3,
             valid_steps=5, patience=None, time_limit=sizes["fit_seconds"], progress=False, seed=SEED)
         row = {"symmetry": symmetry, "model": paper.DISPLAY_NAMES[name]}
         for split in ("future", "domain"):
-            test = few(data.splits[f"test_{split}"], sizes["test_windows"])
+            test = subsample(data.splits[f"test_{split}"], sizes["test_windows"])
             row[f"{split} RMSE{tag}"] = evaluate(model, test, steps=steps).rmse
             ref = paper.paper_value("table2", symmetry, split, name)
             row[f"paper {split}"] = None if ref is None else f"{ref[0]:.2f} ± {ref[1]:.2f}"

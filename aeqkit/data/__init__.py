@@ -7,7 +7,14 @@ Generators: :mod:`aeqkit.data.heat` (paper Fig. 2), :mod:`aeqkit.data.smoke` (Se
 """
 
 from aeqkit.data.cache import CacheRegeneratedWarning, cache_path, cached, config_hash, data_root
-from aeqkit.data.heat import HeatConfig, generate_heat, heat_equivariance_error, simulate_heat
+from aeqkit.data.heat import (
+    HeatConfig,
+    generate_heat,
+    heat_equivariance_error,
+    heat_gradient_trajectories,
+    simulate_heat,
+    temperature_gradient,
+)
 from aeqkit.data.jet import JetConfig, generate_jet, jet_stations, load_piv, piv_dataset
 from aeqkit.data.smoke import (
     NUM_LEVELS,
@@ -26,7 +33,9 @@ from aeqkit.data.windows import (
     dataset_config,
     load_dataset,
     make_splits,
+    sliding_windows,
     smoke_level_errors,
+    subsample,
 )
 
 __all__ = [
@@ -38,6 +47,10 @@ __all__ = [
     "HeatConfig",
     "generate_heat",
     "heat_equivariance_error",
+    "heat_gradient_trajectories",
+    "temperature_gradient",
+    "sliding_windows",
+    "subsample",
     "simulate_heat",
     "JetConfig",
     "generate_jet",

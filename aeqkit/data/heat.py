@@ -38,6 +38,8 @@ __all__ = [
     "simulate_heat",
     "generate_heat",
     "heat_equivariance_error",
+    "temperature_gradient",
+    "heat_gradient_trajectories",
 ]
 
 
@@ -224,3 +226,35 @@ def heat_equivariance_error(beta: float | Sequence[float], resolution: int = 32,
                                     elements=elements, norm=norm)
         out.append(report.mean)
     return out[0] if isinstance(beta, (int, float)) else out
+
+
+def temperature_gradient(T: torch.Tensor) -> torch.Tensor:
+    """The temperature gradient ``∇T = (∂T/∂x, ∂T/∂y)`` by periodic central differences.
+
+    ``∇T`` is a vector field that rotates with the plate, so the kit's velocity forecasters (which
+    take 2-channel vector fields) can learn heat dynamics. Channel order ``(u, v)`` = (x, y) as in
+    DESIGN.md; it commutes exactly with ``rot90_field`` on a square periodic grid.
+
+    Shape: ``T: (..., 1, H, W)`` -> ``(..., 2, H, W)``.
+    """
+    if T.ndim < 3 or T.shape[-3] != 1:
+        raise ValueError(f"T must be a scalar field of shape (..., 1, H, W), got {tuple(T.shape)}")
+    dx = (T.roll(-1, -1) - T.roll(1, -1)) / 2
+    dy = (T.roll(-1, -2) - T.roll(1, -2)) / 2
+    return torch.cat([dx, dy], dim=-3)
+
+
+def heat_gradient_trajectories(beta: float, num_sims: int, seed: int = 0, resolution: int = 32,
+                               steps: int = 60, quarter_turns: int = 0, **config_kwargs) -> torch.Tensor:
+    """Simulate ``num_sims`` plates and return their temperature gradients (vector fields).
+
+    ``quarter_turns = k`` rotates every initial plate by ``k·90°`` (counter-clockwise) before
+    simulating, which is how notebook 01 measures the data equivariance error (Sec. 5.2): at β = 0
+    the run of a rotated plate is the rotated run.
+
+    Shape: returns ``(num_sims, steps, 2, H, W)`` float32.
+    """
+    cfg = HeatConfig(resolution=resolution, steps=steps, num_sims=num_sims, beta=beta, seed=seed,
+                     **config_kwargs)
+    T0 = torch.rot90(heat_initial_conditions(cfg), quarter_turns, dims=(-1, -2))
+    return temperature_gradient(simulate_heat(T0, cfg)).float()

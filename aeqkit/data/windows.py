@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset, TensorDataset
 
 from aeqkit.data.cache import cached
 from aeqkit.data.heat import HeatConfig, generate_heat
@@ -36,6 +36,8 @@ __all__ = [
     "dataset_config",
     "load_dataset",
     "smoke_level_errors",
+    "sliding_windows",
+    "subsample",
 ]
 
 DATASET_NAMES = ("heat", "smoke_rotation", "smoke_translation", "smoke_scaling", "smoke_levels", "jet")
@@ -351,3 +353,34 @@ def smoke_level_errors(profile: str = "quick", levels: Sequence[int] = range(NUM
     """
     errs = load_dataset("smoke_levels", profile, level=0, **kwargs).meta["level_errors"]
     return [float(errs[int(k)]) for k in levels]
+
+
+def sliding_windows(fields: torch.Tensor, input_length: int = 10, target_length: int = 3) -> TensorDataset:
+    """All sliding windows of a set of trajectories as a ``TensorDataset`` of ``(x, y)`` pairs.
+
+    Shape: ``fields: (S, T, C, H, W)`` -> items ``x: (input_length, C, H, W)``,
+    ``y: (target_length, C, H, W)``; ``S · (T - input_length - target_length + 1)`` windows.
+    """
+    if fields.ndim != 5:
+        raise ValueError(f"fields must have shape (S, T, C, H, W), got {tuple(fields.shape)}")
+    n = fields.shape[1] - input_length - target_length + 1
+    if input_length < 1 or target_length < 1 or n < 1:
+        raise ValueError(f"a window of {input_length} input + {target_length} target frames does not fit "
+                         f"in trajectories of {fields.shape[1]} frames")
+    x = torch.cat([fields[:, i:i + input_length] for i in range(n)])
+    y = torch.cat([fields[:, i + input_length:i + input_length + target_length] for i in range(n)])
+    return TensorDataset(x, y)
+
+
+def subsample(dataset: Dataset, n: int | None) -> Dataset:
+    """At most ``n`` evenly spaced items of ``dataset`` (all of them when ``n`` is None).
+
+    Used by the quick profiles to bound training and evaluation cost without biasing toward early
+    or late windows.
+    """
+    if n is None or n >= len(dataset):
+        return dataset
+    if n < 1:
+        raise ValueError(f"n must be >= 1 or None, got {n}")
+    step = -(-len(dataset) // n)
+    return Subset(dataset, range(0, len(dataset), step))
