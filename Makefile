@@ -7,6 +7,12 @@ STAMP  := $(VENV)/.aeqkit-installed
 PYTEST_ARGS ?=
 export PATH := $(abspath $(BIN)):$(PATH)
 export PYTHONHASHSEED := 0
+# One intra-op thread by default: the quick profile's small tensors gain little from more, and on a
+# busy 2-core machine OpenMP spin barriers made a 2-thread model step 10-40x slower (see README).
+# Override with `make run OMP_NUM_THREADS=4` (e.g. the full profile on a many-core CPU).
+OMP_NUM_THREADS ?= 1
+MKL_NUM_THREADS ?= $(OMP_NUM_THREADS)
+export OMP_NUM_THREADS MKL_NUM_THREADS
 export MPLBACKEND := Agg
 
 .PHONY: help install run test test-fast lint lab bench info clean strip

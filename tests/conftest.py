@@ -8,7 +8,9 @@ import pytest
 import torch
 
 os.environ.setdefault("AEQKIT_HEADLESS", "1")
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+# one intra-op thread: the tests' small tensors gain nothing from more, and OpenMP barriers on an
+# oversubscribed machine make multi-threaded small ops orders of magnitude slower
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
 
 
 @pytest.fixture(autouse=True)
