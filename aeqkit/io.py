@@ -26,6 +26,15 @@ class CorruptFileError(ValueError):
     """A cache or checkpoint file is missing its checksum, truncated or altered."""
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def sha256_file(path: str | os.PathLike) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -53,6 +62,7 @@ def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> Path:
                 fh.write(payload)
                 fh.flush()
                 os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file normal permissions
             os.replace(tmp, target)
         except BaseException:
             if os.path.exists(tmp):

@@ -43,3 +43,15 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert torch.equal(verified_load(p), torch.ones(3))
     assert not [f for f in tmp_path.iterdir() if f.suffix == ".tmp"]
+
+
+def test_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    p = tmp_path / "x.pt"
+    atomic_save(1, p)
+    mode = stat.S_IMODE(os.stat(p).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask

@@ -1,0 +1,613 @@
+"""Reproduce the paper's Table 1, Table 2 and Figure 4 (Sec. 5) with aeqkit's data and models.
+
+``python -m aeqkit reproduce table1 --symmetry rotation --profile quick`` trains each named model
+on the named data set for each seed, evaluates the autoregressive RMSE on the test-future and
+test-domain splits, prints mean ± std over seeds beside the paper's numbers (:mod:`aeqkit.paper`),
+and writes ``<out>/<table>_<symmetry>_<profile>.json`` (every run, its history and the summary)
+and ``.csv`` (the summary). ``figure4`` trains Conv, Equiv and RSteer on the ten levels of
+rotational symmetry breaking (Sec. 5.2) and reports each trained model's C4 equivariance error
+(L1, Def. 2.1) against the data's, with Spearman's ρ across levels.
+
+Profiles: ``quick`` (32x32 data, 10-step RMSE, 3-layer models of about half the default width,
+30 epochs; Table 1 rotation with four models and one seed: 153 s for 20 epochs with cached data,
+about 4 min for 30, plus about 2 min of one-off data generation, on a lightly loaded 2-core CPU)
+and ``full`` (the paper's protocol: 64x64 data, 20-step RMSE, 3 seeds, default widths; meant for
+a GPU). A fixed number of epochs (no
+wall-clock limit unless ``profile_overrides={"time_limit": s}``) keeps results independent of
+machine load.
+
+See also: notebook 06 (reproduction) and :func:`aeqkit.train.fit`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from aeqkit import paper
+from aeqkit.train import evaluate, fit, target_length
+from aeqkit.utils import default_device, seed_everything, versions
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "EXPERIMENTS",
+    "KNOWN_MODELS",
+    "PROFILES",
+    "Profile",
+    "SYMMETRIES",
+    "format_results",
+    "equivariance_inputs",
+    "model_equivariance_error",
+    "model_hparams",
+    "quick_width",
+    "parse_models",
+    "reproduce",
+    "validate_request",
+]
+
+#: Experiments of the paper reproduced here.
+EXPERIMENTS: tuple[str, ...] = ("table1", "table2", "figure4")
+
+#: Symmetry rows each experiment has.
+SYMMETRIES: dict[str, tuple[str, ...]] = {
+    "table1": ("translation", "rotation", "scaling"),
+    "table2": ("translation", "rotation", "scaling", "combination"),
+    "figure4": ("rotation",),
+}
+
+#: Every model name of the two tables (the registry of ``aeqkit.models`` may hold more).
+KNOWN_MODELS: tuple[str, ...] = tuple(paper.DISPLAY_NAMES)
+
+#: Models trained when ``--models`` is not given.
+DEFAULT_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "table1": {
+        "translation": ("conv", "rgroup"),
+        "rotation": ("conv", "equiv", "rgroup", "rsteer"),
+        "scaling": ("conv", "equiv", "rgroup", "rsteer"),
+    },
+    "table2": dict(paper.TABLE2_MODELS),
+    "figure4": {"rotation": ("conv", "equiv", "rsteer")},
+}
+
+#: Data set name of each experiment and symmetry (names of ``aeqkit.data.load_dataset``).
+_DATASETS: dict[str, dict[str, str]] = {
+    "table1": {s: f"smoke_{s}" for s in SYMMETRIES["table1"]},
+    "table2": {s: "jet" for s in SYMMETRIES["table2"]},
+    "figure4": {"rotation": "smoke_levels"},
+}
+
+#: Symmetry passed to ``aeqkit.models.build`` for a row of the tables.
+_MODEL_SYMMETRY: dict[str, str] = {"combination": "rotation"}
+
+SPLITS: tuple[str, ...] = ("test_future", "test_domain")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Training and evaluation settings of a run profile (paper App. A.1 for ``full``).
+
+    Attributes:
+        name: ``"quick"`` or ``"full"``.
+        seeds: default number of seeds.
+        epochs, batch_size, lr, lr_decay, rollout_steps, patience: passed to :func:`~aeqkit.train.fit`.
+        eval_steps: horizon of the test RMSE (the paper: 20).
+        valid_steps: horizon of the validation RMSE used for early stopping.
+        time_limit: wall-clock budget in seconds per fit (``None``: no limit).
+        model_hparams: keyword arguments of ``aeqkit.models.build``: ``{"*": {...}, name: {...}}``
+            (see :func:`model_hparams`; empty: the models' defaults).
+        levels: the symmetry-breaking levels of Figure 4.
+    """
+
+    name: str
+    seeds: int
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_decay: float
+    rollout_steps: int
+    patience: int
+    eval_steps: int
+    valid_steps: int
+    time_limit: float | None
+    model_hparams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    levels: tuple[int, ...] = tuple(range(10))
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(name="quick", seeds=1, epochs=30, batch_size=16, lr=2e-3, lr_decay=0.95,
+                     rollout_steps=3, patience=5, eval_steps=10, valid_steps=5, time_limit=None,
+                     model_hparams={"*": {"width": "quick", "num_layers": 3, "kernel_size": 3}}),
+    "full": Profile(name="full", seeds=3, epochs=100, batch_size=16, lr=1e-3, lr_decay=0.95,
+                    rollout_steps=5, patience=10, eval_steps=20, valid_steps=5, time_limit=None),
+}
+
+
+def parse_models(spec: str | Sequence[str] | None, experiment: str, symmetry: str) -> list[str]:
+    """Model names from ``"conv,equiv"`` (or a list); default: :data:`DEFAULT_MODELS`.
+
+    Raises:
+        ValueError: an unknown or repeated name, naming the accepted ones.
+    """
+    if spec is None or spec == "":
+        return list(DEFAULT_MODELS[experiment][symmetry])
+    names = [s.strip().lower() for s in (spec.split(",") if isinstance(spec, str) else spec)]
+    names = [n for n in names if n]
+    known = _known_models()
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown model name(s) {unknown}; accepted: {', '.join(sorted(known))}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"model names repeated in {names}; give each model once")
+    if not names:
+        raise ValueError(f"no model names in {spec!r}; accepted: {', '.join(sorted(known))}")
+    return names
+
+
+def _known_models() -> set[str]:
+    known = set(KNOWN_MODELS)
+    try:
+        from aeqkit import models
+
+        registry = getattr(models, "MODELS", None) or getattr(models, "REGISTRY", None)
+        if registry:
+            known |= {str(k).lower() for k in registry}
+    except ImportError:
+        pass
+    return known
+
+
+def validate_request(experiment: str, symmetry: str, profile: str) -> None:
+    """Raise ``ValueError`` naming the accepted values for an unknown experiment, symmetry or
+    profile."""
+    if experiment not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {experiment!r}; accepted: {', '.join(EXPERIMENTS)}")
+    if symmetry not in SYMMETRIES[experiment]:
+        raise ValueError(f"unknown symmetry {symmetry!r} for {experiment}; accepted: "
+                         f"{', '.join(SYMMETRIES[experiment])}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; accepted: {', '.join(PROFILES)}")
+
+
+# --------------------------------------------------------------------------------------------
+# one run
+
+
+def model_equivariance_error(model: torch.nn.Module, x: torch.Tensor, group: str = "C4",
+                             batch_size: int = 16) -> float:
+    """Mean L1 equivariance error of a trained forecaster over the non-identity elements
+    (paper Def. 2.1 with the L1 norm, as in Fig. 4).
+
+    Shape:
+        x: (B, 10, 2, H, W) input windows (square grid for C4).
+    """
+    from aeqkit.equivariance import equivariance_error
+    from aeqkit.groups import get_group
+
+    grp = get_group(group)
+    elements = [g for g in grp.elements() if not grp.equal(g, grp.identity)]
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total, n = 0.0, 0
+    try:
+        for start in range(0, x.shape[0], batch_size):
+            xb = x[start:start + batch_size].to(device)
+            rep = equivariance_error(model, xb, grp, in_type="vector", out_type="vector",
+                                     elements=elements, norm="l1")
+            total += rep.mean * xb.shape[0]
+            n += xb.shape[0]
+    finally:
+        model.train(was_training)
+    return total / n
+
+
+def equivariance_inputs(data, limit: int = 32, input_length: int = 10) -> torch.Tensor:
+    """Input windows for measuring a trained model's equivariance error (Fig. 4).
+
+    Drawn evenly from *every* simulation of the data set (``data.fields``), so the sample holds all
+    C4 orientations in equal numbers, whichever simulations the 80/20 split held out. Falls back to
+    the test-domain windows for data without ``fields``.
+
+    Shape:
+        out: (B <= limit, input_length, C, H, W)
+    """
+    fields = getattr(data, "fields", None)
+    if fields is None:
+        ds = data.splits["test_domain"]
+        idx = torch.linspace(0, len(ds) - 1, min(limit, len(ds))).round().long().unique()
+        return torch.stack([torch.as_tensor(ds[int(i)][0]) for i in idx])
+    n_sims, n_frames = fields.shape[:2]
+    per_sim = max(1, limit // n_sims)
+    starts = torch.linspace(0, n_frames - input_length, per_sim).round().long().unique()
+    return torch.stack([fields[s, t:t + input_length] for s in range(n_sims)
+                        for t in starts.tolist()])
+
+
+def _default_load(name: str, profile: str, **overrides: Any):
+    from aeqkit.data import load_dataset
+
+    return load_dataset(name, profile=profile, **overrides)
+
+
+def _default_build(name: str, symmetry: str, **hparams: Any) -> torch.nn.Module:
+    from aeqkit.models import build
+
+    return build(name, symmetry=symmetry, **hparams)
+
+
+#: Group-model names whose ``width`` counts group fields (regular C_N or scale fields).
+_GROUP_MODELS = ("equiv", "rpp", "combo", "lift", "rgroup", "rsteer", "rsteer_tr", "rsteer_ts",
+                 "clcnn")
+
+
+def quick_width(name: str, symmetry: str) -> int:
+    """``width`` of the quick profile: about half the default channel count of each model family.
+
+    aeqkit's defaults give every model about 64 channels per layer: Conv 64 channels, rotation
+    group models 16 regular C4 fields (64 channels), scaling models 24 fields per scale,
+    translation models 64 channels. The quick profile halves them.
+    """
+    if name in _GROUP_MODELS and symmetry == "rotation":
+        return 8
+    if name in _GROUP_MODELS and symmetry == "scaling":
+        return 12
+    return 32
+
+
+def model_hparams(prof: Profile, name: str, symmetry: str,
+                  grid: tuple[int, int]) -> dict[str, Any]:
+    """Keyword arguments for ``aeqkit.models.build`` under a profile.
+
+    ``prof.model_hparams`` maps ``"*"`` (every model) and model names (overrides) to keyword
+    dicts; ``width="quick"`` picks :func:`quick_width`. ``input_size`` is always the data's grid.
+    """
+    kw = dict(prof.model_hparams.get("*", {}))
+    kw.update(prof.model_hparams.get(name, {}))
+    if kw.get("width") == "quick":
+        kw["width"] = quick_width(name, symmetry)
+    kw["input_size"] = grid
+    return kw
+
+
+def _build(build_fn: Callable, name: str, symmetry: str, prof: Profile,
+           grid: tuple[int, int]) -> torch.nn.Module:
+    return build_fn(name, symmetry, **model_hparams(prof, name, symmetry, grid))
+
+
+def _grid(dataset) -> tuple[int, int]:
+    x, _ = dataset.splits["train"][0]
+    return int(x.shape[-2]), int(x.shape[-1])
+
+
+def _train_one(build_fn: Callable, model_name: str, symmetry: str, data, prof: Profile,
+               seed: int, device: torch.device, progress: bool, with_ee: bool) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    seed_everything(seed)
+    model = _build(build_fn, model_name, symmetry, prof, _grid(data))
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    valid = data.splits["valid"]
+    res = fit(model, data.splits["train"], valid, epochs=prof.epochs,
+              batch_size=prof.batch_size, lr=prof.lr, lr_decay=prof.lr_decay,
+              rollout_steps=min(prof.rollout_steps, target_length(data.splits["train"])),
+              valid_steps=min(prof.valid_steps, target_length(valid)), patience=prof.patience,
+              seed=seed, device=device, progress=progress, time_limit=prof.time_limit)
+    run: dict[str, Any] = {"model": model_name, "seed": seed, "parameters": n_params,
+                           "fit": res.to_dict()}
+    for split in SPLITS:
+        ds = data.splits[split]
+        steps = min(prof.eval_steps, target_length(ds))
+        run[split] = evaluate(model, ds, steps=steps, batch_size=prof.batch_size).to_dict()
+    if with_ee:
+        x = equivariance_inputs(data)
+        run["model_equivariance_error"] = model_equivariance_error(model, x)
+        with torch.no_grad():
+            model.eval()
+            scale = float(torch.cat([model(xb.to(device)).abs().flatten().cpu()
+                                     for xb in x.split(prof.batch_size)]).mean())
+        # the L1 error relative to the mean |output|: comparable across levels whose flows differ
+        # in speed
+        run["model_equivariance_error_relative"] = run["model_equivariance_error"] / scale
+    run["seconds"] = time.perf_counter() - t0
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# summaries
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+
+
+def _spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
+    from scipy.stats import spearmanr
+
+    if len(a) < 3 or len(set(a)) < 2 or len(set(b)) < 2:
+        return None
+    rho = float(spearmanr(a, b).statistic)
+    return None if math.isnan(rho) else rho
+
+
+def _summarise_table(experiment: str, symmetry: str, models: list[str],
+                     runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for m in models:
+        mine = [r for r in runs if r["model"] == m]
+        for split in SPLITS:
+            vals = [r[split]["rmse"] for r in mine]
+            mean, std = _mean_std(vals)
+            ref = paper.paper_value(experiment, symmetry, split, m)
+            rows.append({"model": m, "split": split, "mean": mean, "std": std, "n": len(vals),
+                         "steps": mine[0][split]["steps"],
+                         "paper_mean": ref[0] if ref else None,
+                         "paper_std": ref[1] if ref else None})
+    return rows
+
+
+def _summarise_figure4(models: list[str], levels: Sequence[int],
+                       runs: list[dict[str, Any]], data_ee: dict[int, float]) -> dict[str, Any]:
+    rows = []
+    for m in models:
+        for lv in levels:
+            mine = [r for r in runs if r["model"] == m and r["level"] == lv]
+            ee_mean, ee_std = _mean_std([r["model_equivariance_error"] for r in mine])
+            rel_mean, _ = _mean_std([r["model_equivariance_error_relative"] for r in mine])
+            rmse_mean, rmse_std = _mean_std([r["test_domain"]["rmse"] for r in mine])
+            rows.append({"model": m, "level": lv, "data_equivariance_error": data_ee[lv],
+                         "model_equivariance_error": ee_mean, "model_equivariance_error_std": ee_std,
+                         "model_equivariance_error_relative": rel_mean,
+                         "test_domain_rmse": rmse_mean, "test_domain_rmse_std": rmse_std,
+                         "n": len(mine)})
+    rho, rho_rel = {}, {}
+    for m in models:
+        mine = [r for r in rows if r["model"] == m]
+        rho[m] = _spearman([r["data_equivariance_error"] for r in mine],
+                           [r["model_equivariance_error"] for r in mine])
+        rho_rel[m] = _spearman([r["data_equivariance_error"] for r in mine],
+                               [r["model_equivariance_error_relative"] for r in mine])
+    return {"rows": rows, "spearman": rho, "spearman_relative": rho_rel}
+
+
+def _fmt(mean: float | None, std: float | None, digits: int = 3) -> str:
+    if mean is None:
+        return "—"
+    return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
+
+
+def _fmt_e(mean: float, std: float | None) -> str:
+    return f"{mean:.3e}" + (f" ± {std:.1e}" if std is not None else "")
+
+
+def format_results(results: dict[str, Any]) -> str:
+    """The printed table of a :func:`reproduce` result."""
+    exp, sym, prof = results["experiment"], results["symmetry"], results["profile"]
+    head = (f"{exp} ({sym}, profile {prof}, {results['seeds']} seed(s), "
+            f"{results['seconds']:.0f} s wall, {results.get('cpu_seconds', 0):.0f} s CPU on "
+            f"{results['device']})")
+    lines = [head]
+    if exp == "figure4":
+        summ = results["summary"]
+        lines.append(f"{'model':<8} {'level':>5} {'data EE':>10} {'model EE':>22} {'relative':>10} "
+                     f"{'domain RMSE':>20}")
+        for r in summ["rows"]:
+            lines.append(
+                f"{r['model']:<8} {r['level']:>5} {r['data_equivariance_error']:>10.4g} "
+                f"{_fmt_e(r['model_equivariance_error'], r['model_equivariance_error_std']):>22} "
+                f"{r['model_equivariance_error_relative']:>10.3g} "
+                f"{_fmt(r['test_domain_rmse'], r['test_domain_rmse_std']):>20}")
+        for m, rho in summ["spearman"].items():
+            rel = summ.get("spearman_relative", {}).get(m)
+            lines.append(f"Spearman rho(data EE, model EE) for {m}: "
+                         + ("undefined" if rho is None else f"{rho:.3f}")
+                         + "; relative model EE: "
+                         + ("undefined" if rel is None else f"{rel:.3f}"))
+        return "\n".join(lines)
+    steps = {r["split"]: r["steps"] for r in results["summary"]}
+    lines.append(f"{'model':<10} {'future RMSE':>17} {'(paper)':>14} {'domain RMSE':>17} "
+                 f"{'(paper)':>14}   [{steps.get('test_future')}-step / "
+                 f"{steps.get('test_domain')}-step rollouts]")
+    for m in results["models"]:
+        cells = []
+        for split in SPLITS:
+            r = next(r for r in results["summary"] if r["model"] == m and r["split"] == split)
+            cells.append(f"{_fmt(r['mean'], r['std']):>17} "
+                         f"{'(' + _fmt(r['paper_mean'], r['paper_std'], 2) + ')':>14}")
+        lines.append(f"{paper.DISPLAY_NAMES.get(m, m):<10} " + " ".join(cells))
+    if exp == "table1":
+        lines.append("paper: 64x64 PhiFlow 2.0.1 smoke, 20-step RMSE, 3 runs; aeqkit re-simulates "
+                     "on PhiFlow 3.4, so compare orderings, not absolute values")
+    else:
+        lines.append("paper: real NASA PIV jet windows, 20-step RMSE; aeqkit's jet data here is "
+                     "SYNTHETIC (aeqkit.data.jet), so compare orderings, not absolute values")
+    return "\n".join(lines)
+
+
+def _write_outputs(results: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    from aeqkit.io import atomic_write_bytes
+
+    stem = f"{results['experiment']}_{results['symmetry']}_{results['profile']}"
+    json_path = out / f"{stem}.json"
+    csv_path = out / f"{stem}.csv"
+    atomic_write_bytes(json.dumps(results, indent=1, default=str).encode(), json_path)
+    rows = (results["summary"]["rows"] if results["experiment"] == "figure4"
+            else results["summary"])
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    atomic_write_bytes(buf.getvalue().encode(), csv_path)
+    return json_path, csv_path
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+
+
+def reproduce(
+    experiment: str,
+    symmetry: str = "rotation",
+    profile: str = "quick",
+    seeds: int | None = None,
+    models: str | Sequence[str] | None = None,
+    out: str | os.PathLike | None = "build",
+    *,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    profile_overrides: dict[str, Any] | None = None,
+    data_overrides: dict[str, Any] | None = None,
+    load_fn: Callable[..., Any] | None = None,
+    build_fn: Callable[..., torch.nn.Module] | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate the named models on the named data set (paper Sec. 5).
+
+    Args:
+        experiment: ``"table1"``, ``"table2"`` or ``"figure4"``.
+        symmetry: a row of the experiment (:data:`SYMMETRIES`).
+        profile: ``"quick"`` or ``"full"`` (:data:`PROFILES`).
+        seeds: number of seeds (0, 1, ...); default: the profile's.
+        models: ``"conv,equiv"`` or a list; default :data:`DEFAULT_MODELS`.
+        out: folder for the JSON and CSV files (``None``: write nothing).
+        device: default :func:`aeqkit.utils.default_device`.
+        progress: tqdm bars during training.
+        log: where progress lines go (default: stderr).
+        profile_overrides: fields of :class:`Profile` to change (e.g. ``{"epochs": 2}``).
+        data_overrides: keyword arguments for ``aeqkit.data.load_dataset``.
+        load_fn: ``load_fn(name, profile, progress=..., **overrides)`` returning an object with
+            ``.splits`` and ``.meta`` (default ``aeqkit.data.load_dataset``).
+        build_fn: ``build_fn(name, symmetry, **hparams)`` (default ``aeqkit.models.build``).
+
+    Returns:
+        A JSON-serialisable dict: the request, every run, and the ``summary``.
+    """
+    validate_request(experiment, symmetry, profile)
+    names = parse_models(models, experiment, symmetry)
+    prof = PROFILES[profile]
+    if profile_overrides:
+        unknown = set(profile_overrides) - set(asdict(prof))
+        if unknown:
+            raise ValueError(f"unknown profile field(s) {sorted(unknown)}; accepted: "
+                             f"{', '.join(asdict(prof))}")
+        prof = replace(prof, **profile_overrides)
+    n_seeds = prof.seeds if seeds is None else seeds
+    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
+        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    load_fn = load_fn or _default_load
+    build_fn = build_fn or _default_build
+    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    device = torch.device(device) if device is not None else default_device()
+    model_symmetry = _MODEL_SYMMETRY.get(symmetry, symmetry)
+    data_name = _DATASETS[experiment][symmetry]
+    overrides = dict(data_overrides or {})
+
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    runs: list[dict[str, Any]] = []
+    if experiment == "figure4":
+        levels = list(prof.levels)
+        data_ee: dict[int, float] = {}
+        datasets = {}
+        for lv in levels:
+            datasets[lv] = load_fn(data_name, profile, level=lv, progress=progress, **overrides)
+            data_ee[lv] = _data_equivariance_error(datasets[lv])
+        _preflight(build_fn, names, model_symmetry, prof, _grid(datasets[levels[0]]))
+        total = len(levels) * len(names) * n_seeds
+        for lv in levels:
+            for m in names:
+                for seed in range(n_seeds):
+                    t0 = time.perf_counter()
+                    run = _train_one(build_fn, m, model_symmetry, datasets[lv], prof, seed,
+                                     device, progress, with_ee=True)
+                    run["level"] = lv
+                    runs.append(run)
+                    log(f"[{len(runs)}/{total}] level {lv} {m} seed {seed}: model EE "
+                        f"{run['model_equivariance_error']:.4g} (data EE {data_ee[lv]:.4g}), "
+                        f"domain RMSE {run['test_domain']['rmse']:.4f} "
+                        f"({time.perf_counter() - t0:.0f} s)")
+        summary: Any = _summarise_figure4(names, levels, runs, data_ee)
+        data_meta = {lv: _jsonable(getattr(datasets[lv], "meta", {})) for lv in levels}
+    else:
+        data = load_fn(data_name, profile, progress=progress, **overrides)
+        _preflight(build_fn, names, model_symmetry, prof, _grid(data))
+        total = len(names) * n_seeds
+        for m in names:
+            for seed in range(n_seeds):
+                t0 = time.perf_counter()
+                run = _train_one(build_fn, m, model_symmetry, data, prof, seed, device,
+                                 progress, with_ee=False)
+                runs.append(run)
+                log(f"[{len(runs)}/{total}] {m} seed {seed}: future RMSE "
+                    f"{run['test_future']['rmse']:.4f}, domain RMSE "
+                    f"{run['test_domain']['rmse']:.4f}, {run['fit']['epochs_run']} epochs "
+                    f"({time.perf_counter() - t0:.0f} s)")
+        summary = _summarise_table(experiment, symmetry, names, runs)
+        data_meta = _jsonable(getattr(data, "meta", {}))
+
+    results = {
+        "experiment": experiment, "symmetry": symmetry, "profile": profile, "seeds": n_seeds,
+        "models": names, "dataset": data_name, "device": str(device),
+        "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start,
+        "threads": torch.get_num_threads(), "profile_settings": asdict(prof),
+        "versions": versions(), "data_meta": data_meta, "runs": runs, "summary": summary,
+    }
+    if out is not None:
+        json_path, csv_path = _write_outputs(results, Path(out))
+        results["files"] = [str(json_path), str(csv_path)]
+    return results
+
+
+def _preflight(build_fn: Callable, names: list[str], symmetry: str, prof: Profile,
+               grid: tuple[int, int]) -> None:
+    """Build every model once before training anything, so a bad name or size fails early."""
+    for m in names:
+        try:
+            _build(build_fn, m, symmetry, prof, grid)
+        except ValueError as err:
+            raise ValueError(f"cannot build model {m!r} for symmetry {symmetry!r} on a "
+                             f"{grid[0]}x{grid[1]} grid: {err}") from err
+
+
+def _data_equivariance_error(data) -> float:
+    """The data set's C4 equivariance error (Sec. 5.2), from its metadata."""
+    meta = getattr(data, "meta", {}) or {}
+    for key in ("data_equivariance_error", "equivariance_error", "data_ee"):
+        if key in meta:
+            value = meta[key]
+            value = getattr(value, "mean", value)
+            return float(value)
+    raise ValueError("the smoke_levels data set carries no 'data_equivariance_error' in its meta; "
+                     f"found keys {sorted(meta)}")
+
+
+def _jsonable(obj: Any) -> Any:
+    """Plain JSON types for metadata (tensors and arrays become lists or shapes)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    if isinstance(obj, torch.Tensor):
+        return obj.tolist() if obj.numel() <= 64 else f"tensor{tuple(obj.shape)}"
+    if hasattr(obj, "tolist"):
+        return _jsonable(obj.tolist())
+    if hasattr(obj, "to_dict"):
+        return _jsonable(obj.to_dict())
+    return str(obj)

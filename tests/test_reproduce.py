@@ -1,0 +1,322 @@
+"""Tests for aeqkit.reproduce, aeqkit.paper and the ``python -m aeqkit`` command line.
+
+Training here uses tiny synthetic data and a tiny ConvNet injected through ``load_fn`` /
+``build_fn``, so the harness (seeds, summaries, files, printing, errors) is tested in seconds; the
+real data and models are exercised in ``test_claims.py``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from torch import nn
+
+from aeqkit import paper
+from aeqkit import reproduce as rep
+from aeqkit.__main__ import main
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One thread: the CI machine has two cores and these models are tiny."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+N = 8
+
+
+class Windows(torch.utils.data.Dataset):
+    def __init__(self, traj: torch.Tensor, k: int):
+        self.traj, self.k = traj, k
+        self.per = traj.shape[1] - 10 - k + 1
+
+    def __len__(self) -> int:
+        return self.traj.shape[0] * self.per
+
+    def __getitem__(self, i: int):
+        n, t = divmod(i, self.per)
+        return self.traj[n, t : t + 10], self.traj[n, t + 10 : t + 10 + self.k]
+
+
+def _traj(n: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.randn(n, 2, N, N, generator=g)
+    return torch.stack([torch.roll(x0, t, dims=-1) * 0.97**t for t in range(24)], dim=1)
+
+
+def fake_load(name: str, profile: str, level: int = 0, **overrides):
+    """A stand-in for ``aeqkit.data.load_dataset`` with the same split names."""
+    seed = 10 * level
+    splits = {
+        "train": Windows(_traj(3, seed), 3),
+        "valid": Windows(_traj(1, seed + 1), 3),
+        "test_future": Windows(_traj(2, seed + 2), 12),
+        "test_domain": Windows(_traj(2, seed + 3), 12),
+    }
+    return SimpleNamespace(
+        splits=splits, meta={"name": name, "level": level, "data_equivariance_error": 0.01 * level}
+    )
+
+
+class Tiny(nn.Module):
+    def __init__(self, width: int = 4):
+        super().__init__()
+        self.a = nn.Conv2d(20, width, 3, padding=1, padding_mode="circular")
+        self.b = nn.Conv2d(width, 2, 3, padding=1, padding_mode="circular")
+
+    def forward(self, x):
+        return x[:, -1] + self.b(torch.relu(self.a(x.flatten(1, 2))))
+
+
+def fake_build(name: str, symmetry: str, **hparams):
+    if name not in rep.KNOWN_MODELS:
+        raise ValueError(f"unknown model {name!r}")
+    return Tiny()
+
+
+FAST = {"epochs": 2, "time_limit": None, "eval_steps": 12, "valid_steps": 3}
+
+
+def _run(tmp_path, experiment="table1", symmetry="rotation", **kw):
+    kw.setdefault("models", "conv,rsteer")
+    kw.setdefault("profile_overrides", FAST)
+    return rep.reproduce(
+        experiment,
+        symmetry,
+        "quick",
+        out=tmp_path,
+        device="cpu",
+        progress=False,
+        log=lambda s: None,
+        load_fn=fake_load,
+        build_fn=fake_build,
+        **kw,
+    )
+
+
+def test_table_summary_files_and_printout(tmp_path):
+    res = _run(tmp_path, seeds=2)
+    assert res["models"] == ["conv", "rsteer"] and res["seeds"] == 2
+    assert len(res["runs"]) == 4
+    row = next(r for r in res["summary"] if r["model"] == "rsteer" and r["split"] == "test_domain")
+    vals = [r["test_domain"]["rmse"] for r in res["runs"] if r["model"] == "rsteer"]
+    assert row["mean"] == pytest.approx(sum(vals) / 2)
+    assert row["std"] == pytest.approx(abs(vals[0] - vals[1]) / math.sqrt(2))
+    assert row["steps"] == 12 and row["n"] == 2
+    assert (row["paper_mean"], row["paper_std"]) == (0.67, 0.01)
+    assert all(len(r["test_future"]["per_step"]) == 12 for r in res["runs"])
+    # two seeds give different initialisations, hence different results
+    assert vals[0] != vals[1]
+
+    stored = json.loads((tmp_path / "table1_rotation_quick.json").read_text())
+    assert stored["summary"] == res["summary"]
+    with open(tmp_path / "table1_rotation_quick.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 and {r["model"] for r in rows} == {"conv", "rsteer"}
+    assert float(rows[0]["mean"]) == pytest.approx(res["summary"][0]["mean"])
+    # the sidecars written by aeqkit.io.atomic_write_bytes verify the files
+    from aeqkit.io import verify
+
+    verify(tmp_path / "table1_rotation_quick.json")
+    verify(tmp_path / "table1_rotation_quick.csv")
+
+    text = rep.format_results(res)
+    assert "RSteer" in text and "(0.67 ± 0.01)" in text and "(1.21 ± 0.01)" in text
+    assert f"{row['mean']:.3f} ± {row['std']:.3f}" in text
+
+
+def test_same_seed_same_result(tmp_path):
+    a = _run(tmp_path / "a", models="conv")
+    b = _run(tmp_path / "b", models="conv")
+    assert a["summary"] == b["summary"]
+
+
+def test_figure4_levels_and_spearman(tmp_path):
+    res = rep.reproduce(
+        "figure4",
+        "rotation",
+        "quick",
+        models="conv,equiv",
+        out=tmp_path,
+        device="cpu",
+        progress=False,
+        log=lambda s: None,
+        profile_overrides={**FAST, "levels": (0, 3, 6)},
+        load_fn=fake_load,
+        build_fn=fake_build,
+    )
+    rows = res["summary"]["rows"]
+    assert [(r["model"], r["level"]) for r in rows] == [
+        ("conv", 0),
+        ("conv", 3),
+        ("conv", 6),
+        ("equiv", 0),
+        ("equiv", 3),
+        ("equiv", 6),
+    ]
+    assert [r["data_equivariance_error"] for r in rows[:3]] == pytest.approx([0.0, 0.03, 0.06])
+    # the tiny ConvNet is not rotation-equivariant: a clearly positive model error
+    assert all(r["model_equivariance_error"] > 1e-3 for r in rows)
+    for rho in res["summary"]["spearman"].values():
+        assert rho is None or -1.0 <= rho <= 1.0
+    assert (tmp_path / "figure4_rotation_quick.csv").exists()
+    assert "Spearman" in rep.format_results(res)
+
+
+def test_model_equivariance_error_of_a_rotation_equivariant_function():
+    class Rot90Equivariant(nn.Module):
+        """The mean over the input frames: commutes with any rotation of a vector field."""
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.ones(()))
+
+        def forward(self, x):
+            return self.w * x.mean(dim=1)
+
+    x = torch.randn(3, 10, 2, 6, 6, dtype=torch.float64)
+    assert rep.model_equivariance_error(Rot90Equivariant().double(), x) < 1e-12
+    assert rep.model_equivariance_error(Tiny().double(), x) > 1e-3
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["reproduce", "table9"], "invalid choice: 'table9'"),
+        (
+            ["reproduce", "table1", "--symmetry", "spin"],
+            "unknown symmetry 'spin' for table1; accepted: translation, rotation, scaling",
+        ),
+        (["reproduce", "figure4", "--symmetry", "scaling"], "accepted: rotation"),
+        (["reproduce", "table1", "--models", "conv,transformer"], "unknown model name(s) ['transformer']"),
+        (["reproduce", "table1", "--models", "conv,conv"], "repeated"),
+        (["reproduce", "table1", "--profile", "huge"], "invalid choice: 'huge'"),
+        (["reproduce", "table1", "--seeds", "0"], "--seeds must be >= 1"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_cli_rejects_bad_input(capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_end_to_end_with_injected_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(rep, "_default_load", fake_load)
+    monkeypatch.setattr(rep, "_default_build", fake_build)
+    monkeypatch.setitem(rep.PROFILES, "quick", dataclasses.replace(rep.PROFILES["quick"], **FAST))
+    code = main(
+        [
+            "reproduce",
+            "table1",
+            "--symmetry",
+            "scaling",
+            "--models",
+            "conv,equiv",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+            "--device",
+            "cpu",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "table1 (scaling, profile quick, 1 seed(s)" in out
+    assert "(0.83 ± 0.01)" in out  # the paper's Conv, scaling, future
+    assert (tmp_path / "table1_scaling_quick.json").exists()
+
+
+def test_api_errors_name_accepted_values(tmp_path):
+    with pytest.raises(ValueError, match="accepted: quick, full"):
+        rep.reproduce("table1", "rotation", "medium", out=None)
+    with pytest.raises(ValueError, match="unknown profile field"):
+        _run(tmp_path, profile_overrides={"epoch": 1})
+    with pytest.raises(ValueError, match="seeds must be an integer >= 1"):
+        _run(tmp_path, seeds=0)
+    with pytest.raises(ValueError, match="accepted: translation, rotation, scaling, combination"):
+        rep.validate_request("table2", "reflection", "quick")
+
+
+def test_bad_model_fails_before_any_training(tmp_path):
+    calls = []
+
+    def build(name, symmetry, **kw):
+        calls.append(name)
+        if name == "rsteer":
+            raise ValueError("grid too small")
+        return Tiny()
+
+    with pytest.raises(ValueError, match="cannot build model 'rsteer'.*grid too small"):
+        rep.reproduce(
+            "table1",
+            "rotation",
+            "quick",
+            models="conv,rsteer",
+            out=tmp_path,
+            device="cpu",
+            progress=False,
+            log=lambda s: None,
+            profile_overrides=FAST,
+            load_fn=fake_load,
+            build_fn=build,
+        )
+    assert calls == ["conv", "rsteer"]  # pre-flight builds only, no training
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_paper_numbers_transcribed():
+    assert paper.paper_value("table1", "rotation", "future", "rsteer") == (0.80, 0.00)
+    assert paper.paper_value("table1", "translation", "domain", "rgroup") == (0.62, 0.02)
+    assert paper.paper_value("table1", "translation", "future", "conv") is None
+    assert paper.paper_value("table1", "scaling", "test_domain", "mlp") == (1.81, 0.18)
+    assert paper.paper_value("table2", "rotation", "domain", "equiv") == (0.27, 0.03)
+    assert paper.paper_value("table2", "combination", "future", "rsteer_tr") == (0.14, 0.01)
+    for table in (paper.TABLE1, paper.TABLE2):
+        for sym in table.values():
+            assert set(sym) == {"future", "domain"}
+            assert set(sym["future"]) == set(sym["domain"])
+    assert all(set(paper.TABLE1[s]["future"]) == set(paper.TABLE1_MODELS) for s in paper.TABLE1)
+    with pytest.raises(ValueError, match="expected one of"):
+        paper.paper_value("table3", "rotation", "future", "conv")
+    with pytest.raises(ValueError, match="split"):
+        paper.paper_value("table1", "rotation", "past", "conv")
+
+
+def test_equivariance_inputs_cover_every_simulation():
+    fields = torch.arange(4 * 30, dtype=torch.float32).reshape(4, 30, 1, 1, 1).expand(4, 30, 2, 3, 3)
+    data = SimpleNamespace(fields=fields, splits={})
+    x = rep.equivariance_inputs(data, limit=8)
+    assert x.shape == (8, 10, 2, 3, 3)
+    sims = (x[:, 0, 0, 0, 0] // 30).long().tolist()
+    assert sims == [0, 0, 1, 1, 2, 2, 3, 3]  # two windows from each simulation
+    starts = (x[:, 0, 0, 0, 0] % 30).long().tolist()
+    assert starts[:2] == [0, 20]  # first and last window start of a 30-frame trajectory
+
+
+def test_info_self_check_passes(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    for name in ("torch", "escnn", "phiflow", "plotly", "gpu", "aeqkit.train"):
+        assert f"] {name}" in out
+    assert "all checks passed" in out
+
+
+def test_demo_shows_real_equivariance_errors(capsys):
+    from aeqkit.__main__ import demo
+
+    res = demo(size=12)
+    assert res["heat beta=0.0"] < 1e-12 < res["heat beta=0.1"] < res["heat beta=0.9"]
+    assert res["conv"] > 1e-2
+    assert res["equiv"] < 1e-5 and res["rsteer"] < 1e-5 and res["rgroup"] < 1e-5
+    assert res["rsteer, relaxed weights + 0.1 N(0,1)"] > 1e-3
+    assert "equiv" in capsys.readouterr().out
