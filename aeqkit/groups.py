@@ -603,7 +603,24 @@ class SO2(Group):
         return f"{math.degrees(g):.4g}°"
 
 
-class TranslationGroup(Group):
+class _AdditiveGroup(Group):
+    """Shared structure of groups of 2D offsets (translations, boosts): addition, trivial on vectors."""
+
+    @property
+    def identity(self) -> tuple[float, float]:
+        return (0, 0)
+
+    def compose(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+        return (a[0] + b[0], a[1] + b[1])
+
+    def inverse(self, a: tuple[float, float]) -> tuple[float, float]:
+        return (-a[0], -a[1])
+
+    def vector_rep(self, g: tuple[float, float]) -> torch.Tensor:
+        return torch.eye(2, dtype=torch.float64)
+
+
+class TranslationGroup(_AdditiveGroup):
     """Translations by ``(dx, dy)`` grid cells; cyclic (periodic domains) or with ``fill`` (bounded).
 
     ``elements()`` gives a small default set of shifts unless ``shifts`` is passed.
@@ -619,19 +636,6 @@ class TranslationGroup(Group):
 
     def elements(self, n: int | None = None) -> list[tuple[int, int]]:
         return list(self.shifts)
-
-    @property
-    def identity(self) -> tuple[int, int]:
-        return (0, 0)
-
-    def compose(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-        return (a[0] + b[0], a[1] + b[1])
-
-    def inverse(self, a: tuple[float, float]) -> tuple[float, float]:
-        return (-a[0], -a[1])
-
-    def vector_rep(self, g: tuple[float, float]) -> torch.Tensor:
-        return torch.eye(2, dtype=torch.float64)
 
     def is_exact(self, g: tuple[float, float], shape: tuple[int, int] | None = None) -> bool:
         return float(g[0]).is_integer() and float(g[1]).is_integer()
@@ -699,7 +703,7 @@ class ScaleGroup(Group):
         return scale_field(x, g, field_type, check_finite=check_finite)
 
 
-class UniformMotionGroup(Group):
+class UniformMotionGroup(_AdditiveGroup):
     """Galilean boosts ``w(x, t) -> w(x - c t, t) + c`` at a fixed time ``t`` (slides: NS symmetries).
 
     Elements are velocities ``c = (c_x, c_y)`` in cells per unit time; composition adds them.
@@ -714,19 +718,6 @@ class UniformMotionGroup(Group):
 
     def elements(self, n: int | None = None) -> list[tuple[float, float]]:
         return list(self.velocities)
-
-    @property
-    def identity(self) -> tuple[float, float]:
-        return (0.0, 0.0)
-
-    def compose(self, a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
-        return (a[0] + b[0], a[1] + b[1])
-
-    def inverse(self, a: tuple[float, float]) -> tuple[float, float]:
-        return (-a[0], -a[1])
-
-    def vector_rep(self, g: tuple[float, float]) -> torch.Tensor:
-        return torch.eye(2, dtype=torch.float64)
 
     def is_exact(self, g: tuple[float, float], shape: tuple[int, int] | None = None) -> bool:
         return float(g[0] * self.t).is_integer() and float(g[1] * self.t).is_integer()

@@ -17,3 +17,12 @@ torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def float64_default():
+    """Run a test with float64 as torch's default dtype (where exactness is claimed)."""
+    prev = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(prev)

@@ -19,15 +19,6 @@ from aeqkit.data.heat import (
 from aeqkit.groups import get_group
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids oversubscription on shared CI cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_shapes_dtype_and_seed() -> None:
     cfg = HeatConfig(resolution=16, steps=5, num_sims=3, beta=0.4)
     data, meta = generate_heat(cfg, progress=False)

@@ -12,14 +12,6 @@ from scipy.io import netcdf_file
 from aeqkit.data.jet import JetConfig, generate_jet, jet_stations, load_piv, piv_dataset
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _arr(T: int = 12, H: int = 6, W: int = 5, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).normal(size=(T, 2, H, W)).astype(np.float32)
 

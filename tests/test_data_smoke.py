@@ -17,14 +17,6 @@ from aeqkit.data.smoke import (
 from aeqkit.groups import get_group
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_rotation_setup_is_c4_related() -> None:
     cfg = SmokeConfig(kind="rotation", resolution=16, num_positions=2, breaking=0.3)
     st = smoke_setup(cfg)

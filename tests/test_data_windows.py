@@ -11,15 +11,6 @@ from aeqkit.data import DATASET_NAMES, load_dataset, make_splits
 from aeqkit.data.windows import dataset_config
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one thread avoids oversubscription on shared CI cores."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _fields(S: int = 10, T: int = 60) -> torch.Tensor:
     # frame value encodes (sim, time) so windows can be traced back
     s = torch.arange(S, dtype=torch.float32)[:, None, None, None, None]

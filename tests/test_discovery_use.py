@@ -14,14 +14,6 @@ from aeqkit.discovery import (
 from aeqkit.discovery.figures import generator_heatmaps, ring_breaking_figure, similarity_curve
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_group_sampler_gives_rotations() -> None:
     g = group_sampler(2.0 * so2_generator(2), magnitude=2.0)(50)
     eye = torch.eye(4).expand(50, 4, 4)

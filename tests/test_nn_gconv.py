@@ -17,14 +17,7 @@ from aeqkit.nn import (
     exactly_equivariant_rotations,
 )
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(prev)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _perturb(module: torch.nn.Module, eps: float, seed: int = 1) -> None:

@@ -15,14 +15,7 @@ from aeqkit.nn import (
     hermite_gaussian_basis,
 )
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(prev)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 def _up(x: torch.Tensor) -> torch.Tensor:

@@ -11,14 +11,7 @@ from aeqkit.equivariance import equivariance_error
 from aeqkit.groups import FieldType
 from aeqkit.nn import RelaxedRotSteerConv2d, angle_bins, steer_field_type
 
-
-@pytest.fixture(autouse=True)
-def _float64():
-    prev = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(prev)
+pytestmark = pytest.mark.usefixtures("float64_default")
 
 
 QUARTERS = {4: [0, 1, 2, 3], 8: [0, 2, 4, 6], -1: [0.0, math.pi / 2, math.pi, 3 * math.pi / 2]}

@@ -21,15 +21,6 @@ from aeqkit import paper
 from aeqkit import reproduce as rep
 from aeqkit.__main__ import main
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One thread: the CI machine has two cores and these models are tiny."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 N = 8
 
 

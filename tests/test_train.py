@@ -12,15 +12,6 @@ from torch.utils.data import Dataset
 from aeqkit.io import CorruptFileError
 from aeqkit.train import evaluate, fit, load_checkpoint, rollout, target_length
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One thread: the CI machine has two cores and these models are tiny."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 H = W = 8
 
 
