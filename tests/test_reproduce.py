@@ -311,3 +311,17 @@ def test_demo_shows_real_equivariance_errors(capsys):
     assert res["equiv"] < 1e-5 and res["rsteer"] < 1e-5 and res["rgroup"] < 1e-5
     assert res["rsteer, relaxed weights + 0.1 N(0,1)"] > 1e-3
     assert "equiv" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("symmetry", ["translation", "rotation", "scaling", "combination"])
+def test_every_table_model_builds_under_both_profiles(symmetry):
+    """Every model of each Table 1 / Table 2 row builds at its profile's width, below 10^7 parameters."""
+    from aeqkit.models import build, count_parameters
+    from aeqkit.reproduce import _MODEL_SYMMETRY, DEFAULT_MODELS, PROFILES, model_hparams
+
+    ms = _MODEL_SYMMETRY.get(symmetry, symmetry)
+    for prof, grid in (("quick", (32, 32)), ("full", (64, 64))):
+        names = {n for t in ("table1", "table2") for n in DEFAULT_MODELS[t].get(symmetry, ())}
+        for name in sorted(names):
+            model = build(name, symmetry=ms, **model_hparams(PROFILES[prof], name, ms, grid))
+            assert count_parameters(model) < 10**7
