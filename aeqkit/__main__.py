@@ -138,7 +138,6 @@ def demo(size: int = 24, seed: int = 0, out: Callable[[str], None] = print) -> d
     from aeqkit.reproduce import model_equivariance_error
     from aeqkit.utils import seed_everything
 
-    torch.set_num_threads(min(2, torch.get_num_threads()))
     results: dict[str, float] = {}
     out("1. Heat diffusion, kappa = kappa0 (1 + beta phi(x)): data equivariance error over D4 "
         "(mean |f(g T0) - g f(T0)|, float64)")
@@ -213,7 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "info":
         return info()
+    from aeqkit.utils import configure_threads
+
     if args.command == "demo":
+        configure_threads("quick")
         demo(size=args.size, seed=args.seed)
         return 0
     from aeqkit.reproduce import (
@@ -230,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     except ValueError as err:
         args.subparser.error(str(err))
+    configure_threads(args.profile)
     results = reproduce(args.experiment, args.symmetry, args.profile, seeds=args.seeds,
                         models=models, out=args.out, device=args.device,
                         progress=not args.no_progress)

@@ -17,6 +17,7 @@ __all__ = [
     "check_finite",
     "is_ci",
     "profile_from_env",
+    "configure_threads",
 ]
 
 
@@ -87,3 +88,21 @@ def profile_from_env(default: str = "quick") -> str:
     if p not in {"quick", "full"}:
         raise ValueError(f"AEQKIT_PROFILE must be 'quick' or 'full', got {p!r}")
     return p
+
+
+def configure_threads(profile: str = "quick") -> int:
+    """Set torch's intra-op threads for a run profile and return the count.
+
+    ``OMP_NUM_THREADS`` wins when set. Otherwise the quick profile uses one thread: its tensors are
+    small, and on a busy machine OpenMP barriers made multi-threaded small ops 10-40x slower than
+    one thread (see DEVELOPERS.md); the full profile keeps torch's default.
+    """
+    env = os.environ.get("OMP_NUM_THREADS")
+    if env:
+        n = int(env)
+    elif profile == "quick":
+        n = 1
+    else:
+        n = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
