@@ -600,11 +600,10 @@ steps, 3 seeds) are printed beside for the *ordering*, not the absolute values.'
 from aeqkit import paper
 from aeqkit.data import subsample
 from aeqkit.models import build
-from aeqkit.reproduce import DEFAULT_MODELS
+from aeqkit.reproduce import DEFAULT_MODELS, PROFILES
 from aeqkit.train import evaluate, fit
 
-
-
+prof = PROFILES[PROFILE]  # the library's training settings for this profile (lr, decay, rollout)
 trained, rows = {}, []
 for symmetry, names in DEFAULT_MODELS["table1"].items():
     d = data if symmetry == "rotation" else load_dataset(f"smoke_{symmetry}", PROFILE, progress=False)
@@ -612,8 +611,8 @@ for symmetry, names in DEFAULT_MODELS["table1"].items():
     for name in names:
         seed_everything(SEED)
         model = build(name, symmetry=symmetry, input_size=tuple(d.fields.shape[-2:]), **sizes["hparams"])
-        fit(model, train, d.splits["valid"], epochs=sizes["epochs"], lr=1e-3,
-            rollout_steps=3, valid_steps=5, patience=None, progress=False, seed=SEED)
+        fit(model, train, d.splits["valid"], epochs=sizes["epochs"], lr=prof.lr, lr_decay=prof.lr_decay,
+            rollout_steps=prof.rollout_steps, valid_steps=5, patience=None, progress=False, seed=SEED)
         row = {"symmetry": symmetry, "model": paper.DISPLAY_NAMES[name]}
         for split in ("future", "domain"):
             test = subsample(d.splits[f"test_{split}"], sizes["test_windows"])
@@ -661,8 +660,8 @@ for level in range(10):
     for label, name in fig4_models.items():
         seed_everything(SEED)
         model = build(name, symmetry="rotation", **sizes["hparams"])
-        fit(model, d.splits["train"], d.splits["valid"], epochs=sizes["fig4_epochs"], lr=3e-3,
-            rollout_steps=2, patience=None, progress=False, seed=SEED)
+        fit(model, d.splits["train"], d.splits["valid"], epochs=sizes["fig4_epochs"], lr=prof.lr,
+            lr_decay=prof.lr_decay, rollout_steps=2, patience=None, progress=False, seed=SEED)
         model_ee[label].append(model_equivariance_error(model, equivariance_inputs(d, limit=16)))
 viz.model_vs_data_error(data_ee, model_ee, title="Fig. 4: model vs data equivariance error").show()
 rho = spearmanr(data_ee, model_ee["RSteer"]).statistic
@@ -762,10 +761,10 @@ eleven.'''),
 from aeqkit import paper
 from aeqkit.data import subsample
 from aeqkit.models import build
+from aeqkit.reproduce import PROFILES
 from aeqkit.train import evaluate, fit, rollout
 
-
-
+prof = PROFILES[PROFILE]  # the library's training settings for this profile (lr, decay, rollout)
 steps, shape = data.meta["eval_steps"], tuple(data.fields.shape[-2:])
 train = subsample(data.splits["train"], sizes["train_windows"])
 trained, rows = {}, []
@@ -774,8 +773,8 @@ for symmetry, names in sizes["models"].items():
         seed_everything(SEED)
         model = build(name, symmetry=None if symmetry == "combination" else symmetry,
                       input_size=shape, **sizes["hparams"])
-        fit(model, train, data.splits["valid"], epochs=sizes["epochs"], lr=1e-3, rollout_steps=3,
-            valid_steps=5, patience=None, progress=False, seed=SEED)
+        fit(model, train, data.splits["valid"], epochs=sizes["epochs"], lr=prof.lr, lr_decay=prof.lr_decay,
+            rollout_steps=prof.rollout_steps, valid_steps=5, patience=None, progress=False, seed=SEED)
         row = {"symmetry": symmetry, "model": paper.DISPLAY_NAMES[name]}
         for split in ("future", "domain"):
             test = subsample(data.splits[f"test_{split}"], sizes["test_windows"])
@@ -858,7 +857,7 @@ NOTEBOOKS: dict[str, dict] = {
     "01_heat_diffusion": {"cells": NB01, "budget_s": {"quick": 170, "full": 1800}},
     "02_inside_relaxed_layers": {"cells": NB02, "budget_s": {"quick": 150, "full": 900}},
     "03_smoke_plumes": {
-        "cells": NB03, "budget_s": {"quick": 180, "full": 4 * 3600},
+        "cells": NB03, "budget_s": {"quick": 150, "full": 4 * 3600},
         "datasets": {
             "quick": [[f"smoke_{s}", {}] for s in ("translation", "rotation", "scaling")] + [
                 ["smoke_levels", {"level": lv, **QUICK_LEVEL_DATA}] for lv in range(10)],
@@ -867,7 +866,7 @@ NOTEBOOKS: dict[str, dict] = {
         },
     },
     "04_jet_flow": {
-        "cells": NB04, "budget_s": {"quick": 180, "full": 4 * 3600},
+        "cells": NB04, "budget_s": {"quick": 120, "full": 4 * 3600},
         "datasets": {"quick": [["jet", {}]], "full": [["jet", {}]]},
     },
 }
