@@ -252,7 +252,7 @@ GRID = 16  # plate resolution for training
 STEPS = 30  # saved frames per simulation
 NUM_SIMS = 6  # simulations per β (the last one is held out for testing)
 BETAS = [0.0, 0.3, 0.6]  # symmetry-breaking strengths the models are trained on
-FIT_SECONDS = 4.0  # wall-clock budget per model fit'''),
+FIT_SECONDS = None  # optional wall-clock cap per fit (None: fixed epochs, repeatable numbers)'''),
     code('''\
 seed_everything(SEED)
 sizes = {
@@ -351,10 +351,10 @@ by construction; the ConvNet has no symmetry bias at all; the relaxed model can 
     code('''\
 viz.model_vs_data_error(data_ee, {n: r["model_ee"] for n, r in results.items()},
                         title="Model vs data equivariance error (heat gradient, C4, L1)").show()'''),
-    think("With a few seconds of training, is the ConvNet's equivariance error at β = 0 zero? What "
+    think("After 15 short epochs, is the ConvNet's equivariance error at β = 0 zero? What "
           "would it take for it to learn the symmetry from data alone?"),
-    try_it("Set `PROFILE = \"full\"` on a GPU (or raise `FIT_SECONDS`) and see whether RSteer's "
-           "points move toward the diagonal."),
+    try_it("Set `PROFILE = \"full\"` on a GPU (or raise the quick profile's `epochs`) and see "
+           "whether RSteer's points move toward the diagonal."),
     md('''\
 ## Summary
 
