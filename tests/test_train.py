@@ -83,23 +83,17 @@ def data():
     return (WindowDataset(advection(4, 16, seed=1), k=3), WindowDataset(advection(2, 16, seed=2), k=3))
 
 
+
+def _fit(model: nn.Module, train, valid, **kwargs):
+    """``fit`` with this file's defaults: batch 8, no early stopping, seed 0, CPU, no progress bar."""
+    opts = dict(batch_size=8, patience=None, seed=0, device="cpu", progress=False)
+    opts.update(kwargs)
+    return fit(model, train, valid, **opts)
+
 def test_fit_reduces_training_loss(data):
     train, valid = data
     model = _model()
-    res = fit(
-        model,
-        train,
-        valid,
-        epochs=15,
-        batch_size=8,
-        lr=3e-3,
-        lr_decay=0.95,
-        rollout_steps=2,
-        patience=None,
-        seed=0,
-        device="cpu",
-        progress=False,
-    )
+    res = _fit(model, train, valid, epochs=15, lr=3e-3, lr_decay=0.95, rollout_steps=2)
     h = res.history
     assert len(h["train_loss"]) == len(h["valid_rmse"]) == len(h["lr"]) == res.epochs_run == 15
     assert h["train_loss"][-1] < 0.3 * h["train_loss"][0], h["train_loss"]
@@ -137,19 +131,7 @@ def test_best_weights_are_a_real_copy_of_the_best_epoch(data):
 def test_early_stopping(data):
     train, _ = data
     valid = NegatedTargets(advection(2, 16, seed=2), k=3)
-    res = fit(
-        _model(),
-        train,
-        valid,
-        epochs=30,
-        batch_size=8,
-        lr=3e-3,
-        rollout_steps=1,
-        patience=2,
-        seed=0,
-        device="cpu",
-        progress=False,
-    )
+    res = _fit(_model(), train, valid, epochs=30, lr=3e-3, rollout_steps=1, patience=2)
     assert res.stopped_early
     assert res.epochs_run == res.best_epoch + 1 + 2 < 30
 
@@ -158,20 +140,7 @@ def test_checkpoint_written_atomically_and_verified(tmp_path, data):
     train, valid = data
     path = tmp_path / "ckpt" / "model.pt"
     model = _model()
-    res = fit(
-        model,
-        train,
-        valid,
-        epochs=3,
-        batch_size=8,
-        lr=3e-3,
-        rollout_steps=2,
-        patience=None,
-        seed=0,
-        device="cpu",
-        progress=False,
-        checkpoint=path,
-    )
+    res = _fit(model, train, valid, epochs=3, lr=3e-3, rollout_steps=2, checkpoint=path)
     assert res.checkpoint == str(path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.pt", "model.pt.sha256"]
     fresh = _model(seed=123)
@@ -238,39 +207,12 @@ def test_extra_loss_is_added_and_minimised(data):
     train, valid = data
     torch.manual_seed(0)
     model = Penalised(alpha=0.0)
-    res = fit(
-        model,
-        train,
-        valid,
-        epochs=3,
-        batch_size=8,
-        lr=0.05,
-        rollout_steps=1,
-        patience=None,
-        seed=0,
-        device="cpu",
-        progress=False,
-        restore_best=False,
-    )
+    res = _fit(model, train, valid, epochs=3, lr=0.05, rollout_steps=1, restore_best=False)
     assert res.history["train_loss"] == res.history["train_mse"]
     assert float(model.r.detach()) == 1.0  # no penalty, no gradient: r untouched
     torch.manual_seed(0)
     model = Penalised(alpha=0.0)
-    res = fit(
-        model,
-        train,
-        valid,
-        epochs=3,
-        batch_size=8,
-        lr=0.05,
-        rollout_steps=1,
-        alpha=1.0,
-        patience=None,
-        seed=0,
-        device="cpu",
-        progress=False,
-        restore_best=False,
-    )
+    res = _fit(model, train, valid, epochs=3, lr=0.05, rollout_steps=1, alpha=1.0, restore_best=False)
     assert model.alpha == 1.0
     gap = res.history["train_loss"][0] - res.history["train_mse"][0]
     assert 0.8 < gap <= 1.0  # |r| starts at 1 and shrinks during the first epoch
