@@ -78,10 +78,18 @@ class WindowDataset(Dataset):
 
     Attributes:
         index: list of ``(simulation, start)`` pairs; ``x = fields[s, start:start + input_length]``.
+        mask: optional validity mask ``(H, W)`` bool (True = valid cell, e.g. ocean / measured), used
+            by masked training and evaluation; ``None`` means every cell is valid.
     """
 
     def __init__(self, fields: torch.Tensor, index: Sequence[tuple[int, int]], input_length: int,
-                 target_length: int, name: str = "") -> None:
+                 target_length: int, name: str = "", mask: torch.Tensor | None = None) -> None:
+        if mask is not None:
+            mask = torch.as_tensor(mask)
+            if mask.dtype != torch.bool or tuple(mask.shape) != tuple(fields.shape[-2:]):
+                raise ValueError(f"mask must be a bool tensor of shape (H, W) = {tuple(fields.shape[-2:])}, "
+                                 f"got {mask.dtype} {tuple(mask.shape)}")
+        self.mask = mask
         self.fields = fields
         self.index = [(int(s), int(t)) for s, t in index]
         self.input_length = int(input_length)
