@@ -47,6 +47,7 @@ __all__ = [
     "SYMMETRIES",
     "format_results",
     "equivariance_inputs",
+    "experiment_setup",
     "model_equivariance_error",
     "model_hparams",
     "quick_width",
@@ -233,6 +234,14 @@ def equivariance_inputs(data, limit: int = 32, input_length: int = 10) -> torch.
     starts = torch.linspace(0, n_frames - input_length, per_sim).round().long().unique()
     return torch.stack([fields[s, t:t + input_length] for s in range(n_sims)
                         for t in starts.tolist()])
+
+
+def experiment_setup(experiment: str, symmetry: str) -> tuple[str, str | None]:
+    """``(data set name for aeqkit.data.load_dataset, symmetry for aeqkit.models.build)`` of a row
+    of an experiment (used by :mod:`aeqkit.sweep`)."""
+    if experiment not in EXPERIMENTS or symmetry not in SYMMETRIES[experiment]:
+        validate_request(experiment, symmetry, next(iter(PROFILES)))
+    return _DATASETS[experiment][symmetry], _MODEL_SYMMETRY.get(symmetry, symmetry)
 
 
 def _default_load(name: str, profile: str, **overrides: Any):
