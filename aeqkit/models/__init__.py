@@ -20,7 +20,14 @@ name           symmetries                    model
 ``rsteer``     rotation, scaling             relaxed steerable conv (Eq. 7)
 ``rsteer_tr``  rotation, translation, None   Eq. 8: relaxed translation x RSteer rotation
 ``rsteer_ts``  scaling, translation, None    Eq. 8: relaxed translation x RSteer scaling
+``persistence`` any                          baseline: the last input frame
+``stencil``    any                           baseline: 5x5 linear least-squares stencil
+``stencil_c4`` any (C4-tied)                 baseline: the stencil tied to 90° rotations
 =============  ============================  ==========================================
+
+The three baselines are fitted in closed form, in well under a second, by
+:func:`aeqkit.models.baselines.fit_baseline` (not by ``fit``), and evaluated by
+``aeqkit.train.evaluate`` like every network.
 
 Aliases: ``e2cnn`` (equiv, rotation), ``sesn`` (equiv, scaling), ``convnet``, and the paper's
 suffixed names such as ``RGroupT``, ``LiftR``, ``RppS``, ``RSteerTR`` (case and ``_``/``-``
@@ -170,6 +177,24 @@ def _rsteer_ts(symmetry, translation_rank: int = 2, **kw):
     return m
 
 
+def _persistence(symmetry, **kw):
+    from aeqkit.models.baselines import PersistenceForecaster
+
+    return PersistenceForecaster(symmetry=symmetry, **kw)
+
+
+def _stencil(symmetry, **kw):
+    from aeqkit.models.baselines import StencilForecaster
+
+    return StencilForecaster(symmetry=symmetry, **kw)
+
+
+def _stencil_c4(symmetry, **kw):
+    from aeqkit.models.baselines import StencilForecaster
+
+    return StencilForecaster(symmetry=symmetry, tie="C4", **kw)
+
+
 # name -> (builder, accepted symmetries (first is the default), hparam source classes)
 _REGISTRY: dict[str, tuple[Callable, tuple]] = {
     "mlp": (_mlp, ALL),
@@ -184,6 +209,10 @@ _REGISTRY: dict[str, tuple[Callable, tuple]] = {
     # the combined models: the label is either group they relax, or None for "both"
     "rsteer_tr": (_rsteer_tr, ("rotation", "translation", None)),
     "rsteer_ts": (_rsteer_ts, ("scaling", "translation", None)),
+    # closed-form baselines (aeqkit.models.baselines.fit_baseline), not trained by fit
+    "persistence": (_persistence, ALL),
+    "stencil": (_stencil, ALL),
+    "stencil_c4": (_stencil_c4, ("rotation", None, "translation", "scaling")),
 }
 
 _SUFFIX = {"t": "translation", "r": "rotation", "s": "scaling"}
@@ -199,7 +228,8 @@ def _aliases() -> dict[str, tuple[str, str | None]]:
         "rsteerts": ("rsteer_ts", None),
     }
     for name, (_, syms) in _REGISTRY.items():
-        if name in ("mlp", "conv", "rsteer_tr", "rsteer_ts"):
+        if name in ("mlp", "conv", "rsteer_tr", "rsteer_ts", "persistence", "stencil",
+                    "stencil_c4"):
             continue
         for letter, sym in _SUFFIX.items():
             if sym in syms:
@@ -264,6 +294,9 @@ def _accepted_hparams(canonical: str, symmetry: str | None) -> set[str] | None:
         "rsteer": relaxed.RSteerForecaster,
         "rsteer_tr": relaxed.RSteerForecaster,
         "rsteer_ts": relaxed.RSteerForecaster,
+        "persistence": baselines.PersistenceForecaster,
+        "stencil": baselines.StencilForecaster,
+        "stencil_c4": baselines.StencilForecaster,
     }.get(canonical)
     if cls is None:
         if canonical == "equiv":
@@ -276,6 +309,13 @@ def _accepted_hparams(canonical: str, symmetry: str | None) -> set[str] | None:
                      "lift": equivariant.LiftForecaster}
             cls = trans[canonical] if symmetry == "translation" else other[canonical]
     names = set(inspect.signature(cls).parameters) - {"self", "symmetry"}
+    if canonical in ("persistence", "stencil", "stencil_c4"):
+        # baselines ignore the networks' hyper-parameters, so one profile can build every model
+        names.discard("network_hparams")
+        names.discard("tie")
+        for other in ("conv", "equiv", "rpp", "combo", "lift", "rgroup", "rsteer", "clcnn"):
+            for sym in _REGISTRY[other][1]:
+                names |= _accepted_hparams(other, sym)
     if canonical in ("rsteer_tr", "rsteer_ts"):
         names.add("translation_rank")
     return names

@@ -1,5 +1,7 @@
 """Non-equivariant and translation-symmetry forecasters: MLP, ConvNet, and the translation
-versions of Rpp, Combo and Lift (paper Sec. 3.4 and 5, Tables 1-2).
+versions of Rpp, Combo and Lift (paper Sec. 3.4 and 5, Tables 1-2); and the forecasting baselines
+every network must beat first: persistence and a local linear least-squares stencil (optionally
+C4-tied), fitted in closed form by :func:`fit_stencil` / :func:`fit_baseline`.
 
 For translation, the strict equivariant model *is* the ConvNet (a CNN is a group convolution over
 the translation group), exactly equivariant to cyclic shifts with ``padding_mode="circular"``.
@@ -19,10 +21,12 @@ from aeqkit.models.base import (
     check_int,
     check_odd_kernel,
     check_padding_mode,
+    pad2d,
 )
 
 __all__ = ["MLPForecaster", "ConvForecaster", "RppTranslation", "ComboTranslation",
-           "LiftTranslation", "ConvTrunk"]
+           "LiftTranslation", "ConvTrunk", "PersistenceForecaster", "StencilForecaster",
+           "fit_stencil", "fit_baseline", "is_baseline", "c4_symmetrise_kernel"]
 
 
 class MLPForecaster(Forecaster):
@@ -214,3 +218,217 @@ class LiftTranslation(Forecaster):
 
     def _predict(self, z: torch.Tensor) -> torch.Tensor:
         return self.backbone(torch.cat([z, F.relu(self.encoder(z))], dim=1))
+
+
+# --------------------------------------------------------------------------------------------
+# Forecasting baselines a network must beat first (issue 10, deliverable 4)
+
+
+def _check_ridge(ridge: object) -> float:
+    if isinstance(ridge, bool) or not isinstance(ridge, (int, float)) or not ridge >= 0:
+        raise ValueError(f"ridge must be a number >= 0, got {ridge!r}")
+    return float(ridge)
+
+
+class PersistenceForecaster(Forecaster):
+    """Persistence: the next frame is the last input frame (no parameters, nothing to fit).
+
+    Exactly equivariant to every group that acts on the frames alone. The networks'
+    hyper-parameters (``width``, ``num_layers``, ``alpha``, ...) are accepted and ignored
+    (``**network_hparams``) so that a table can build it with the same settings as the networks;
+    :func:`aeqkit.models.build` still rejects names no model knows.
+
+    Shape:
+        x: (B, T, 2, H, W) -> (B, 2, H, W) (equal to ``x[:, -1]``)
+    """
+
+    name = "persistence"
+
+    def __init__(self, input_frames: int = 10, symmetry: str | None = None,
+                 **network_hparams: object) -> None:
+        super().__init__(input_frames, symmetry, 0.0)
+        # an empty, frozen tensor: gives tools that look up "the model's device" an answer
+        self.anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
+
+    def _predict(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(z[:, -2:])
+
+    def extra_loss(self) -> torch.Tensor:
+        return torch.zeros((), dtype=self.anchor.dtype, device=self.anchor.device)
+
+
+class StencilForecaster(Forecaster):
+    """Local linear stencil: the increment is a ``k x k`` linear filter of the last frames.
+
+    ``x[:, -1] + conv(last `frames` frames)``, one ``kernel_size x kernel_size`` kernel from the
+    ``2 * frames`` input channels to the 2 output channels plus a bias, fitted in closed form by
+    (ridge-regularised) least squares on the one-step increments of a training set with
+    :func:`fit_stencil` (the weather forecaster's first baseline). Until fitted it is persistence.
+    ``tie="C4"`` makes it exactly equivariant to 90° rotations of vector fields: it is fitted on
+    the training windows in all four orientations and projected onto C4-equivariant kernels
+    (Reynolds average), with no bias (a constant vector is not rotation invariant).
+
+    The networks' hyper-parameters (``width``, ``num_layers``, ``alpha``, ...) are accepted and
+    ignored, as for :class:`PersistenceForecaster`. Parameters (5x5, 1 frame): 102
+    (``tie="C4"``: 100 stored, fewer free).
+
+    Shape:
+        x: (B, T, 2, H, W) -> (B, 2, H, W)
+    """
+
+    name = "stencil"
+
+    def __init__(self, kernel_size: int = 5, frames: int = 1, tie: str | None = None,
+                 padding_mode: str = "zeros", ridge: float = 1e-6, input_frames: int = 10,
+                 symmetry: str | None = None, **network_hparams: object) -> None:
+        super().__init__(input_frames, symmetry, 0.0)
+        kernel_size = check_odd_kernel(kernel_size)
+        self.frames = check_int(frames, "frames")
+        if self.frames > self.input_frames:
+            raise ValueError(f"frames must be between 1 and input_frames={self.input_frames}, "
+                             f"got {self.frames}")
+        if tie not in (None, "C4"):
+            raise ValueError(f"tie must be None or 'C4', got {tie!r}")
+        self.tie = tie
+        self.ridge = _check_ridge(ridge)
+        self.conv = PlainConv2d(2 * self.frames, 2, kernel_size, check_padding_mode(padding_mode),
+                                bias=tie is None)
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            if self.conv.bias is not None:
+                self.conv.bias.zero_()
+        self.fitted = False
+
+    def _predict(self, z: torch.Tensor) -> torch.Tensor:
+        return self.conv(z[:, -2 * self.frames:])
+
+    def extra_loss(self) -> torch.Tensor:
+        return self._zero()
+
+
+def _stencil_features(model: StencilForecaster, x: torch.Tensor) -> torch.Tensor:
+    """Patches of the last frames plus a constant. Shape: (B, T, 2, H, W) -> (B * H * W, D)."""
+    b, _, _, h, w = x.shape
+    z = x[:, -model.frames:].reshape(b, 2 * model.frames, h, w)
+    k = model.conv.kernel_size[0]
+    cols = F.unfold(pad2d(z, k // 2, model.conv.pad_mode), k)  # (B, 2 F k k, H W)
+    feats = cols.transpose(1, 2).reshape(b * h * w, -1)
+    if model.conv.bias is not None:
+        feats = torch.cat([feats, torch.ones(feats.shape[0], 1, dtype=feats.dtype)], dim=1)
+    return feats
+
+
+def c4_symmetrise_kernel(weight: torch.Tensor, frames: int) -> torch.Tensor:
+    """Reynolds average ``(1/4) sum_g g^{-1} ∘ conv ∘ g`` of a vector-to-vector convolution kernel.
+
+    The result is the kernel of an exactly C4-equivariant convolution (to round-off) mapping
+    ``frames`` vector fields to one vector field; an already equivariant kernel is unchanged.
+
+    Shape:
+        weight: (2, 2 * frames, k, k) -> same
+    """
+    from aeqkit.groups import rot90_field
+
+    c_out, c_in, k, _ = weight.shape
+    r = k // 2
+    n = 4 * r + 3
+    q = n // 2
+    w64 = weight.detach().to(torch.float64)
+    deltas = torch.zeros(c_in, frames, 2, n, n, dtype=torch.float64)
+    for c in range(c_in):
+        deltas[c, c // 2, c % 2, q, q] = 1.0
+
+    def conv(v: torch.Tensor) -> torch.Tensor:  # (B, frames, 2, n, n) -> (B, 2, n, n)
+        return F.conv2d(v.reshape(v.shape[0], c_in, n, n), w64, padding=r)
+
+    out = sum(rot90_field(conv(rot90_field(deltas, g)), -g) for g in range(4)) / 4  # (c_in, 2, n, n)
+    # out_o(p) = W[o, c, q - p] for a delta in channel c at q: read the kernel back, flipped
+    patch = out[:, :, q - r:q + r + 1, q - r:q + r + 1].flip(-1, -2)  # (c_in, 2, k, k)
+    return patch.transpose(0, 1).to(weight.dtype).contiguous()
+
+
+@torch.no_grad()
+def fit_stencil(model: Forecaster, dataset: torch.utils.data.Dataset, batch_size: int = 64,
+                max_windows: int | None = None) -> dict:
+    """Fit a :class:`StencilForecaster` in closed form by least squares (a no-op for persistence).
+
+    Minimises ``sum ||x_last + conv(x) - y_1||^2 + ridge * trace(G) / D * ||w||^2`` over the first
+    target frame ``y_1`` of every training window (float64 normal equations, solved with
+    ``torch.linalg.lstsq``). With ``tie="C4"`` every window also enters in its three other 90°
+    orientations and the solution is projected with :func:`c4_symmetrise_kernel`.
+
+    Args:
+        model: a ``stencil`` / ``stencil_c4`` or ``persistence`` model (:func:`aeqkit.models.build`).
+        dataset: training windows ``(x: (T, 2, H, W), y: (k, 2, H, W))``.
+        batch_size: windows per accumulation step.
+        max_windows: use at most this many windows (evenly spaced); ``None``: all.
+
+    Returns:
+        ``{"windows", "equations", "unknowns", "seconds", "train_mse"}``.
+    """
+    import time
+
+    from torch.utils.data import DataLoader, Subset
+
+    if isinstance(model, PersistenceForecaster):
+        return {"windows": 0, "equations": 0, "unknowns": 0, "seconds": 0.0, "train_mse": None}
+    if not isinstance(model, StencilForecaster):
+        raise TypeError(f"fit_stencil fits 'stencil', 'stencil_c4' or 'persistence' models, got "
+                        f"{type(model).__name__}; train networks with aeqkit.train.fit")
+    n = len(dataset)  # type: ignore[arg-type]
+    if n == 0:
+        raise ValueError("dataset is empty; expected at least one (input, target) window")
+    if max_windows is not None:
+        idx = torch.linspace(0, n - 1, min(int(max_windows), n)).round().long().unique().tolist()
+        dataset = Subset(dataset, idx)
+    start = time.perf_counter()
+    gram = rhs = None
+    equations, windows, tss = 0, 0, 0.0
+    orientations = range(4) if model.tie == "C4" else range(1)
+    from aeqkit.groups import rot90_field
+
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        if x.ndim != 5 or x.shape[1] != model.input_frames or x.shape[2] != 2:
+            raise ValueError(f"expected windows x of shape (T={model.input_frames}, 2, H, W), got "
+                             f"{tuple(x.shape[1:])}")
+        x = x.to(torch.float64)
+        y1 = (y if y.ndim == 4 else y[:, 0]).to(torch.float64)
+        windows += x.shape[0]
+        for g in orientations:
+            xg = rot90_field(x, g) if g else x
+            yg = rot90_field(y1, g) if g else y1
+            feats = _stencil_features(model, xg)  # (N, D)
+            target = (yg - xg[:, -1]).permute(0, 2, 3, 1).reshape(-1, 2)  # (N, 2)
+            gram = feats.T @ feats if gram is None else gram + feats.T @ feats
+            rhs = feats.T @ target if rhs is None else rhs + feats.T @ target
+            equations += feats.shape[0]
+            tss += float((target ** 2).sum())
+    d = gram.shape[0]
+    reg = model.ridge * float(torch.trace(gram)) / d
+    sol = torch.linalg.lstsq(gram + reg * torch.eye(d, dtype=gram.dtype), rhs).solution  # (D, 2)
+    k = model.conv.kernel_size[0]
+    c_in = 2 * model.frames
+    weight = sol[: c_in * k * k].T.reshape(2, c_in, k, k)
+    if model.tie == "C4":
+        weight = c4_symmetrise_kernel(weight, model.frames)
+    p = model.conv.weight
+    p.copy_(weight.to(p.dtype))
+    if model.conv.bias is not None:
+        model.conv.bias.copy_(sol[-1].to(p.dtype))
+    model.fitted = True
+    # training MSE of the fitted one-step increments (in float64)
+    w = torch.cat([weight.reshape(2, -1).T, sol[-1:]] if model.conv.bias is not None
+                  else [weight.reshape(2, -1).T])
+    sse = tss + float(torch.trace(w.T @ gram @ w - 2 * w.T @ rhs))
+    return {"windows": windows, "equations": equations, "unknowns": d,
+            "seconds": time.perf_counter() - start, "train_mse": max(sse, 0.0) / (2 * equations)}
+
+
+def is_baseline(model: object) -> bool:
+    """Whether ``model`` is a closed-form baseline (persistence or a stencil), not a network."""
+    return isinstance(model, (PersistenceForecaster, StencilForecaster))
+
+
+def fit_baseline(model: Forecaster, dataset: torch.utils.data.Dataset, **kwargs) -> dict:
+    """Fit a baseline in closed form (:func:`fit_stencil`; persistence has nothing to fit)."""
+    return fit_stencil(model, dataset, **kwargs)
