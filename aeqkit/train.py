@@ -8,7 +8,17 @@ weights restored from a real copy, and atomic checkpoints. :func:`evaluate` roll
 autoregressively and reports the RMSE overall and per horizon step (the paper reports 20-step RMSE).
 
 RMSE convention: ``sqrt(mean((pred - target)**2))`` over samples, steps, channels and pixels
-(overall) or over samples, channels and pixels at one step (``per_step``).
+(overall) or over samples, channels and pixels at one step (``per_step``). With a ``mask`` (a bool
+``(H, W)`` tensor of valid cells, default ``dataset.mask`` when the dataset has one) the means run
+over valid cells only: invalid cells never contribute to a loss or a metric.
+
+Trust: data are checked for NaN / inf before any training (on valid cells); a non-finite or
+diverging loss or validation RMSE stops training with :class:`TrainingDiverged` (the model is left
+holding its best weights so far, never the diverged ones); a best epoch worse than the initial
+weights is reported with a :class:`TrainingWarning`. ``callbacks`` see every epoch's metrics and
+may stop training by raising (e.g. ``optuna.TrialPruned``), which propagates unchanged.
+Seeding: ``fit(..., seed=s)`` seeds shuffling; build the model under
+:func:`aeqkit.utils.seeded` to seed its initialisation too.
 
 See also: notebook 05 (forecasting) and ``python -m aeqkit reproduce``.
 """
@@ -18,6 +28,8 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,8 +41,12 @@ from aeqkit.io import atomic_save, verified_load
 from aeqkit.utils import default_device, seed_everything
 
 __all__ = [
+    "LR_SCHEDULES",
     "EvalResult",
     "FitResult",
+    "check_dataset",
+    "TrainingDiverged",
+    "TrainingWarning",
     "evaluate",
     "extra_loss",
     "fit",
@@ -40,6 +56,31 @@ __all__ = [
 ]
 
 INPUT_LENGTH = 10
+
+#: Learning-rate schedules :func:`fit` accepts (``lr_schedule=``).
+LR_SCHEDULES = ("step", "cosine", "plateau")
+
+#: ``fit`` callback: ``cb(epoch, metrics)`` after each epoch's validation.
+Callback = Callable[[int, dict[str, float]], object]
+
+
+class TrainingDiverged(FloatingPointError):
+    """Training stopped because the loss or the validation RMSE became non-finite or diverged.
+
+    The model holds the best weights seen before the divergence (the initial ones if no epoch
+    improved). Attributes: ``epoch`` (0-based), ``metric`` (``"train_loss"`` or
+    ``"valid_rmse"``), ``value`` and ``history`` (the per-epoch metrics up to the failure).
+    """
+
+    def __init__(self, message: str, *, epoch: int, metric: str, value: float,
+                 history: dict[str, list[float]] | None = None) -> None:
+        super().__init__(message)
+        self.epoch, self.metric, self.value = epoch, metric, value
+        self.history = history or {}
+
+
+class TrainingWarning(UserWarning):
+    """Training finished but its result deserves attention (e.g. worse than the initial weights)."""
 
 
 @dataclass
@@ -59,6 +100,8 @@ class FitResult:
         out_of_time: whether ``time_limit`` ended training.
         cpu_seconds: CPU time of this process during training (all threads; on a machine shared
             with other jobs it shows the work done better than ``seconds``).
+        initial_valid_rmse: validation RMSE of the weights before training.
+        lr_schedule: the learning-rate schedule used (:data:`LR_SCHEDULES`).
     """
 
     history: dict[str, list[float]]
@@ -71,6 +114,8 @@ class FitResult:
     checkpoint: str | None = None
     out_of_time: bool = False
     cpu_seconds: float = 0.0
+    initial_valid_rmse: float = math.nan
+    lr_schedule: str = "step"
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict."""
@@ -85,6 +130,8 @@ class FitResult:
             "checkpoint": self.checkpoint,
             "out_of_time": self.out_of_time,
             "cpu_seconds": self.cpu_seconds,
+            "initial_valid_rmse": self.initial_valid_rmse,
+            "lr_schedule": self.lr_schedule,
         }
 
 
@@ -191,6 +238,74 @@ def _check_positive(name: str, value: float | int, *, allow_zero: bool = False) 
         raise ValueError(f"{name} must be {bound}, got {value!r}")
 
 
+def _resolve_mask(mask: torch.Tensor | None, dataset: Dataset, name: str = "mask"
+                  ) -> torch.Tensor | None:
+    """The valid-cell mask to use: ``mask`` if given, else ``dataset.mask``, checked against the data.
+
+    Shape:
+        mask: (H, W) bool, True where a cell is valid.
+    """
+    if mask is None:
+        mask = getattr(dataset, "mask", None)
+        if mask is None:
+            return None
+    if not isinstance(mask, torch.Tensor):
+        mask = torch.as_tensor(mask)
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{name} must be a bool tensor of shape (H, W) (True = valid cell), got "
+                        f"dtype {mask.dtype}")
+    _, y = dataset[0]
+    hw = tuple(torch.as_tensor(y).shape[-2:])
+    if tuple(mask.shape) != hw:
+        raise ValueError(f"{name} must have the data's grid shape (H, W) = {hw}, got "
+                         f"{tuple(mask.shape)}")
+    if not bool(mask.any()):
+        raise ValueError(f"{name} marks no cell as valid; expected at least one True cell")
+    return mask
+
+
+def _fill_invalid(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Replace NaN / inf on invalid cells (outside ``mask``) by 0, so they cannot reach valid ones."""
+    if mask is None:
+        return x
+    return torch.where(mask, x, torch.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0))
+
+
+def _masked_sq(diff: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, int]:
+    """Squared errors with invalid cells zeroed, and the number of valid values per ``(H, W)`` map.
+
+    Shape:
+        diff: (B, S, C, H, W); out: (B, S, C, H, W)
+    """
+    if mask is None:
+        return diff**2, diff.shape[-1] * diff.shape[-2]
+    return torch.where(mask, diff, 0.0) ** 2, int(mask.sum())
+
+
+def _check_batch(t: torch.Tensor, mask: torch.Tensor | None, what: str, first_index: int) -> None:
+    """Raise ``ValueError`` when ``t`` holds NaN / inf on valid cells (``mask``; all cells if None)."""
+    bad = ~torch.isfinite(t)
+    if mask is not None:
+        bad = bad & mask
+    if bool(bad.any()):
+        where = torch.nonzero(bad)[0].tolist()
+        raise ValueError(
+            f"{what} holds {int(bad.sum())} non-finite values (NaN or inf) on valid cells, the "
+            f"first in window {first_index + where[0]} at index {tuple(where[1:])}; expected finite "
+            "values: clean the data, or pass mask=(H, W) bool tensor marking the valid cells"
+        )
+
+
+def check_dataset(dataset: Dataset, mask: torch.Tensor | None = None, name: str = "dataset",
+                  batch_size: int = 256) -> None:
+    """Raise ``ValueError`` naming ``name`` when inputs or targets hold NaN / inf on valid cells."""
+    start = 0
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+        _check_batch(x, mask, f"{name} inputs", start)
+        _check_batch(y, mask, f"{name} targets", start)
+        start += x.shape[0]
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -198,6 +313,7 @@ def evaluate(
     steps: int = 20,
     batch_size: int = 32,
     device: str | torch.device | None = None,
+    mask: torch.Tensor | None = None,
 ) -> EvalResult:
     """RMSE of an autoregressive ``steps``-step rollout over a dataset, overall and per step.
 
@@ -208,12 +324,19 @@ def evaluate(
         steps: forecast horizon (the paper uses 20).
         batch_size: windows per forward pass.
         device: where to run; default: the model's device.
+        mask: bool ``(H, W)``, True on valid cells; default ``dataset.mask`` if present. The RMSE
+            averages over valid cells only (every sample, step and channel); NaN / inf on invalid
+            cells are ignored (set to 0 in the inputs).
 
     Returns:
         An :class:`EvalResult` with ``rmse`` and ``per_step`` (length ``steps``).
 
+    Raises:
+        ValueError: bad arguments, too few target frames, or NaN / inf on valid cells of the
+            inputs or targets (the message names the window).
+
     Shape:
-        x: (10, 2, H, W); y: (k >= steps, 2, H, W)
+        x: (10, 2, H, W); y: (k >= steps, 2, H, W); mask: (H, W)
     """
     _check_positive("steps", steps)
     _check_positive("batch_size", batch_size)
@@ -223,7 +346,9 @@ def evaluate(
             f"dataset has only {k} target frames per window but steps={steps} were requested; "
             f"expected steps <= {k} (load the split with more target steps)"
         )
+    mask = _resolve_mask(mask, dataset)
     device = torch.device(device) if device is not None else _model_device(model)
+    dev_mask = mask.to(device) if mask is not None else None
     was_training = model.training
     model.eval()
     model.to(device)
@@ -232,11 +357,15 @@ def evaluate(
     n_samples = 0
     try:
         for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
-            x = x.to(device)
-            y = _targets(y.to(device))[:, :steps]
+            y = _targets(y)[:, :steps]
+            _check_batch(x, mask, "evaluation inputs", n_samples)
+            _check_batch(y, mask, "evaluation targets", n_samples)
+            x = _fill_invalid(x.to(device), dev_mask)
+            y = y.to(device)
             pred = rollout(model, x, steps)
-            sq += ((pred - y).double() ** 2).sum(dim=(0, 2, 3, 4)).cpu()
-            n_values += y[:, 0].numel()
+            err, per_map = _masked_sq((pred - y).double(), dev_mask)
+            sq += err.sum(dim=(0, 2, 3, 4)).cpu()
+            n_values += y.shape[0] * y.shape[2] * per_map
             n_samples += x.shape[0]
     finally:
         model.train(was_training)
@@ -251,6 +380,29 @@ def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
+def _zero_forecast_rmse(dataset: Dataset, steps: int, mask: torch.Tensor | None) -> float:
+    """RMSE of predicting 0 everywhere (the targets' RMS): the scale divergence is judged against."""
+    sq, n = 0.0, 0
+    for _, y in DataLoader(dataset, batch_size=256, shuffle=False):
+        y = _targets(y)[:, :steps].double()
+        err, per_map = _masked_sq(y, mask)
+        sq += float(err.sum())
+        n += y.shape[0] * y.shape[1] * y.shape[2] * per_map
+    return math.sqrt(sq / max(n, 1))
+
+
+def _scheduler(optimizer: torch.optim.Optimizer, schedule: str, epochs: int, lr_decay: float,
+               lr_step: int):
+    if schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_step, gamma=lr_decay)
+    if schedule == "cosine":
+        lr0 = optimizer.param_groups[0]["lr"]
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs,
+                                                          eta_min=0.01 * lr0)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5,
+                                                      patience=2)
+
+
 def fit(
     model: nn.Module,
     train_ds: Dataset,
@@ -261,6 +413,7 @@ def fit(
     lr: float = 1e-3,
     lr_decay: float = 0.9,
     lr_step: int = 1,
+    lr_schedule: str = "step",
     weight_decay: float = 0.0,
     rollout_steps: int = 3,
     valid_steps: int | None = None,
@@ -273,24 +426,39 @@ def fit(
     grad_clip: float | None = None,
     restore_best: bool = True,
     time_limit: float | None = None,
+    callbacks: Sequence[Callback] = (),
+    mask: torch.Tensor | None = None,
+    divergence_factor: float | None = 10.0,
 ) -> FitResult:
     """Train a forecaster with the multi-step autoregressive loss (Sec. 5, App. A.1).
 
     Each batch is rolled out for ``rollout_steps`` steps, feeding predictions back as inputs, and
     the loss is the mean over steps of the MSE, plus the unsquared regularisers of Sec. 3.3
     (see :func:`extra_loss`). Adam (relaxed weights excluded from weight decay via
-    ``aeqkit.nn.param_groups``), learning rate multiplied by ``lr_decay`` every ``lr_step`` epochs
-    (``lr_step=1`` is exponential decay), early stopping when the validation RMSE has not improved
-    for ``patience`` epochs, and the best epoch's weights restored from a cloned copy at the end.
+    ``aeqkit.nn.param_groups``), a learning-rate schedule (``lr_schedule``), early stopping when
+    the validation RMSE has not improved for ``patience`` epochs, and the best epoch's weights
+    restored from a cloned copy at the end.
+
+    Before training, both datasets are checked for NaN / inf on valid cells (``ValueError``) and the
+    initial weights' validation RMSE is measured. Training stops with :class:`TrainingDiverged`
+    when the training loss or the validation RMSE is non-finite, or when the validation RMSE
+    exceeds ``divergence_factor`` times the larger of the initial RMSE and the zero forecast's;
+    the model then holds the best weights seen so far. If the best epoch is still worse than the
+    initial weights, a :class:`TrainingWarning` says so.
 
     Args:
-        model: forecaster ``(B, 10, 2, H, W) -> (B, 2, H, W)``; trained in place.
+        model: forecaster ``(B, 10, 2, H, W) -> (B, 2, H, W)``; trained in place. Its
+            initialisation is the caller's: build it under ``aeqkit.utils.seeded(seed)`` to make
+            it reproducible.
         train_ds, valid_ds: datasets of ``(x: (10, 2, H, W), y: (k, 2, H, W))`` windows.
         epochs: maximum number of epochs.
         batch_size: windows per step.
         lr: initial learning rate.
-        lr_decay: StepLR factor ``gamma`` in ``(0, 1]``.
-        lr_step: StepLR period in epochs.
+        lr_decay: ``"step"`` schedule: factor ``gamma`` in ``(0, 1]``.
+        lr_step: ``"step"`` schedule: period in epochs.
+        lr_schedule: ``"step"`` (``lr`` times ``lr_decay`` every ``lr_step`` epochs),
+            ``"cosine"`` (cosine annealing from ``lr`` to ``lr / 100`` over ``epochs``) or
+            ``"plateau"`` (halve ``lr`` when the validation RMSE has not improved for 2 epochs).
         weight_decay: Adam weight decay (never applied to relaxed weights).
         rollout_steps: autoregressive steps in the training loss (the paper tunes 3-6); must not
             exceed the training targets' length.
@@ -300,22 +468,36 @@ def fit(
             usual way: ``aeqkit.models.build(name, alpha=...)``); a number sets ``model.alpha``
             before training (the model must have that attribute). See :func:`extra_loss`.
         patience: epochs without validation improvement before stopping; ``None`` disables.
-        seed: seeds shuffling and any randomness during training.
+        seed: seeds shuffling and any randomness during training (not the model's
+            initialisation, which happened before: see :func:`aeqkit.utils.seeded`).
         device: ``"cpu"``, ``"cuda"`` ...; default :func:`aeqkit.utils.default_device`.
-        checkpoint: path written atomically (with a SHA-256 sidecar) whenever validation improves
-            and at the end; load with :func:`load_checkpoint`.
+        checkpoint: path written atomically (checksum inside the file) whenever validation
+            improves and at the end; load with :func:`load_checkpoint`.
         progress: show a tqdm bar over epochs.
         grad_clip: clip the gradient norm to this value when given.
         restore_best: load the best epoch's weights at the end (else keep the last epoch's; the
             checkpoint always holds the best).
         time_limit: wall-clock budget in seconds; training stops after the epoch that exceeds it
             (``FitResult.out_of_time``). ``None``: no limit.
+        callbacks: callables ``cb(epoch, metrics)`` called after each epoch's validation with
+            ``metrics`` holding ``"epoch"``, ``"train_loss"``, ``"train_mse"``, ``"valid_rmse"``,
+            ``"lr"`` (the rate used during the epoch) and ``"best_valid_rmse"``. An exception
+            raised by a callback propagates out of ``fit`` unchanged (e.g. ``optuna.TrialPruned``);
+            the model then holds the best weights so far (with ``restore_best``).
+        mask: bool ``(H, W)``, True on valid cells; default ``train_ds.mask`` / ``valid_ds.mask``
+            when present. Losses and RMSEs average over valid cells only.
+        divergence_factor: the validation RMSE limit, as a multiple of the larger of the initial
+            RMSE and the zero forecast's RMSE; ``None`` checks only for non-finite values.
 
     Returns:
         A :class:`FitResult`; the model holds the best epoch's weights.
 
+    Raises:
+        ValueError: bad arguments, or NaN / inf on valid cells of the data (before training).
+        TrainingDiverged: the loss or the validation RMSE became non-finite or diverged.
+
     Shape:
-        x: (B, 10, 2, H, W); y: (B, k, 2, H, W); model(x): (B, 2, H, W)
+        x: (B, 10, 2, H, W); y: (B, k, 2, H, W); model(x): (B, 2, H, W); mask: (H, W)
     """
     for name, value in [("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                         ("lr_step", lr_step), ("rollout_steps", rollout_steps)]:
@@ -323,10 +505,19 @@ def fit(
     _check_positive("weight_decay", weight_decay, allow_zero=True)
     if not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be in (0, 1] (StepLR gamma), got {lr_decay}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time_limit must be > 0 seconds or None, got {time_limit!r}")
     if patience is not None and patience < 1:
         raise ValueError(f"patience must be >= 1 or None, got {patience}")
+    if divergence_factor is not None and not (divergence_factor > 1
+                                              and math.isfinite(divergence_factor)):
+        raise ValueError(f"divergence_factor must be a finite number > 1 or None, got "
+                         f"{divergence_factor!r}")
+    if isinstance(callbacks, str) or not all(callable(cb) for cb in callbacks):
+        raise TypeError("callbacks must be a sequence of callables cb(epoch, metrics), got "
+                        f"{callbacks!r}")
     k_train = target_length(train_ds)
     if rollout_steps > k_train:
         raise ValueError(
@@ -347,22 +538,43 @@ def fit(
                 f"alpha={alpha} was given but {type(model).__name__} has no 'alpha' attribute; "
                 "expected an aeqkit forecaster (aeqkit.models.build) or alpha=None"
             )
+    train_mask = _resolve_mask(mask, train_ds)
+    valid_mask = _resolve_mask(mask, valid_ds)
+    # NaN / inf in the data would make every epoch's RMSE NaN: refuse before any training
+    check_dataset(train_ds, train_mask, "training data")
+    check_dataset(valid_ds, valid_mask, "validation data")
+    if alpha is not None:
         model.alpha = float(alpha)
 
     generator = seed_everything(seed)
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
     optimizer = _optimizer(model, lr, weight_decay)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_step, gamma=lr_decay)
+    scheduler = _scheduler(optimizer, lr_schedule, epochs, lr_decay, lr_step)
     loader = DataLoader(train_ds, batch_size=batch_size, shuffle=True, generator=generator,
                         drop_last=False)
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    dev_mask = train_mask.to(device) if train_mask is not None else None
+
+    def validate() -> float:
+        return evaluate(model, valid_ds, steps=valid_steps, batch_size=batch_size, device=device,
+                        mask=valid_mask).rmse
 
     history: dict[str, list[float]] = {"train_loss": [], "train_mse": [], "valid_rmse": [],
                                        "lr": []}
+    initial_rmse = validate()
+    if not math.isfinite(initial_rmse):
+        raise TrainingDiverged(
+            f"the initial weights give a validation RMSE of {initial_rmse} on finite data; "
+            "expected a finite value: check the model's initialisation",
+            epoch=-1, metric="valid_rmse", value=initial_rmse, history=history)
+    limit = math.inf
+    if divergence_factor is not None:
+        limit = divergence_factor * max(initial_rmse,
+                                        _zero_forecast_rmse(valid_ds, valid_steps, valid_mask))
     best_rmse = math.inf
     best_epoch = -1
-    best_state = _clone_state(model)
+    best_state = _clone_state(model)  # the initial weights until an epoch is validated
     bad_epochs = 0
     stopped_early = False
     out_of_time = False
@@ -373,61 +585,97 @@ def fit(
 
     bar = tqdm(range(epochs), desc=f"fit {type(model).__name__}", disable=not progress,
                leave=False)
-    for epoch in bar:
-        model.train()
-        total, total_mse, n = 0.0, 0.0, 0
-        for x, y in loader:
-            x = x.to(device)
-            y = _targets(y.to(device))[:, :rollout_steps]
-            pred = rollout(model, x, rollout_steps)
-            mse = torch.mean((pred - y) ** 2)
-            loss = mse + extra_loss(model)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"training loss became {float(loss)} at epoch {epoch}; expected a finite "
-                    f"value: lower lr (now {optimizer.param_groups[0]['lr']:.2g}) or check the data"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip is not None:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            optimizer.step()
-            total += float(loss.detach()) * x.shape[0]
-            total_mse += float(mse.detach()) * x.shape[0]
-            n += x.shape[0]
-        history["lr"].append(optimizer.param_groups[0]["lr"])
-        scheduler.step()
-        valid_rmse = evaluate(model, valid_ds, steps=valid_steps, batch_size=batch_size,
-                              device=device).rmse
-        history["train_loss"].append(total / n)
-        history["train_mse"].append(total_mse / n)
-        history["valid_rmse"].append(valid_rmse)
-        bar.set_postfix(loss=f"{total / n:.4g}", valid=f"{valid_rmse:.4g}")
-        if valid_rmse < best_rmse:
-            best_rmse, best_epoch, bad_epochs = valid_rmse, epoch, 0
-            best_state = _clone_state(model)
-            if ckpt_path is not None:
-                _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse, history)
-        else:
-            bad_epochs += 1
-            if patience is not None and bad_epochs >= patience:
+    try:
+        for epoch in bar:
+            model.train()
+            total, total_mse, n = 0.0, 0.0, 0
+            epoch_lr = optimizer.param_groups[0]["lr"]
+            for x, y in loader:
+                x = _fill_invalid(x.to(device), dev_mask)
+                y = _targets(y.to(device))[:, :rollout_steps]
+                pred = rollout(model, x, rollout_steps)
+                err, per_map = _masked_sq(pred - y, dev_mask)
+                mse = err.sum() / (y.shape[0] * y.shape[1] * y.shape[2] * per_map)
+                loss = mse + extra_loss(model)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"training loss became {float(loss)} at epoch {epoch} (lr {epoch_lr:.2g}); "
+                        "expected a finite value: lower lr, set grad_clip, or check the model",
+                        epoch=epoch, metric="train_loss", value=float(loss), history=history)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+                optimizer.step()
+                total += float(loss.detach()) * x.shape[0]
+                total_mse += float(mse.detach()) * x.shape[0]
+                n += x.shape[0]
+            history["lr"].append(epoch_lr)
+            valid_rmse = validate()
+            history["train_loss"].append(total / n)
+            history["train_mse"].append(total_mse / n)
+            history["valid_rmse"].append(valid_rmse)
+            if not math.isfinite(valid_rmse) or valid_rmse > limit:
+                raise TrainingDiverged(
+                    f"validation RMSE {valid_rmse:.4g} at epoch {epoch} (lr {epoch_lr:.2g}) "
+                    + ("is not finite" if not math.isfinite(valid_rmse) else
+                       f"exceeds {divergence_factor:g} x the initial / zero-forecast scale "
+                       f"({limit:.4g})")
+                    + f"; initial RMSE {initial_rmse:.4g}. The model now holds "
+                    + (f"epoch {best_epoch}'s weights" if best_epoch >= 0 else
+                       "its initial weights")
+                    + " (the best so far): lower lr or set grad_clip",
+                    epoch=epoch, metric="valid_rmse", value=valid_rmse, history=history)
+            if lr_schedule == "plateau":
+                scheduler.step(valid_rmse)
+            else:
+                scheduler.step()
+            bar.set_postfix(loss=f"{total / n:.4g}", valid=f"{valid_rmse:.4g}")
+            improved = valid_rmse < best_rmse
+            if improved:
+                best_rmse, best_epoch, bad_epochs = valid_rmse, epoch, 0
+                best_state = _clone_state(model)
+                if ckpt_path is not None:
+                    _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse, history)
+            else:
+                bad_epochs += 1
+            metrics = {"epoch": float(epoch), "train_loss": history["train_loss"][-1],
+                       "train_mse": history["train_mse"][-1], "valid_rmse": valid_rmse,
+                       "lr": epoch_lr, "best_valid_rmse": best_rmse}
+            for cb in callbacks:
+                cb(epoch, dict(metrics))
+            if not improved and patience is not None and bad_epochs >= patience:
                 stopped_early = True
                 break
-        if time_limit is not None and time.perf_counter() - start > time_limit:
-            out_of_time = True
-            break
-    bar.close()
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                out_of_time = True
+                break
+    except BaseException as err:
+        # a diverged loss (always), a callback's exception (e.g. optuna.TrialPruned) or an
+        # interrupt (with restore_best): never leave diverged or half-trained weights behind
+        if restore_best or isinstance(err, TrainingDiverged):
+            model.load_state_dict(best_state)
+        raise
+    finally:
+        bar.close()
 
     if restore_best:
         model.load_state_dict(best_state)
     seconds = time.perf_counter() - start
     if ckpt_path is not None:
         _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse, history)
+    if best_rmse > initial_rmse:
+        warnings.warn(
+            f"the best epoch ({best_epoch}) has a validation RMSE of {best_rmse:.4g}, worse than "
+            f"the initial weights' {initial_rmse:.4g}: training did not help on this validation "
+            "set (lower lr, check that train and validation data follow the same dynamics)",
+            TrainingWarning, stacklevel=2)
     return FitResult(history=history, best_epoch=best_epoch, best_valid_rmse=best_rmse,
                      epochs_run=len(history["valid_rmse"]), stopped_early=stopped_early,
                      out_of_time=out_of_time, cpu_seconds=time.process_time() - cpu_start,
                      seconds=seconds, device=str(device),
-                     checkpoint=str(ckpt_path) if ckpt_path is not None else None)
+                     checkpoint=str(ckpt_path) if ckpt_path is not None else None,
+                     initial_valid_rmse=initial_rmse, lr_schedule=lr_schedule)
 
 
 def _save_checkpoint(path: Path, state: dict[str, torch.Tensor], epoch: int, rmse: float,

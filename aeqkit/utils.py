@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import platform
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 __all__ = [
     "seed_everything",
+    "seeded",
     "default_device",
     "banner",
     "versions",
@@ -23,12 +26,40 @@ __all__ = [
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a torch Generator seeded the same way."""
-    if not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[torch.Generator]:
+    """Run a block under a fixed seed without disturbing the caller's random streams.
+
+    Use it to make a model's initialisation reproducible: ``fit(model, ..., seed=s)`` cannot
+    re-initialise a model that is already built, so build it under the seed::
+
+        with seeded(3):
+            model = build("rsteer", symmetry="rotation")
+        fit(model, train, valid, seed=3)
+
+    Python's, NumPy's and torch's CPU generators are seeded on entry (as
+    :func:`seed_everything`) and restored on exit, so code after the block draws the same numbers
+    as if the block had not run.
+
+    Yields:
+        A ``torch.Generator`` seeded with ``seed``.
+    """
+    py_state = random.getstate()
+    np_state = np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield seed_everything(seed)
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
 
 
 def default_device() -> torch.device:

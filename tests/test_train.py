@@ -10,7 +10,17 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from aeqkit.io import CorruptFileError
-from aeqkit.train import evaluate, fit, load_checkpoint, rollout, target_length
+from aeqkit.train import (
+    LR_SCHEDULES,
+    TrainingDiverged,
+    TrainingWarning,
+    evaluate,
+    fit,
+    load_checkpoint,
+    rollout,
+    target_length,
+)
+from aeqkit.utils import seeded
 
 H = W = 8
 
@@ -116,11 +126,12 @@ def test_best_weights_are_a_real_copy_of_the_best_epoch(data):
     valid = NegatedTargets(advection(2, 16, seed=2), k=3)
     kw = dict(batch_size=8, lr=3e-3, rollout_steps=1, patience=None, seed=0, device="cpu", progress=False)
     first = _model()
-    fit(first, train, valid, epochs=1, **kw)
-    restored = _model()
-    res = fit(restored, train, valid, epochs=5, **kw)
-    last = _model()
-    fit(last, train, valid, epochs=5, restore_best=False, **kw)
+    with pytest.warns(TrainingWarning):  # every epoch is worse than the initial weights
+        fit(first, train, valid, epochs=1, **kw)
+        restored = _model()
+        res = fit(restored, train, valid, epochs=5, **kw)
+        last = _model()
+        fit(last, train, valid, epochs=5, restore_best=False, **kw)
 
     assert res.best_epoch == 0, res.history["valid_rmse"]
     assert torch.equal(_params(restored), _params(first))
@@ -131,7 +142,8 @@ def test_best_weights_are_a_real_copy_of_the_best_epoch(data):
 def test_early_stopping(data):
     train, _ = data
     valid = NegatedTargets(advection(2, 16, seed=2), k=3)
-    res = _fit(_model(), train, valid, epochs=30, lr=3e-3, rollout_steps=1, patience=2)
+    with pytest.warns(TrainingWarning):
+        res = _fit(_model(), train, valid, epochs=30, lr=3e-3, rollout_steps=1, patience=2)
     assert res.stopped_early
     assert res.epochs_run == res.best_epoch + 1 + 2 < 30
 
@@ -261,3 +273,154 @@ def test_weight_decay_spares_relaxed_weights(data):
         patience=None, seed=0, device="cpu", progress=False, restore_best=False)
     assert torch.equal(model.relaxed_weights.detach(), torch.ones(3))
     assert float(model.other.detach().max()) < 0.9
+
+
+# ---------------------------------------------------------------- trust: callbacks, masks, NaN, divergence
+
+
+def test_callbacks_see_every_epoch_and_their_exceptions_propagate_unchanged(data):
+    train, valid = data
+    seen: list[tuple[int, dict]] = []
+    res = _fit(_model(), train, valid, epochs=3, lr=3e-3, rollout_steps=1,
+               callbacks=[lambda e, m: seen.append((e, m))])
+    assert [e for e, _ in seen] == [0, 1, 2]
+    for e, m in seen:
+        assert {"train_loss", "valid_rmse", "lr", "train_mse", "best_valid_rmse"} <= set(m)
+        assert m["valid_rmse"] == res.history["valid_rmse"][e]
+        assert m["lr"] == res.history["lr"][e]
+
+    class Prune(Exception):
+        pass
+
+    def prune_at_1(epoch, metrics):
+        if epoch == 1:
+            raise Prune(metrics["valid_rmse"])
+
+    model = _model()
+    with pytest.raises(Prune) as info:
+        _fit(model, train, valid, epochs=5, lr=3e-3, rollout_steps=1, callbacks=[prune_at_1])
+    assert type(info.value) is Prune
+    # the model holds the best validated weights, not the ones of the interrupted epoch
+    best = min(seen[0][1]["valid_rmse"], info.value.args[0])
+    assert evaluate(model, valid, steps=3).rmse <= best * (1 + 1e-6)
+    with pytest.raises(TypeError, match="callbacks"):
+        _fit(_model(), train, valid, epochs=1, callbacks=[1])
+
+
+def test_masked_cells_never_contribute(data):
+    train, valid = data
+    mask = torch.ones(H, W, dtype=torch.bool)
+    mask[:2, :3] = False
+    traj = advection(2, 15, seed=3)
+    spoiled = traj.clone()
+    spoiled[..., ~mask] = float("nan")
+    model = Damp(0.9)
+    clean = evaluate(model, WindowDataset(traj, k=4), steps=4, mask=mask)
+    holes = evaluate(model, WindowDataset(spoiled, k=4), steps=4, mask=mask)
+    assert holes.rmse == pytest.approx(clean.rmse, rel=1e-12)
+    # manual RMSE over valid cells only (every window, step and channel)
+    ds = WindowDataset(traj, k=4)
+    sq, n = 0.0, 0
+    for i in range(len(ds)):
+        x, y = ds[i]
+        for s in range(4):
+            d = (0.9 ** (s + 1) * x[-1] - y[s]).double()[:, mask]
+            sq, n = sq + float((d**2).sum()), n + d.numel()
+    assert clean.rmse == pytest.approx(math.sqrt(sq / n), rel=1e-6)
+    # the dataset's own mask attribute is the default
+    spoiled_ds = WindowDataset(spoiled, k=4)
+    spoiled_ds.mask = mask
+    assert evaluate(model, spoiled_ds, steps=4).rmse == pytest.approx(clean.rmse, rel=1e-12)
+    # fit trains through the holes; its losses are finite
+    tr = WindowDataset(advection(4, 16, seed=1), k=3)
+    tr.traj[..., ~mask] = float("inf")
+    res = _fit(_model(), tr, valid, epochs=2, lr=3e-3, rollout_steps=1, mask=mask)
+    assert all(math.isfinite(v) for v in res.history["train_loss"] + res.history["valid_rmse"])
+    with pytest.raises(ValueError, match="mask"):
+        evaluate(model, ds, steps=4, mask=torch.ones(H, W + 1, dtype=torch.bool))
+    with pytest.raises(TypeError, match="mask"):
+        evaluate(model, ds, steps=4, mask=torch.ones(H, W))
+    with pytest.raises(ValueError, match="mask"):
+        evaluate(model, ds, steps=4, mask=torch.zeros(H, W, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("where", ["inputs", "targets"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_data_is_refused_before_training(data, where, value):
+    train, _ = data
+    traj = advection(2, 16, seed=2)
+    t = 0 if where == "inputs" else 15  # frame 0 is only ever an input, frame 15 only a target
+    traj[1, t, 0, 4, 5] = value
+    bad = WindowDataset(traj, k=3)
+    with pytest.raises(ValueError, match=f"evaluation {where}.*non-finite"):
+        evaluate(Damp(1.0), bad, steps=3)
+    model = _model()
+    before = _params(model).clone()
+    with pytest.raises(ValueError, match=f"validation data {where}"):
+        _fit(model, train, bad, epochs=2)
+    with pytest.raises(ValueError, match=f"training data {where}"):
+        _fit(model, bad, train, epochs=2)
+    assert torch.equal(_params(model), before)  # nothing was trained
+
+
+class Exploding(TinyConvNet):
+    """A forecaster whose output is scaled by a parameter with a large learning signal."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale**3 * super().forward(x)
+
+
+def test_divergence_stops_with_a_clear_error_and_keeps_good_weights(data):
+    train, valid = data
+    torch.manual_seed(0)
+    model = Exploding()
+    initial = evaluate(model, valid, steps=3).rmse
+    with pytest.raises(TrainingDiverged, match="lower lr") as info:
+        _fit(model, train, valid, epochs=20, lr=5.0, rollout_steps=3)
+    assert isinstance(info.value, FloatingPointError)  # the old exception type still catches it
+    assert info.value.metric in {"train_loss", "valid_rmse"}
+    after = evaluate(model, valid, steps=3).rmse
+    assert math.isfinite(after) and after <= initial * (1 + 1e-6)
+
+
+def test_worse_than_initial_is_reported(data):
+    train, _ = data
+    valid = NegatedTargets(advection(2, 16, seed=2), k=3)
+    with pytest.warns(TrainingWarning, match="worse than the initial"):
+        res = _fit(_model(), train, valid, epochs=2, lr=3e-3, rollout_steps=1)
+    assert res.initial_valid_rmse < res.best_valid_rmse
+
+
+def test_seeded_makes_initialisation_reproducible_without_touching_outer_streams(data):
+    train, valid = data
+    torch.manual_seed(5)
+    expected_next = torch.rand(3)
+    torch.manual_seed(5)
+    with seeded(7):
+        a = TinyConvNet()
+    assert torch.equal(torch.rand(3), expected_next)  # the caller's stream is untouched
+    with seeded(7):
+        b = TinyConvNet()
+    with seeded(8):
+        c = TinyConvNet()
+    assert torch.equal(_params(a), _params(b)) and not torch.equal(_params(a), _params(c))
+    ra = _fit(a, train, valid, epochs=2, lr=3e-3, rollout_steps=1, seed=7)
+    rb = _fit(b, train, valid, epochs=2, lr=3e-3, rollout_steps=1, seed=7)
+    assert ra.history == rb.history and torch.equal(_params(a), _params(b))
+
+
+@pytest.mark.parametrize("schedule", LR_SCHEDULES)
+def test_lr_schedules(data, schedule):
+    train, valid = data
+    res = _fit(_model(), train, valid, epochs=6, lr=3e-3, rollout_steps=1, lr_schedule=schedule)
+    lrs = res.history["lr"]
+    assert lrs[0] == pytest.approx(3e-3) and res.lr_schedule == schedule
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(lrs, lrs[1:]))
+    if schedule != "plateau":
+        assert lrs[-1] < lrs[0]
+    with pytest.raises(ValueError, match="lr_schedule"):
+        _fit(_model(), train, valid, epochs=1, lr_schedule="linear")
