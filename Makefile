@@ -15,12 +15,14 @@ MKL_NUM_THREADS ?= $(OMP_NUM_THREADS)
 export OMP_NUM_THREADS MKL_NUM_THREADS
 export MPLBACKEND := Agg
 
-.PHONY: help install run test test-fast lint lab bench info clean strip
+.PHONY: help install run test test-fast lint lab bench info clean sync student
 
 help:
 	@echo "make run      execute every notebook ($(PROFILE) profile) into build/notebooks, summary in build/"
 	@echo "make test     lint + unit tests + notebook regression + browser tests"
-	@echo "make lab      open JupyterLab on notebooks/"
+	@echo "make lab      open JupyterLab on notebooks/ (sources notebooks/NN_name.py, paired .ipynb)"
+	@echo "make sync     pair/sync notebooks/NN_name.py with notebooks/NN_name.ipynb (jupytext), then lint"
+	@echo "make student  student edition (solutions stripped) into build/student/"
 	@echo "make bench    layer and discovery benchmarks (ratios printed, JSON in build/)"
 	@echo "make info     versions, import checks, GPU presence"
 	@echo "PROFILE=full  paper-scale notebooks (meant for a GPU)"
@@ -42,7 +44,7 @@ info: $(STAMP)
 	$(BIN)/python -m aeqkit info
 
 lint: $(STAMP)
-	$(BIN)/ruff check aeqkit tests benchmarks tools
+	$(BIN)/ruff check aeqkit tests benchmarks tools notebooks
 
 run: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --profile $(PROFILE) --out build/notebooks
@@ -53,15 +55,22 @@ test: $(STAMP) lint
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -ra -m "not notebooks and not browser and not slow" $(PYTEST_ARGS)
 
-lab: $(STAMP)
+lab: $(STAMP) sync
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_layers.py
 	$(BIN)/python benchmarks/bench_discovery.py
 
-strip:
-	$(BIN)/python tools/strip_notebooks.py notebooks/*.ipynb
+# The notebooks' tracked form is notebooks/NN_name.py (jupytext percent, see notebooks/jupytext.toml).
+# `sync` creates the git-ignored paired .ipynb for JupyterLab, or carries an edit made in the .ipynb
+# back into the .py (whichever is newer wins), then lints the sources.
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+	$(BIN)/ruff check notebooks
+
+student: $(STAMP)
+	$(BIN)/python tools/export_notebooks.py --edition student --out build/student
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

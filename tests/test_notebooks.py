@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 BANDS_PATH = ROOT / "tests" / "notebook_bands.json"
 SUMMARY_PATH = ROOT / "build" / "summary.json"
 QUICK_TOTAL_BUDGET_S = 900.0

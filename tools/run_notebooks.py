@@ -5,15 +5,17 @@ Usage::
     python tools/run_notebooks.py [--profile quick|full] [--only NAME ...] [--seed 0]
                                   [--out build/notebooks] [--summary build/summary.json]
 
-Each ``notebooks/NN_*.ipynb`` is executed into ``--out`` with the parameters ``PROFILE`` and
-``SEED`` injected (papermill), with ``AEQKIT_HEADLESS=1`` in the kernel's environment (widgets
-draw their default view once, plotly uses a compact renderer). Data sets a notebook declares
-(``metadata.aeqkit.datasets[profile]``) are generated or verified in the cache first and timed
-apart (``data_seconds``): simulation happens once per machine, not once per run. The metrics each notebook
-records with :func:`aeqkit.record.record` are read back from the executed file, each run is
-timed against the notebook's budget (``metadata.aeqkit.budget_s[profile]``, default 180 s
-quick / 3600 s full), and the results go to ``build/summary.json`` and ``build/summary.md``
-(also printed). Exit status 1 if any notebook failed or ran over its budget.
+Each notebook source ``notebooks/NN_*.py`` (a jupytext percent script) is exported to a stripped
+``.ipynb`` (``tools/export_notebooks.py``, under ``--out``/.inputs) and executed into ``--out``
+with the parameters ``PROFILE`` and ``SEED`` injected (papermill), with ``AEQKIT_HEADLESS=1`` in
+the kernel's environment (widgets draw their default view once, plotly uses a compact renderer).
+Data sets a notebook declares (``metadata.aeqkit.datasets[profile]``) are generated or verified
+in the cache first and timed apart (``data_seconds``): simulation happens once per machine, not
+once per run. The metrics each notebook records with :func:`aeqkit.record.record` are read back
+from the executed file, each run is timed against the notebook's budget
+(``metadata.aeqkit.budget_s[profile]``, default 180 s quick / 3600 s full), and the results go to
+``build/summary.json`` and ``build/summary.md`` (also printed). Exit status 1 if any notebook
+failed or ran over its budget.
 """
 
 from __future__ import annotations
@@ -36,30 +38,40 @@ __all__ = ["list_notebooks", "notebook_budget", "run_notebook", "run_all", "form
 
 
 def list_notebooks(only: list[str] | None = None, root: Path = NOTEBOOKS) -> list[Path]:
-    """The sequence ``notebooks/NN_*.ipynb`` in order, optionally filtered by name (prefix or stem)."""
-    paths = sorted(p for p in root.glob("[0-9][0-9]_*.ipynb") if ".ipynb_checkpoints" not in str(p))
-    if not only:
-        return paths
-    chosen = [p for p in paths if any(p.stem == o or p.stem.startswith(o) or p.name == o
-                                      for o in only)]
-    if not chosen:
-        raise ValueError(f"expected --only among {[p.stem for p in paths]}, got {only}")
-    return chosen
+    """The sources ``notebooks/NN_*.py`` in order, optionally filtered by name (prefix or stem)."""
+    return _export().list_sources(only, root)
+
+
+def _export():
+    """``tools/export_notebooks.py`` as a module (this file is run as a script, not a package)."""
+    import importlib.util
+
+    name = "aeqkit_export_notebooks"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("export_notebooks.py"))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules[name]
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    """The ``aeqkit`` notebook metadata of a source (``.py``) or an ``.ipynb``."""
+    if path.suffix == ".py":
+        return dict(_export().read_source(path).metadata.get("aeqkit", {}))
+    with open(path) as fh:
+        return json.load(fh).get("metadata", {}).get("aeqkit", {})
 
 
 def notebook_budget(path: Path, profile: str) -> float:
     """The notebook's time budget in seconds for ``profile`` (from its metadata, else a default)."""
-    with open(path) as fh:
-        meta = json.load(fh).get("metadata", {})
-    budget = meta.get("aeqkit", {}).get("budget_s", {})
+    budget = _metadata(path).get("budget_s", {})
     return float(budget.get(profile, DEFAULT_BUDGET_S[profile]))
 
 
 def notebook_datasets(path: Path, profile: str) -> list[tuple[str, dict[str, Any]]]:
     """The cached data sets a notebook loads (``metadata.aeqkit.datasets[profile]``)."""
-    with open(path) as fh:
-        meta = json.load(fh).get("metadata", {})
-    entries = meta.get("aeqkit", {}).get("datasets", {}).get(profile, [])
+    entries = _metadata(path).get("datasets", {}).get(profile, [])
     return [(str(name), dict(kwargs)) for name, kwargs in entries]
 
 
@@ -127,7 +139,10 @@ def run_notebook(path: Path, out_dir: Path, profile: str = "quick", seed: int = 
         if verbose:
             print(f"[run_notebooks]   data preparation failed: {exc}", flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    out_path = out_dir / path.name
+    source = path
+    if path.suffix == ".py":  # a jupytext source: export the stripped teacher edition first
+        source = _export().export(path, out_dir / ".inputs", "teacher")
+    out_path = out_dir / f"{path.stem}.ipynb"
     budget = notebook_budget(path, profile)
     os.environ["AEQKIT_HEADLESS"] = "1"
     # the kernel imports this checkout's aeqkit even if the installed copy is stale or missing
@@ -140,7 +155,7 @@ def run_notebook(path: Path, out_dir: Path, profile: str = "quick", seed: int = 
     error = None
     try:
         pm.execute_notebook(
-            str(path), str(out_path), parameters={"PROFILE": profile, "SEED": int(seed)},
+            str(source), str(out_path), parameters={"PROFILE": profile, "SEED": int(seed)},
             cwd=str(path.parent), kernel_name="python3", progress_bar=False,
             execution_timeout=timeout_s, log_output=False, report_mode=False,
         )

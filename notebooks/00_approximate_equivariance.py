@@ -1,0 +1,201 @@
+# ---
+# jupyter:
+#   aeqkit:
+#     budget_s:
+#       full: 600
+#       quick: 120
+#     datasets: {}
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: aeqkit,-jupytext.text_representation.jupytext_version
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Approximate equivariance
+#
+# *aeqkit notebook sequence — Wang, Walters & Yu, "Approximately Equivariant Networks for Imperfectly Symmetric Dynamics", ICML 2022.*
+
+# %% [markdown]
+# ## Learning goals
+#
+# - apply rotations and reflections to scalar and vector fields with aeqkit's one convention (y up, counter-clockwise, components rotate with the grid);
+# - measure the equivariance error of a function (Def. 2.1 / 3.1) per group element;
+# - see Prop. 3.2 at work: an exactly equivariant model cannot fit an approximately equivariant function better than half its equivariance error;
+# - move a symmetry-breaking knob and watch the error follow it.
+
+# %% [markdown]
+# ## Prerequisites
+#
+# - Python and PyTorch tensors
+# - what a group is (C4: rotations by multiples of 90°)
+# - paper Sec. 2.2 and 3.5
+#
+# Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` is the paper-scale profile meant for a GPU.
+
+# %%
+# Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
+# Seeding happens in the cell after `parameters`, so a papermill-injected SEED takes effect.
+import torch
+
+from aeqkit import viz, widgets
+from aeqkit.record import record
+from aeqkit.utils import banner, default_device, seed_everything
+from aeqkit.widgets import Control, interactive_view
+
+widgets.setup_plotly()
+device = default_device()
+print(banner())
+
+# %% tags=["parameters"]
+PROFILE = "quick"  # "quick" (CPU, minutes) or "full" (paper scale)
+SEED = 0
+GRID = 32  # grid size of the example fields
+N_SAMPLES = 8  # random fields used to estimate the equivariance error
+
+# %%
+seed_everything(SEED)
+sizes = {"quick": {"grid": GRID, "samples": N_SAMPLES},
+         "full": {"grid": 64, "samples": 64}}[PROFILE]
+print(PROFILE, sizes)
+
+# %% [markdown]
+# ## 1 · Group actions on fields
+#
+# A field is a tensor `(..., C, H, W)` whose row axis points **up** (row 0 at the bottom) and whose
+# column axis points right — PhiFlow's layout. A group element `g` acts by moving the grid *and*
+# mixing the channels: `(g·f)(p) = ρ(g) f(g⁻¹p)`. Scalars (temperature, smoke density) only move;
+# a velocity `(u, v)` also turns: a 90° rotation maps `(u, v)` to `(-v, u)`.
+
+# %%
+from aeqkit.groups import get_group
+
+C4, D4 = get_group("C4"), get_group("D4")
+yy, xx = torch.meshgrid(torch.linspace(-1, 1, sizes["grid"]), torch.linspace(-1, 1, sizes["grid"]),
+                        indexing="ij")
+bump = torch.exp(-((xx - 0.4) ** 2 + (yy - 0.1) ** 2) / 0.05)[None]  # scalar (1, H, W), right of centre
+flow = torch.stack([0.6 + 0 * xx, -xx]) * torch.exp(-(xx**2 + yy**2))  # velocity (2, H, W): u > 0
+rotated = [C4.act(g, bump, "scalar") for g in C4.elements()]
+viz.fields_grid(rotated, titles=[C4.label(g) for g in C4.elements()],
+                title="A scalar bump rotated by C4 (counter-clockwise, y up)").show()
+
+# %%
+vectors = [C4.act(g, flow, "vector") for g in C4.elements()]
+viz.fields_grid(vectors, titles=[C4.label(g) for g in C4.elements()], kind="quiver",
+                title="A velocity field rotated by C4: the arrows turn with the grid").show()
+# group law check: acting with g then h equals acting with h∘g, for every pair (float64)
+x64 = flow.double()
+law = max(float((D4.act(h, D4.act(g, x64)) - D4.act(D4.compose(h, g), x64)).abs().max())
+          for g in D4.elements() for h in D4.elements())
+record("group_law_error_d4", law)
+
+# %% [markdown]
+# > **Think.** Rotate a vector field's *grid* but not its components. Is the result the same physical flow seen from a rotated frame? What would a network trained on such data learn?
+
+# %% [markdown]
+# > **Try it.** Replace `C4` by `get_group("D4")` in the first cell and find the element that flips `u` but not `v`.
+
+# %% [markdown]
+# ## 2 · Equivariance error (Def. 2.1 and 3.1)
+#
+# `f` is ε-approximately equivariant when `‖f(ρ_X(g)x) − ρ_Y(g)f(x)‖ ≤ ε` for every `g` and `x`;
+# the equivariance error `‖f‖_EE` is the sup of the left side. `aeqkit.equivariance.equivariance_error`
+# reports it per group element (L1 = mean absolute difference, as in the paper's Fig. 4).
+#
+# The toy below is `f(x) = blur(x) + s · ramp ⊙ x`: an isotropic blur (exactly C4-equivariant) plus
+# `s` times a term that singles out the +x direction.
+
+# %%
+from aeqkit.equivariance import equivariance_error
+
+samples = torch.randn(sizes["samples"], 1, 16, 16, dtype=torch.float64)
+reports = {s: equivariance_error(viz.toy_breaking_function(s), samples, C4,
+                                 in_type="scalar", out_type="scalar") for s in (0.0, 0.3, 1.0)}
+for s, rep in reports.items():
+    print(f"strength {s}:", rep)
+record("toy_ee_strength0", reports[0.0].sup)
+record("toy_ee_strength1", reports[1.0].sup)
+viz.equivariance_error_bars({e.label: e.sup for e in reports[0.3].per_element},
+                            title="Equivariance error per element, strength 0.3").show()
+
+# %% [markdown]
+# > **Think.** Why is the error for the identity element always zero, and why is it largest for 180°?
+
+# %% [markdown]
+# ## 3 · Prop. 3.2: the price of strict equivariance
+#
+# If `f` has equivariance error ε and `f_θ` is exactly equivariant, then somewhere
+# `‖f(x₀) − f_θ(x₀)‖ ≥ ε/2` (for norm-preserving actions: rotating a grid permutes its pixels).
+# Proof idea: `f(gx) − g f(x) = [f(gx) − f_θ(gx)] + g[f_θ(x) − f(x)]`, so one of the two terms is at
+# least ε/2. We try two exactly equivariant approximators of the toy: the identity map, and the
+# *group average* `f̄(x) = ¼ Σ_g g⁻¹ f(g x)` (here the rotated ramps cancel, so `f̄` is the blur).
+
+# %%
+strength = 1.0
+f = viz.toy_breaking_function(strength)
+
+
+def group_average(x):
+    return sum(C4.act(C4.inverse(g), f(C4.act(g, x, "scalar")), "scalar") for g in C4.elements()) / 4
+
+
+def identity(x):
+    return x
+
+
+orbit = torch.cat([C4.act(g, samples, "scalar") for g in C4.elements()])  # x and all g·x
+eps = equivariance_error(f, orbit, C4, in_type="scalar", out_type="scalar").sup
+for name, f_theta in [("group average", group_average), ("identity", identity)]:
+    ee_theta = equivariance_error(f_theta, samples, C4, in_type="scalar", out_type="scalar").sup
+    worst = float((f(orbit) - f_theta(orbit)).abs().mean(dim=(-3, -2, -1)).max())
+    print(f"{name:>13}: own error {ee_theta:.1e}; worst fit error {worst:.4f} >= eps/2 = {eps / 2:.4f}")
+    record(f"prop32_ratio_{name.replace(' ', '_')}", worst / (eps / 2))
+
+# %% [markdown]
+# > **Think.** The ratio printed is at least 1 for *every* equivariant approximator, and the group average reaches exactly 1 here. Look at the 180° element: why is the bound tight?
+
+# %% [markdown]
+# ## 4 · A knob for symmetry breaking
+#
+# The slider sets the breaking strength `s`; the left panel shows the error per group element, the
+# right the sup error against `s`. In JupyterLab drag it; headless, the default view is drawn once.
+
+# %%
+view = interactive_view(viz.breaking_strength_view, readout="equivariance_error",
+                        readout_label="equivariance error",
+                        strength=Control(0.0, 1.0, 0.05, 0.5, label="strength"))
+record("slider_default_ee", view.readout)
+
+# %% [markdown]
+# > **Try it.** Set the slider to 0 — is the error exactly zero or just tiny? Which dtype are the samples in, and what would float32 give?
+
+# %% [markdown]
+# ## Summary
+#
+# - Group elements act on fields by moving the grid **and** transforming the channels; for velocity
+#   the components rotate with the grid (DESIGN.md's one convention).
+# - The equivariance error (Def. 3.1) measures how far a function is from commuting with the group;
+#   `aeqkit.equivariance` reports it per element, sup and mean.
+# - Prop. 3.2: a strictly equivariant model must err by at least half the target's equivariance
+#   error — the motivation for *approximately* equivariant networks (notebooks 01-04).
+#
+# ## Exercises
+#
+# 1. Replace the ramp by a radially symmetric field. What happens to the error, and why?
+# 2. Use `get_group("SO2")` and elements at 45°: which pixels are lost, and how does
+#    `equivariance_error` handle them (`valid_fraction`)?
+# 3. Prove Prop. 3.3 numerically: fit `f_θ = blur + t · ramp ⊙ x` for several `t` and compare
+#    `|‖f‖_EE − ‖f_θ‖_EE|` with `2c + ε`.
+#
+# ## References
+#
+# - Paper Sec. 2.2 (Def. 2.1), Sec. 3.5 (Def. 3.1, Prop. 3.2, 3.3), Appendix A.3 (proofs).
+# - `aeqkit.groups`, `aeqkit.equivariance`; next: notebook 01 (heat diffusion, Fig. 2).
