@@ -10,8 +10,16 @@ both per element. Norms (per sample, over all channel and grid entries):
 * ``"linf"``: largest absolute difference,
 * ``"relative"``: ``‖f(gx) - g f(x)‖₂ / ‖g f(x)‖₂``.
 
-For elements acting by interpolation (e.g. 45° rotations) only pixels whose source lies inside the
-grid on both sides are compared (the lost corners are masked out and reported as ``valid_fraction``).
+The report's ``sup`` and ``mean`` are over the **non-identity** elements (the identity scores zero for
+any deterministic ``f`` and would dilute the mean by ``(|G|-1)/|G|``); the identity's own entry stays in
+``per_element`` as a sanity check.
+
+Masks: for elements acting by interpolation (e.g. 45° rotations, scalings) only cells whose source lies
+inside the grid are compared (the lost corners are masked out and reported as ``valid_fraction``). A
+caller's ``valid_mask`` (bool ``(H, W)``, e.g. land or missing data) restricts the comparison to cells
+``p`` where both ``p`` and its preimage ``g⁻¹p`` are valid (``mask ∧ g·mask``). ``erode=r`` further drops
+cells within ``r`` cells of an invalid one, for an ``f`` whose receptive field has radius ``r``.
+Each element's entry says whether it acted ``"exact"`` or ``"interpolated"``.
 
 See also: notebook 00, sections 2-3.
 """
@@ -94,11 +102,14 @@ class ElementError:
     per_sample: list[float]
     exact: bool
     valid_fraction: float = 1.0
+    action: str = "exact"  # "exact" or "interpolated": how the group acted on this grid
+    is_identity: bool = False
 
 
 @dataclass
 class EquivarianceReport:
-    """The result of :func:`equivariance_error`: sup and mean over samples and elements, and per element."""
+    """The result of :func:`equivariance_error`: sup and mean over samples and non-identity elements, and
+    per element (identity included)."""
 
     group: str
     norm: str
@@ -117,26 +128,105 @@ class EquivarianceReport:
     def to_dict(self) -> dict[str, Any]:
         return {"group": self.group, "norm": self.norm, "sup": self.sup, "mean": self.mean,
                 "per_element": [{"element": str(e.element), "label": e.label, "sup": e.sup,
-                                 "mean": e.mean, "exact": e.exact, "valid_fraction": e.valid_fraction}
+                                 "mean": e.mean, "exact": e.exact, "valid_fraction": e.valid_fraction,
+                                 "action": e.action, "is_identity": e.is_identity}
                                 for e in self.per_element]}
 
     def __str__(self) -> str:
-        lines = [f"equivariance error over {self.group} ({self.norm}): sup={self.sup:.3e} "
-                 f"mean={self.mean:.3e}"]
+        lines = [f"equivariance error over {self.group} ({self.norm}, non-identity elements): "
+                 f"sup={self.sup:.3e} mean={self.mean:.3e}"]
         for e in self.per_element:
-            tag = "exact" if e.exact else f"interp, {100 * e.valid_fraction:.0f}% valid"
+            tag = e.action + (f", {100 * e.valid_fraction:.0f}% valid" if e.valid_fraction < 1 else "")
+            tag += ", identity" if e.is_identity else ""
             lines.append(f"  {e.label:>14}: sup={e.sup:.3e} mean={e.mean:.3e} ({tag})")
         return "\n".join(lines)
 
 
 def _resolve_elements(group: Group, elements: Sequence[Hashable] | None, exact_only: bool,
                       shape: tuple[int, int]) -> list[Hashable]:
-    els = list(group.elements()) if elements is None else list(elements)
+    els = list(group.elements()) if elements is None else [group.check_element(g) for g in elements]
     if exact_only:
         els = [g for g in els if group.is_exact(g, shape)]
     if not els:
         raise ValueError(f"no group elements to test for {group} (exact_only={exact_only}, grid {shape})")
     return els
+
+
+def _is_identity(group: Group, g: Hashable) -> bool:
+    return bool(group.equal(g, group.identity))
+
+
+def summarize(per: Sequence[ElementError]) -> tuple[float, float]:
+    """``(sup, mean)`` over the non-identity entries of ``per`` (all entries if every one is the identity)."""
+    use = [e for e in per if not e.is_identity] or list(per)
+    return max(e.sup for e in use), sum(e.mean for e in use) / len(use)
+
+
+def _check_mask(valid_mask: torch.Tensor | None, shape: tuple[int, int]) -> torch.Tensor | None:
+    if valid_mask is None:
+        return None
+    if not isinstance(valid_mask, torch.Tensor) or valid_mask.dtype != torch.bool or \
+            tuple(valid_mask.shape) != tuple(shape):
+        got = (f"{valid_mask.dtype} of shape {tuple(valid_mask.shape)}"
+               if isinstance(valid_mask, torch.Tensor) else type(valid_mask).__name__)
+        raise ValueError(f"valid_mask must be a bool tensor of shape (H, W)={tuple(shape)} "
+                         f"(True = valid cell), got {got}")
+    if not bool(valid_mask.any()):
+        raise ValueError("valid_mask has no valid cell; expected at least one True")
+    return valid_mask
+
+
+def erode_mask(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """Drop cells of a bool ``(H, W)`` mask within ``radius`` cells (Chebyshev) of an invalid cell."""
+    if radius <= 0 or bool(mask.all()):
+        return mask
+    bad = (~mask).to(torch.float32)[None, None]
+    grown = torch.nn.functional.max_pool2d(bad, 2 * radius + 1, stride=1, padding=radius)[0, 0] > 0
+    return mask & ~grown
+
+
+def _acted(group: Group, g: Hashable, x: torch.Tensor, ftype: Any, times: Any, check_finite: bool = True):
+    if getattr(group, "time_dependent", False):
+        return group.act(g, x, ftype, check_finite=check_finite, times=times)
+    return group.act(g, x, ftype, check_finite=check_finite)
+
+
+def _transport_mask(group: Group, g: Hashable, mask: torch.Tensor, times: Sequence[Any]) -> torch.Tensor:
+    """``g·mask``: True where the preimage of a cell under ``g`` is valid (all bilinear sources valid)."""
+    out = torch.ones_like(mask)
+    m = mask.to(torch.float64)[None, None]
+    for t in times:
+        moved = _acted(group, g, m, "scalar", t, check_finite=False)[0, 0]
+        out &= moved > 1 - 1e-9
+    return out
+
+
+def element_mask(group: Group, g: Hashable, shape: tuple[int, int], valid_mask: torch.Tensor | None = None,
+                 erode: int = 0, times: Sequence[Any] = (None,)) -> torch.Tensor | None:
+    """The bool ``(H, W)`` mask on which element ``g`` is scored (``None``: every cell).
+
+    Cells that come from outside the grid under an interpolated action (the group's ``valid_mask``),
+    cells that are invalid or whose preimage is invalid (``valid_mask ∧ g·valid_mask``), then eroded by
+    ``erode`` cells. ``times``: for time-dependent groups, the times at which ``g`` acts (all of them
+    must map valid cells to valid cells).
+    """
+    mask = None
+    if not group.is_exact(g, shape):
+        mask = group.valid_mask(g, shape)
+    if valid_mask is not None:
+        vm = valid_mask.cpu() & _transport_mask(group, g, valid_mask.cpu(), times)
+        mask = vm if mask is None else mask & vm
+    if mask is not None:
+        mask = erode_mask(mask, int(erode))
+    return mask
+
+
+def _flat_times(t: Any) -> list[Any]:
+    if t is None:
+        return [None]
+    if isinstance(t, (int, float)):
+        return [t]
+    return list(t)
 
 
 @torch.no_grad()
@@ -149,6 +239,10 @@ def equivariance_error(
     elements: Sequence[Hashable] | None = None,
     norm: str = "l1",
     exact_only: bool = False,
+    valid_mask: torch.Tensor | None = None,
+    erode: int = 0,
+    in_times: float | Sequence[float] | None = None,
+    out_times: float | Sequence[float] | None = None,
 ) -> EquivarianceReport:
     """Equivariance error of ``f`` on the samples ``x`` (Def. 3.1), per group element.
 
@@ -160,12 +254,19 @@ def equivariance_error(
         elements: elements to test (default: all of a finite group, a grid for continuous ones).
         norm: ``"l1"`` (mean absolute, paper Fig. 4), ``"l2"`` (RMS), ``"linf"`` or ``"relative"``.
         exact_only: test only elements that act without interpolation.
+        valid_mask: optional bool ``(H, W)`` mask of valid cells (input and output share the grid); an
+            element is scored only where the cell and its preimage are valid (``mask ∧ g·mask``).
+        erode: drop cells within this many cells of an invalid one (the receptive-field radius of ``f``).
+        in_times, out_times: for time-dependent groups (uniform motion) the times of the input and
+            output frames (a number, or one per frame on axis -4). Default: the forecasting convention,
+            input frames at ``0, dt, ..`` and the output one step after the last input frame.
 
     Shape:
-        ``x: (B, ..., C_in, H, W)``, ``f(x): (B, ..., C_out, H', W')``.
+        ``x: (B, ..., C_in, H, W)``, ``f(x): (B, ..., C_out, H', W')``; ``valid_mask: (H, W)``.
 
     Returns:
-        An :class:`EquivarianceReport` with ``.sup``, ``.mean`` and ``.per_element``.
+        An :class:`EquivarianceReport`; ``.sup`` and ``.mean`` are over the non-identity elements and
+        ``.per_element`` lists every element with its action (``"exact"``/``"interpolated"``).
     """
     if norm not in NORMS:
         raise ValueError(f"unknown norm {norm!r}; accepted: {', '.join(NORMS)}")
@@ -175,31 +276,41 @@ def equivariance_error(
                          f"got {tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
     if not bool(torch.isfinite(x).all()):
         raise ValueError("x contains NaN or inf; expected finite samples")
+    if isinstance(erode, bool) or not isinstance(erode, int) or erode < 0:
+        raise ValueError(f"erode must be an int >= 0 (cells), got {erode!r}")
+    shape_in = tuple(x.shape[-2:])
+    valid_mask = _check_mask(valid_mask, shape_in)
+    els = _resolve_elements(group, elements, exact_only, shape_in)
     y = f(x)
     if not isinstance(y, torch.Tensor) or y.ndim < 4 or y.shape[0] != x.shape[0]:
         raise ValueError(f"f must return a tensor (B, ..., C, H, W) with the same batch size; got "
                          f"{tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__}")
-    shape_in, shape_out = tuple(x.shape[-2:]), tuple(y.shape[-2:])
-    els = _resolve_elements(group, elements, exact_only, shape_in)
+    shape_out = tuple(y.shape[-2:])
+    if valid_mask is not None and shape_out != shape_in:
+        raise ValueError(f"valid_mask needs f to keep the grid: input grid {shape_in}, "
+                         f"output grid {shape_out}")
+    timed = getattr(group, "time_dependent", False)
+    if timed:
+        if in_times is None:
+            in_times = group.default_times(x, 0)
+        if out_times is None:
+            out_times = group.default_times(y, x.shape[-4] if x.ndim >= 5 else 1)
     per: list[ElementError] = []
     for g in els:
-        lhs = f(group.act(g, x, in_type))
-        rhs = group.act(g, y, out_type, check_finite=False)
+        lhs = f(_acted(group, g, x, in_type, in_times))
+        rhs = _acted(group, g, y, out_type, out_times, check_finite=False)
         exact = group.is_exact(g, shape_in) and group.is_exact(g, shape_out)
-        mask = None
-        valid = 1.0
-        if not exact:
-            m_out = group.valid_mask(g, shape_out).to(y.device)
-            # pixels whose output depends on lost input corners are also unreliable: erode by the
-            # input-side mask mapped through the same element
-            m_in = group.valid_mask(g, shape_in).to(y.device)
-            mask = m_out & m_in if shape_in == shape_out else m_out
-            valid = float(mask.float().mean())
+        times = _flat_times(in_times) + _flat_times(out_times) if timed else [None]
+        mask = element_mask(group, g, shape_out, valid_mask, erode, times)
+        valid = 1.0 if mask is None else float(mask.float().mean())
+        if mask is not None and not bool(mask.any()):
+            raise ValueError(f"no cell left to score element {group.label(g)} (mask, lost corners and "
+                             f"erode={erode} remove every cell of the {shape_out} grid)")
         errs = _per_sample((lhs - rhs).to(torch.float64), rhs.to(torch.float64), norm, mask)
+        action = "exact" if exact else "interpolated"
         per.append(ElementError(g, group.label(g), float(errs.max()), float(errs.mean()),
-                                errs.tolist(), exact, valid))
-    sup = max(e.sup for e in per)
-    mean = sum(e.mean for e in per) / len(per)
+                                errs.tolist(), exact, valid, action, _is_identity(group, g)))
+    sup, mean = summarize(per)
     report = EquivarianceReport(group.name, norm, sup, mean, per)
     log.debug("%s", report)
     return report

@@ -25,6 +25,7 @@ See also: notebook 00, section 1.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
@@ -53,6 +54,7 @@ __all__ = [
     "translate_field",
     "scale_field",
     "uniform_motion",
+    "galilean_boost",
 ]
 
 BLOCK_KINDS = ("scalar", "vector", "regular")
@@ -169,6 +171,32 @@ def _check_field(x: torch.Tensor, field_type: FieldType | str | Sequence[str],
     return as_field_type(field_type, x.shape[-3], group_order)
 
 
+def _as_int(value: Any, name: str, accepted: str) -> int:
+    """``value`` as a Python int if it is an integer (int, numpy or 0-dim integer tensor), else ValueError."""
+    if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.is_floating_point() \
+            and value.dtype != torch.bool:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer ({accepted}), got {value!r}")
+    return int(value)
+
+
+def _as_real(value: Any, name: str, accepted: str) -> float:
+    """``value`` as a finite float, else ValueError naming ``name``."""
+    if isinstance(value, torch.Tensor) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be a finite real number ({accepted}), got {value!r}")
+    return float(value)
+
+
+def _as_pair(value: Any, name: str, accepted: str) -> tuple[float, float]:
+    """``value`` as a pair of finite floats, else ValueError naming ``name``."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise ValueError(f"{name} must be a pair ({accepted}), got {value!r}")
+    return (_as_real(value[0], name, accepted), _as_real(value[1], name, accepted))
+
+
 def rotation_matrix(theta: float, dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """The 2x2 counter-clockwise rotation ``R_θ``; exact entries for multiples of 90°."""
     q = theta / (math.pi / 2)
@@ -245,7 +273,7 @@ def rot90_field(x: torch.Tensor, k: int = 1, field_type: FieldType | str = "vect
     Regular blocks must have an order divisible by 4 (they roll by ``k·N/4``).
     """
     ft = _check_field(x, field_type, check_finite)
-    k = int(k) % 4
+    k = _as_int(k, "k", "a whole number of quarter turns, e.g. 1 for 90°") % 4
     if k % 2 and x.shape[-1] != x.shape[-2]:
         raise ValueError(f"a 90° rotation needs a square grid (H == W), "
                          f"got H={x.shape[-2]}, W={x.shape[-1]}; "
@@ -367,29 +395,58 @@ def scale_field(x: torch.Tensor, lam: float, field_type: FieldType | str = "vect
     return (out, mask) if return_mask else out
 
 
-def uniform_motion(x: torch.Tensor, velocity: tuple[float, float], t: float,
+def uniform_motion(x: torch.Tensor, velocity: tuple[float, float], t: float | Sequence[float],
                    field_type: FieldType | str = "vector", cyclic: bool = True,
                    check_finite: bool = True) -> torch.Tensor:
     """Galilean boost of a velocity field at time ``t``: ``w'(p, t) = w(p - c t, t) + c``.
 
-    ``velocity = c = (c_x, c_y)`` in grid cells per unit time. Scalars are only translated.
+    ``velocity = c = (c_x, c_y)`` in grid cells per unit time. Scalars are only translated. ``t`` is
+    one time for all of ``x`` (a snapshot) or a sequence of times, one per frame on axis -4
+    (a window or trajectory ``(..., T, C, H, W)`` whose frame ``i`` lies at ``t[i]``): each frame is
+    shifted by its own ``c·t[i]``, which is what maps solutions to solutions (see
+    :func:`galilean_boost`). Non-integer shifts on a periodic grid are Fourier phase shifts.
 
     Shape: ``x: (..., C, H, W)`` -> same.
     """
     ft = _check_field(x, field_type, check_finite)
-    cx, cy = float(velocity[0]), float(velocity[1])
+    cx, cy = _as_pair(velocity, "velocity", "a pair (c_x, c_y) in grid cells per unit time")
+    if "regular" in ft.blocks:
+        raise ValueError("uniform motion is defined on scalar and vector fields only, got " + repr(ft))
+    if isinstance(t, torch.Tensor):
+        t = t.tolist()
+    if isinstance(t, Sequence) and not isinstance(t, (str, bytes)):
+        times = [_as_real(ti, "t", "a time or one time per frame on axis -4") for ti in t]
+        if x.ndim < 4 or x.shape[-4] != len(times):
+            raise ValueError(f"t has {len(times)} times but x has shape {tuple(x.shape)}; expected one "
+                             "time per frame on axis -4 of (..., T, C, H, W)")
+        frames = [uniform_motion(x.select(-4, i), (cx, cy), ti, ft, cyclic, check_finite=False)
+                  for i, ti in enumerate(times)]
+        return torch.stack(frames, dim=-4)
+    t = _as_real(t, "t", "a time or one time per frame on axis -4")
     y = translate_field(x, (cx * t, cy * t), ft, cyclic=cyclic, check_finite=False)
-    add, c = [], 0
+    add: list[float] = []
     for b in ft.blocks:
-        n = ft.block_size(b)
-        if b == "vector":
-            add += [cx, cy]
-        elif b == "regular":
-            raise ValueError("uniform motion is defined on scalar and vector fields only")
-        else:
-            add += [0.0] * n
-        c += n
+        add += [cx, cy] if b == "vector" else [0.0]
     return y + torch.tensor(add, dtype=x.dtype, device=x.device)[:, None, None]
+
+
+def galilean_boost(w: torch.Tensor, velocity: tuple[float, float], dt: float = 1.0, t0: float = 0.0,
+                   field_type: FieldType | str = "vector", cyclic: bool = True) -> torch.Tensor:
+    """Boost a trajectory ``w: (..., T, C, H, W)`` (frame ``i`` at time ``t0 + i·dt``) by ``c``.
+
+    ``w'(p, t_i) = w(p - c t_i, t_i) + c``: if ``w`` solves a Galilean-invariant equation (Navier-Stokes,
+    viscous Burgers) on a periodic domain, so does ``w'``. Shifting every frame by the same ``c·t`` is
+    not a symmetry; this is the relation to test a flow map with (see :class:`UniformMotionGroup`).
+
+    See also: notebook 00, section "Uniform motion"; :func:`aeqkit.data.burgers.simulate_burgers`.
+    """
+    if not isinstance(w, torch.Tensor) or w.ndim < 4:
+        raise ValueError("w must be a trajectory of shape (..., T, C, H, W), got "
+                         f"{tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__}")
+    dt = _as_real(dt, "dt", "the time between frames")
+    t0 = _as_real(t0, "t0", "the time of frame 0")
+    times = [t0 + i * dt for i in range(w.shape[-4])]
+    return uniform_motion(w, velocity, times, field_type, cyclic=cyclic)
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,6 +491,14 @@ class Group(ABC):
         """Bool ``(H, W)`` mask of pixels of ``act(g, x)`` that come from inside the grid."""
         return torch.ones(shape, dtype=torch.bool)
 
+    def check_element(self, g: Any) -> Hashable:
+        """``g`` in the group's canonical form; ``ValueError`` naming the accepted elements otherwise."""
+        return g
+
+    def action_kind(self, g: Any, shape: tuple[int, int]) -> str:
+        """``"exact"`` or ``"interpolated"``: how ``act(g, ·)`` acts on a grid of ``shape`` (for reports)."""
+        return "exact" if self.is_exact(g, shape) else "interpolated"
+
     def equal(self, a: Any, b: Any) -> bool:
         return a == b
 
@@ -445,15 +510,36 @@ class Group(ABC):
 
 
 class CyclicGroup(Group):
-    """C_N: rotations by ``2πk/N``, elements ``k in range(N)``. Exact for multiples of 90°."""
+    """C_N: rotations by ``2πk/N``, elements integers ``k`` (taken mod N). Exact for multiples of 90°.
+
+    A quarter turn (90°, 270°) is exact only on a square grid. On a non-square ``(H, W)`` grid it is
+    refused with a ``ValueError`` naming the shape, unless ``interpolate_nonsquare=True`` asks for the
+    interpolated rotation (lost corners masked; reports then say ``"interpolated"``). Elements that are
+    not multiples of 90° (e.g. 45° in C8) are always interpolated.
+    """
 
     is_finite = True
 
-    def __init__(self, order: int = 4) -> None:
-        if not isinstance(order, int) or order < 1:
+    def __init__(self, order: int = 4, interpolate_nonsquare: bool = False) -> None:
+        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
             raise ValueError(f"group order must be an int >= 1, got {order!r}")
         self.order = order
+        self.interpolate_nonsquare = bool(interpolate_nonsquare)
         self.name = f"C{order}"
+
+    def check_element(self, g: Any) -> int:
+        return _as_int(g, f"element of {self.name}", f"an integer k for a rotation by k·360°/{self.order}") \
+            % self.order
+
+    def _check_grid(self, g: int, shape: tuple[int, int]) -> None:
+        """Refuse an exact-looking quarter turn on a non-square grid unless interpolation was asked for."""
+        quarter = (4 * g) % self.order == 0 and ((4 * g) // self.order) % 2 == 1
+        if quarter and shape[0] != shape[1] and not self.interpolate_nonsquare:
+            raise ValueError(
+                f"{self.name} element {self.label(g)} is an exact 90° rotation only on a square grid, got "
+                f"a grid of shape (H, W)={tuple(shape)}; crop or regrid to a square, or build the group "
+                f"with interpolate_nonsquare=True (get_group('{self.name}', interpolate_nonsquare=True)) "
+                "to use the interpolated rotation")
 
     def elements(self, n: int | None = None) -> list[int]:
         return list(range(self.order))
@@ -475,19 +561,24 @@ class CyclicGroup(Group):
         return rotation_matrix(self.angle(g))
 
     def is_exact(self, g: int, shape: tuple[int, int] | None = None) -> bool:
+        g = self.check_element(g)
         quarter = (4 * g) % self.order == 0
         if shape is not None and shape[0] != shape[1]:
             return (2 * g) % self.order == 0
         return quarter
 
     def valid_mask(self, g: int, shape: tuple[int, int]) -> torch.Tensor:
+        g = self.check_element(g)
+        self._check_grid(g, tuple(shape))
         if self.is_exact(g, shape):
             return torch.ones(shape, dtype=torch.bool)
         return _grid_resample(torch.zeros(1, 1, *shape), rotation_matrix(-self.angle(g)))[1]
 
     def act(self, g: int, x: torch.Tensor, field_type: FieldType | str = "vector",
             check_finite: bool = True) -> torch.Tensor:
+        g = self.check_element(g)
         ft = _check_field(x, field_type, check_finite, group_order=self.order)
+        self._check_grid(g, tuple(x.shape[-2:]))
         if "regular" in ft.blocks and ft.group_order != self.order:
             if (g * ft.group_order) % self.order:
                 raise ValueError(f"regular fields of order {ft.group_order} are not permuted by {self.name} "
@@ -499,7 +590,7 @@ class CyclicGroup(Group):
         return rotate_field(x, self.angle(g), ft, check_finite=False)
 
     def label(self, g: int) -> str:
-        deg = 360 * g / self.order
+        deg = 360 * (g % self.order) / self.order
         return f"{deg:g}°"
 
 
@@ -508,12 +599,23 @@ class DihedralGroup(Group):
 
     is_finite = True
 
-    def __init__(self, order: int = 4) -> None:
-        if not isinstance(order, int) or order < 1:
+    def __init__(self, order: int = 4, interpolate_nonsquare: bool = False) -> None:
+        if isinstance(order, bool) or not isinstance(order, int) or order < 1:
             raise ValueError(f"group order must be an int >= 1, got {order!r}")
         self.order = order
-        self.rotations = CyclicGroup(order)
+        self.interpolate_nonsquare = bool(interpolate_nonsquare)
+        self.rotations = CyclicGroup(order, interpolate_nonsquare)
         self.name = f"D{order}"
+
+    def check_element(self, g: Any) -> tuple[int, int]:
+        accepted = f"a pair (k, m): rotation by k·360°/{self.order} after m in {{0, 1}} flips"
+        if isinstance(g, (str, bytes)) or not isinstance(g, Sequence) or len(g) != 2:
+            raise ValueError(f"element of {self.name} must be {accepted}, got {g!r}")
+        k = _as_int(g[0], f"rotation index of a {self.name} element", accepted)
+        m = _as_int(g[1], f"flip index of a {self.name} element", accepted)
+        if m not in (0, 1):
+            raise ValueError(f"element of {self.name} must be {accepted}, got m={m}")
+        return (k % self.order, m)
 
     def elements(self, n: int | None = None) -> list[tuple[int, int]]:
         return [(k, m) for m in (0, 1) for k in range(self.order)]
@@ -537,14 +639,15 @@ class DihedralGroup(Group):
         return self.rotations.vector_rep(k) @ (flip if m else torch.eye(2, dtype=torch.float64))
 
     def is_exact(self, g: tuple[int, int], shape: tuple[int, int] | None = None) -> bool:
-        return self.rotations.is_exact(g[0], shape)
+        return self.rotations.is_exact(self.check_element(g)[0], shape)
 
     def valid_mask(self, g: tuple[int, int], shape: tuple[int, int]) -> torch.Tensor:
-        return self.rotations.valid_mask(g[0], shape)
+        return self.rotations.valid_mask(self.check_element(g)[0], shape)
 
     def act(self, g: tuple[int, int], x: torch.Tensor, field_type: FieldType | str = "vector",
             check_finite: bool = True) -> torch.Tensor:
-        k, m = g
+        k, m = self.check_element(g)
+        self.rotations._check_grid(k, tuple(x.shape[-2:]))
         ft = _check_field(x, field_type, check_finite)
         y = reflect_field(x, ft, check_finite=False) if m else x
         return self.rotations.act(k, y, ft, check_finite=False)
@@ -580,11 +683,14 @@ class SO2(Group):
         d = (a - b) % (2 * math.pi)
         return min(d, 2 * math.pi - d) < 1e-9
 
+    def check_element(self, g: Any) -> float:
+        return _as_real(g, "element of SO2", "an angle in radians")
+
     def vector_rep(self, g: float) -> torch.Tensor:
         return rotation_matrix(g)
 
     def is_exact(self, g: float, shape: tuple[int, int] | None = None) -> bool:
-        q = g / (math.pi / 2)
+        q = self.check_element(g) / (math.pi / 2)
         ok = abs(q - round(q)) < 1e-12
         if shape is not None and shape[0] != shape[1]:
             ok = ok and int(round(q)) % 2 == 0
@@ -597,7 +703,7 @@ class SO2(Group):
 
     def act(self, g: float, x: torch.Tensor, field_type: FieldType | str = "vector",
             check_finite: bool = True) -> torch.Tensor:
-        return rotate_field(x, g, field_type, check_finite=check_finite)
+        return rotate_field(x, self.check_element(g), field_type, check_finite=check_finite)
 
     def label(self, g: float) -> str:
         return f"{math.degrees(g):.4g}°"
@@ -619,6 +725,9 @@ class _AdditiveGroup(Group):
     def vector_rep(self, g: tuple[float, float]) -> torch.Tensor:
         return torch.eye(2, dtype=torch.float64)
 
+    def check_element(self, g: Any) -> tuple[float, float]:
+        return _as_pair(g, f"element of {self.name}", "a pair of finite numbers (x, y)")
+
 
 class TranslationGroup(_AdditiveGroup):
     """Translations by ``(dx, dy)`` grid cells; cyclic (periodic domains) or with ``fill`` (bounded).
@@ -638,6 +747,7 @@ class TranslationGroup(_AdditiveGroup):
         return list(self.shifts)
 
     def is_exact(self, g: tuple[float, float], shape: tuple[int, int] | None = None) -> bool:
+        g = self.check_element(g)
         return float(g[0]).is_integer() and float(g[1]).is_integer()
 
     def valid_mask(self, g: tuple[float, float], shape: tuple[int, int]) -> torch.Tensor:
@@ -648,7 +758,7 @@ class TranslationGroup(_AdditiveGroup):
 
     def act(self, g: tuple[float, float], x: torch.Tensor, field_type: FieldType | str = "vector",
             check_finite: bool = True) -> torch.Tensor:
-        return translate_field(x, g, field_type, cyclic=self.cyclic, fill=self.fill,
+        return translate_field(x, self.check_element(g), field_type, cyclic=self.cyclic, fill=self.fill,
                                check_finite=check_finite)
 
 
@@ -682,8 +792,14 @@ class ScaleGroup(Group):
     def equal(self, a: float, b: float) -> bool:
         return abs(a - b) < 1e-12 * max(abs(a), 1.0)
 
+    def check_element(self, g: Any) -> float:
+        lam = _as_real(g, "element of the scaling group", "a factor λ > 0")
+        if not lam > 0:
+            raise ValueError(f"element of the scaling group must be a factor λ > 0, got {g!r}")
+        return lam
+
     def vector_rep(self, g: float) -> torch.Tensor:
-        return torch.eye(2, dtype=torch.float64) * g
+        return torch.eye(2, dtype=torch.float64) * self.check_element(g)
 
     @staticmethod
     def time_factor(g: float) -> float:
@@ -700,31 +816,50 @@ class ScaleGroup(Group):
 
     def act(self, g: float, x: torch.Tensor, field_type: FieldType | str = "vector",
             check_finite: bool = True) -> torch.Tensor:
-        return scale_field(x, g, field_type, check_finite=check_finite)
+        return scale_field(x, self.check_element(g), field_type, check_finite=check_finite)
 
 
 class UniformMotionGroup(_AdditiveGroup):
-    """Galilean boosts ``w(x, t) -> w(x - c t, t) + c`` at a fixed time ``t`` (slides: NS symmetries).
+    """Galilean boosts ``w(x, t) -> w(x - c t, t) + c`` (slides: NS symmetries).
 
-    Elements are velocities ``c = (c_x, c_y)`` in cells per unit time; composition adds them.
+    Elements are velocities ``c = (c_x, c_y)`` in cells per unit time; composition adds them. A boost
+    acts differently at different times, so a flow map ``f`` from frames at times ``t_in`` to frames at
+    ``t_out`` is equivariant when ``f(B_c(t_in) x) = B_c(t_out) f(x)``. ``act(g, x)`` boosts a snapshot
+    at the group's time ``t``; ``act(g, x, times=[...])`` boosts frame ``i`` on axis -4 at ``times[i]``.
+    :func:`aeqkit.equivariance.equivariance_error` applies the input and output times (by default the
+    forecasting convention: input frames at ``0, dt, ..., (T-1)·dt``, output at the next step).
     """
 
     name = "uniform_motion"
+    time_dependent = True
 
-    def __init__(self, t: float = 1.0, velocities: Sequence[tuple[float, float]] | None = None) -> None:
-        self.t = t
-        self.velocities = [tuple(v) for v in velocities] if velocities is not None else [
+    def __init__(self, t: float = 1.0, velocities: Sequence[tuple[float, float]] | None = None,
+                 dt: float = 1.0) -> None:
+        self.t = _as_real(t, "t", "the time at which a snapshot is boosted")
+        self.dt = _as_real(dt, "dt", "the time between frames, > 0")
+        if not self.dt > 0:
+            raise ValueError(f"dt must be > 0 (the time between frames), got {dt!r}")
+        self.velocities = [self.check_element(v) for v in velocities] if velocities is not None else [
             (0.0, 0.0), (1.0, 0.0), (0.0, -2.0), (0.5, 0.5)]
 
     def elements(self, n: int | None = None) -> list[tuple[float, float]]:
         return list(self.velocities)
 
     def is_exact(self, g: tuple[float, float], shape: tuple[int, int] | None = None) -> bool:
+        g = self.check_element(g)
         return float(g[0] * self.t).is_integer() and float(g[1] * self.t).is_integer()
 
+    def default_times(self, x: torch.Tensor, after: int = 0) -> float | list[float]:
+        """Times of ``x`` under the forecasting convention: frames on axis -4 at ``(after + i)·dt`` for a
+        5-D ``(B, T, C, H, W)``; a 4-D batch of snapshots lies at ``after·dt``."""
+        if x.ndim >= 5:
+            return [(after + i) * self.dt for i in range(x.shape[-4])]
+        return after * self.dt
+
     def act(self, g: tuple[float, float], x: torch.Tensor, field_type: FieldType | str = "vector",
-            check_finite: bool = True) -> torch.Tensor:
-        return uniform_motion(x, g, self.t, field_type, check_finite=check_finite)
+            check_finite: bool = True, times: float | Sequence[float] | None = None) -> torch.Tensor:
+        g = self.check_element(g)
+        return uniform_motion(x, g, self.t if times is None else times, field_type, check_finite=check_finite)
 
 
 GROUP_NAMES = ("C<N> (e.g. C4, C8)", "D<N> (e.g. D4)", "SO2", "rotation (=C4)", "reflection (=D1)",
@@ -734,11 +869,17 @@ GROUP_NAMES = ("C<N> (e.g. C4, C8)", "D<N> (e.g. D4)", "SO2", "rotation (=C4)", 
 def get_group(name: str | Group, **kwargs: Any) -> Group:
     """Build a group from its name (case-insensitive); a :class:`Group` is returned unchanged.
 
+    Keyword arguments that contradict the name (``get_group("C4", order=8)``) or that the group does
+    not take raise ``ValueError``/``TypeError`` instead of being ignored.
+
     Accepted: ``"C<N>"``, ``"D<N>"``, ``"SO2"``, ``"rotation"`` (C4, or ``order=N``),
     ``"reflection"`` (D1), ``"translation"``, ``"translation_bounded"``, ``"scaling"``,
     ``"uniform_motion"``. Extra keyword arguments go to the group's constructor.
     """
     if isinstance(name, Group):
+        if kwargs:
+            raise ValueError(f"get_group got a Group instance ({name}) and keyword arguments "
+                             f"{sorted(kwargs)}; build the group with them instead")
         return name
     if not isinstance(name, str):
         raise ValueError(f"group must be a Group or a name, got {type(name).__name__}; "
@@ -749,13 +890,19 @@ def get_group(name: str | Group, **kwargs: Any) -> Group:
         order = int(m.group(2))
         if order < 1:
             raise ValueError(f"group order must be >= 1 in {name!r}")
-        return CyclicGroup(order) if m.group(1) == "c" else DihedralGroup(order)
+        if "order" in kwargs and kwargs.pop("order") != order:
+            raise ValueError(f"conflicting group order: the name {name!r} says order={order} but "
+                             "order= was also passed; pass one of them")
+        return CyclicGroup(order, **kwargs) if m.group(1) == "c" else DihedralGroup(order, **kwargs)
     if key in {"so2", "so_2"}:
-        return SO2()
+        return SO2(**kwargs)
     if key == "rotation":
-        return CyclicGroup(kwargs.pop("order", 4))
+        return CyclicGroup(kwargs.pop("order", 4), **kwargs)
     if key == "reflection":
-        return DihedralGroup(1)
+        if kwargs.pop("order", 1) != 1:
+            raise ValueError(f"conflicting group order: {name!r} is D1 (one flip); use 'D<N>' for "
+                             "rotations and reflections")
+        return DihedralGroup(1, **kwargs)
     if key == "translation":
         return TranslationGroup(**kwargs)
     if key == "translation_bounded":

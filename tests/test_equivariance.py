@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -150,3 +152,66 @@ def test_bad_inputs():
         equivariance_error(isotropic, X, "icosahedral")
     with pytest.raises(ValueError, match="even number of channels"):
         equivariance_error(lambda x: x, torch.randn(2, 3, 4, 4), get_group("C4"))
+
+
+def test_means_are_over_non_identity_elements_with_per_element_values_kept():
+    """Issue 12 item 4: before the fix the C4 mean was exactly 3/4 (D4: 7/8) of this."""
+    for name, n in (("C4", 4), ("D4", 8)):
+        rep = equivariance_error(broken(0.3), X, name)
+        non_id = [e for e in rep.per_element if not e.is_identity]
+        assert len(rep.per_element) == n and len(non_id) == n - 1
+        assert rep.per_element[0].is_identity and rep.per_element[0].sup == 0.0
+        assert rep.mean == pytest.approx(sum(e.mean for e in non_id) / (n - 1), rel=1e-12)
+        assert rep.mean == pytest.approx(sum(e.mean for e in rep.per_element) / (n - 1), rel=1e-12)
+        assert rep.to_dict()["per_element"][0]["is_identity"]
+
+
+def test_heat_translation_error_averages_non_identity_shifts_only():
+    from aeqkit.data import heat
+
+    assert heat.heat_equivariance_error(0.0, resolution=12, steps=3, group="translation") < 1e-13
+    cfg = heat.HeatConfig(resolution=12, steps=3, num_sims=2, beta=0.5, seed=0)
+    kappa, T0 = heat.diffusivity(cfg), heat.heat_initial_conditions(cfg)
+    rep = equivariance_error(lambda x: heat.simulate_heat(x, cfg, kappa=kappa)[:, -1], T0, "C4",
+                             in_type="scalar", out_type="scalar")
+    non_id = [e.mean for e in rep.per_element[1:]]
+    got = heat.heat_equivariance_error(0.5, resolution=12, steps=3, group="C4")
+    assert got == pytest.approx(sum(non_id) / 3, rel=1e-9) and got > 1e-4
+
+
+def test_valid_mask_scores_only_cells_whose_preimage_is_valid():
+    H = 12
+    mask = torch.ones(H, H, dtype=torch.bool)
+    mask[3:6, 2:7] = False  # an "island" of invalid cells: not C4-symmetric
+    ramp = torch.linspace(0, 1, H, dtype=torch.float64).expand(H, H)
+
+    def f(x):  # exactly equivariant on valid cells, junk on invalid ones
+        return isotropic(x) + 10 * ramp * (~mask)
+
+    plain = equivariance_error(f, X, "C4")
+    assert plain.sup > 0.1
+    masked = equivariance_error(f, X, "C4", valid_mask=mask)
+    assert masked.sup < 1e-14
+    for e in masked.per_element:
+        if not e.is_identity:
+            expect = mask & rot90_field(mask[None].double(), e.element, "scalar")[0].bool()
+            assert e.valid_fraction == pytest.approx(float(expect.double().mean()))
+    # junk that leaks one cell into valid cells (a stencil reading invalid inputs) needs erode=1
+    def g(x):
+        junk = torch.zeros_like(x)
+        junk[..., 3:6, 2:7] = torch.randn(x.shape[0], 2, 3, 5, dtype=x.dtype)
+        return isotropic(x + junk)
+
+    assert equivariance_error(g, X, "C4", valid_mask=mask).sup > 1e-3
+    assert equivariance_error(g, X, "C4", valid_mask=mask, erode=1).sup < 1e-14
+    with pytest.raises(ValueError, match="valid_mask must be a bool tensor of shape"):
+        equivariance_error(f, X, "C4", valid_mask=mask.double())
+    with pytest.raises(ValueError, match="erode"):
+        equivariance_error(f, X, "C4", valid_mask=mask, erode=-1)
+
+
+def test_interpolated_elements_get_their_own_mask_and_say_so():
+    rep = equivariance_error(isotropic, X, "SO2", elements=[0.0, math.pi / 4, math.pi / 2])
+    acts = {e.label: e.action for e in rep.per_element}
+    assert acts == {"0°": "exact", "45°": "interpolated", "90°": "exact"}
+    assert rep.per_element[1].valid_fraction < 0.9 and "interpolated" in str(rep)

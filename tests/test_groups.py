@@ -196,3 +196,55 @@ def test_regular_fields_roll_with_rotation():
 def test_bad_input_raises_value_error_naming_the_expectation(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: rot90_field(torch.randn(2, 4, 4), 1.5), "k must be an integer"),
+        (lambda: rot90_field(torch.randn(2, 4, 4), 1.0), "k must be an integer"),
+        (lambda: CyclicGroup(4).act(1.5, torch.randn(2, 4, 4)), "element of C4 must be an integer"),
+        (lambda: CyclicGroup(4).is_exact(0.5), "element of C4"),
+        (lambda: DihedralGroup(4).act((1, 2), torch.randn(2, 4, 4)), r"m in \{0, 1\}"),
+        (lambda: DihedralGroup(4).act(1, torch.randn(2, 4, 4)), "must be a pair"),
+        (lambda: SO2().act(float("nan"), torch.randn(2, 4, 4)), "finite real"),
+        (lambda: ScaleGroup().act(-2.0, torch.randn(2, 4, 4)), "λ > 0"),
+        (lambda: TranslationGroup().act((1, float("inf")), torch.randn(2, 4, 4)), "finite"),
+        (lambda: UniformMotionGroup().act("fast", torch.randn(2, 4, 4)), "pair"),
+        (lambda: get_group("C4", order=8), "conflicting group order"),
+        (lambda: get_group("reflection", order=4), "conflicting group order"),
+        (lambda: get_group(CyclicGroup(4), order=8), "keyword arguments"),
+    ],
+)
+def test_group_elements_and_options_are_validated(call, match):
+    """Issue 13 item 10: these were silently accepted (k=1.5 acted as k=1, C4.act(1.5) rotated 135°)."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_integer_like_elements_are_accepted():
+    x = field(C=2)
+    assert torch.equal(rot90_field(x, torch.tensor(1)), rot90_field(x, 1))
+    assert torch.equal(CyclicGroup(4).act(5, x), CyclicGroup(4).act(1, x))  # k taken mod N
+    assert get_group("C4", order=4).order == 4
+
+
+@pytest.mark.parametrize("name", ["C4", "D4", "C8"])
+def test_quarter_turns_on_non_square_grids_refuse_unless_interpolation_is_asked_for(name):
+    """Issue 14 item 5: C4 on a (H, W) grid with H != W used to fall back to interpolation silently."""
+    from aeqkit.equivariance import equivariance_error
+
+    x = torch.randn(2, 2, 8, 12, dtype=torch.float64)
+    G = get_group(name)
+    quarter = {"C4": 1, "D4": (1, 0), "C8": 2}[name]
+    with pytest.raises(ValueError, match=r"square grid.*\(8, 12\).*interpolate_nonsquare=True"):
+        G.act(quarter, x)
+    with pytest.raises(ValueError, match=r"\(8, 12\)"):
+        equivariance_error(lambda t: t, x, G)
+    half = (G.order // 2, 0) if name == "D4" else G.order // 2  # 180° is exact on any grid
+    assert torch.equal(G.act(half, G.act(half, x)), x)
+    Gi = get_group(name, interpolate_nonsquare=True)
+    rep = equivariance_error(lambda t: t, x, Gi)
+    acts = {e.label: e.action for e in rep.per_element}
+    assert acts["90°"] == "interpolated" and acts["180°"] == "exact"
+    assert "interpolated" in str(rep)

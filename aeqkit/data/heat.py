@@ -201,7 +201,8 @@ def heat_equivariance_error(beta: float | Sequence[float], resolution: int = 32,
     """Data equivariance error of the heat dynamics for each ``beta`` (Def. 3.1 on the flow map).
 
     ``f`` maps an initial temperature to the temperature ``steps - 1`` frames later; the error is
-    ``mean over g of |f(g·T0) - g·f(T0)|`` (``aeqkit.equivariance.equivariance_error``, float64).
+    ``mean over g ≠ e of |f(g·T0) - g·f(T0)|`` (``aeqkit.equivariance.equivariance_error``, float64;
+    the identity is never averaged in).
     ``group`` may be ``"C4"``, ``"D4"`` or ``"translation"`` (cyclic shifts). β = 0 gives ~1e-16.
 
     Returns one float per ``beta`` (a float if ``beta`` is a number).
@@ -221,7 +222,7 @@ def heat_equivariance_error(beta: float | Sequence[float], resolution: int = 32,
         elements = None
         if g.name.lower().startswith("translation") or type(g).__name__ == "TranslationGroup":
             n = resolution
-            elements = [(0, 0), (n // 4, 0), (0, n // 3), (n // 2, n // 5)]
+            elements = [(n // 4, 0), (0, n // 3), (n // 2, n // 5)]  # non-identity shifts
         report = equivariance_error(flow, T0, g, in_type="scalar", out_type="scalar",
                                     elements=elements, norm=norm)
         out.append(report.mean)
