@@ -29,6 +29,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 __all__ = [
+    "MAX_FIGURE_WIDTH",
     "to_numpy",
     "downsample",
     "field_figure",
@@ -58,6 +59,10 @@ MODEL_COLORS = (
 )
 
 _FIELD_KINDS = ("auto", "scalar", "magnitude", "quiver", "vector", "vorticity")
+
+#: Widest figure (CSS px) any builder returns: a JupyterLab output area is 968 px wide in a
+#: 1400 px window with the file browser open (measured in Chromium, JupyterLab 4).
+MAX_FIGURE_WIDTH = 900
 
 
 # --------------------------------------------------------------------------- helpers
@@ -147,8 +152,15 @@ def _scalar_image(field: Any, kind: str) -> np.ndarray:
     raise ValueError(f"expected kind in {_FIELD_KINDS}, got {kind!r}")
 
 
-def _quiver_trace(field: np.ndarray, quiver_max: int, color: str = "white") -> go.Scatter:
-    """Arrows of a ``(2, H, W)`` field as one line trace (segments separated by None)."""
+def _quiver_trace(
+    field: np.ndarray, quiver_max: int, color: str = "white", head_px: int = 9
+) -> go.Scatter:
+    """Arrows of a ``(2, H, W)`` field as one line trace: shaft segments separated by NaN.
+
+    Each arrow is three points ``(x0, y0), (x1, y1), NaN``; the tip ``(x1, y1)`` carries an
+    ``"arrow"`` marker oriented along the shaft (``angleref="previous"``), so ``u`` and ``-u``
+    are told apart by their heads. Tails and NaN points get size-0 markers.
+    """
     sub = downsample(field, quiver_max)
     stride_y = field.shape[-2] / sub.shape[-2]
     stride_x = field.shape[-1] / sub.shape[-1]
@@ -165,10 +177,52 @@ def _quiver_trace(field: np.ndarray, quiver_max: int, color: str = "white") -> g
     nan = np.full_like(x0, np.nan, dtype=np.float64)
     xl = np.round(np.stack([x0, x1, nan], axis=1).ravel(), 2).astype(np.float32)
     yl = np.round(np.stack([y0, y1, nan], axis=1).ravel(), 2).astype(np.float32)
+    moving = np.hypot(x1 - x0, y1 - y0) > 1e-9  # no head on a zero-length arrow
+    sizes = np.stack([np.zeros_like(x0), np.where(moving, head_px, 0), np.zeros_like(x0)], axis=1)
     return go.Scatter(
-        x=xl, y=yl, mode="lines", line={"color": color, "width": 1}, hoverinfo="skip",
+        x=xl, y=yl, mode="lines+markers", line={"color": color, "width": 1.5}, hoverinfo="skip",
+        marker={"symbol": "arrow", "angleref": "previous", "size": sizes.ravel().astype(np.int8),
+                "color": color, "line": {"width": 0}},
         showlegend=False, name="velocity",
     )
+
+
+def spans_decades(values: Any, decades: float = 2.0, zero_rtol: float = 1e-12) -> bool:
+    """True when the positive ``values`` span at least ``decades`` orders of magnitude.
+
+    Values at or below ``zero_rtol`` times the largest one are numerical zeros (float64
+    rounding of an exact symmetry) and do not count, so a curve that starts at 1e-17 and then
+    grows linearly stays on a linear axis, while E2CNN's 4e-8 beside a ConvNet's 0.1 does not.
+    """
+    arr = np.abs(to_numpy(values).ravel())
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0 or float(arr.max()) <= 0.0:
+        return False
+    top = float(arr.max())
+    kept = arr[arr > zero_rtol * top]
+    return bool(kept.size > 1 and math.log10(top / float(kept.min())) >= decades)
+
+
+def _log_range(values: Any, zero_rtol: float = 1e-12) -> list[float]:
+    """Log10 axis range covering the non-zero ``values`` with a little padding."""
+    arr = np.abs(to_numpy(values).ravel())
+    arr = arr[np.isfinite(arr)]
+    top = float(arr.max())
+    low = float(arr[arr > zero_rtol * top].min())
+    return [math.log10(low) - 0.3, math.log10(top) + 0.3]
+
+
+def _resolve_log(log: bool | str, values: Any, name: str) -> bool:
+    if log == "auto":
+        return spans_decades(values)
+    if isinstance(log, bool):
+        return log
+    raise ValueError(f"expected {name} to be True, False or 'auto', got {log!r}")
+
+
+def _fit_cells(cols: int, cell_px: int, extra_px: int) -> int:
+    """Panel size (px) so that ``cols`` panels plus ``extra_px`` fit in :data:`MAX_FIGURE_WIDTH`."""
+    return int(max(40, min(int(cell_px), (MAX_FIGURE_WIDTH - extra_px) // max(1, cols))))
 
 
 def _square_axes(fig: go.Figure, rows: int, cols: int) -> None:
@@ -324,8 +378,9 @@ def fields_grid(
         if kind in ("quiver", "vector") and full.shape[0] == 2:
             fig.add_trace(_quiver_trace(full, quiver_max), row=r + 1, col=c + 1)
     _square_axes(fig, rows, cols)
+    cell_px = _fit_cells(cols, cell_px, 100)
     fig.update_layout(
-        title=title, width=min(1100, 60 + cell_px * cols), height=60 + cell_px * rows,
+        title=title, width=100 + cell_px * cols, height=60 + cell_px * rows,
         margin={"l": 40 if row_titles else 10, "r": 10, "t": 60 if title else 30, "b": 10},
         meta={"zmin": zmin, "zmax": zmax, "n_panels": n},
     )
@@ -397,7 +452,7 @@ def error_vs_strength(
     xlabel: str = "symmetry-breaking strength",
     ylabel: str = "equivariance error",
     title: str | None = None,
-    log_y: bool = False,
+    log_y: bool | str = "auto",
 ) -> go.Figure:
     """Error against a relaxation / breaking strength, one line per series.
 
@@ -406,13 +461,16 @@ def error_vs_strength(
         errors: one sequence (same length) or ``{series name: sequence}``.
         current: draw a vertical line here (the slider's value).
         xlabel, ylabel, title: labels.
-        log_y: logarithmic y axis.
+        log_y: logarithmic y axis: True, False or ``"auto"`` (log when the errors span two
+            decades or more, :func:`spans_decades`).
 
     Shape:
         strengths: ``(S,)``; each series ``(S,)``.
     """
     xs = to_numpy(strengths).ravel()
     series = errors if isinstance(errors, Mapping) else {"error": errors}
+    everything = np.concatenate([to_numpy(v).ravel() for v in series.values()] or [np.zeros(1)])
+    log_y = _resolve_log(log_y, everything, "log_y")
     fig = go.Figure()
     for i, (name, ys) in enumerate(series.items()):
         ys = to_numpy(ys).ravel()
@@ -428,8 +486,11 @@ def error_vs_strength(
         title=title, xaxis_title=xlabel, yaxis_title=ylabel, width=520, height=360,
         margin={"l": 60, "r": 10, "t": 50 if title else 20, "b": 50},
         yaxis_type="log" if log_y else "linear",
-        meta={"current": None if current is None else float(current)},
+        yaxis_exponentformat="power",
+        meta={"current": None if current is None else float(current), "log_y": log_y},
     )
+    if log_y:
+        fig.update_yaxes(range=_log_range(everything))
     return fig
 
 
@@ -526,8 +587,9 @@ def kernel_figure(
     title: str = "Kernels Ψ_l(g⁻¹h)",
     max_banks: int = 4,
     max_elements: int = 8,
+    row_labels: Sequence[str] | None = None,
 ) -> go.Figure:
-    """Kernels as small heatmaps: rows are filter banks, columns group elements.
+    """Kernels as small heatmaps: rows are filter banks (or output elements), columns group elements.
 
     Args:
         kernels: ``(k, k)``, ``(N, k, k)`` or ``(L, N, k, k)`` (e.g. one input/output channel
@@ -535,6 +597,9 @@ def kernel_figure(
         element_labels: column labels.
         title: figure title.
         max_banks, max_elements: caps on rows / columns drawn.
+        row_labels: row labels (default ``l=1 .. l=L``, filter banks); pass e.g.
+            ``[f"g={g}" for g in range(N)]`` when the rows are output group elements (the
+            full kernel ``Ψ(g, h)`` of a group conv, Eq. 4).
 
     Shape:
         kernels: ``(L, N, k, k)``.
@@ -547,13 +612,16 @@ def kernel_figure(
     k = k[:max_banks, :max_elements]
     banks, n = k.shape[:2]
     labels = list(element_labels)[:n] if element_labels is not None else [f"g{i}" for i in range(n)]
+    rows = list(row_labels)[:banks] if row_labels is not None else [f"l={b + 1}" for b in range(banks)]
+    if len(rows) != banks:
+        raise ValueError(f"expected {banks} row labels (one per kernel row), got {len(rows)}")
     fields = [k[b, i] for b in range(banks) for i in range(n)]
     fig = fields_grid(
         fields, titles=labels + [""] * (len(fields) - n), rows=banks, cols=n,
         colorscale=FIELD_COLORSCALE, max_size=32, title=title, cell_px=110,
-        row_titles=[f"l={b + 1}" for b in range(banks)] if banks > 1 else None,
+        row_titles=rows if banks > 1 else None,
     )
-    fig.update_layout(meta={**fig.layout.meta, "banks": banks, "elements": n})
+    fig.update_layout(meta={**fig.layout.meta, "banks": banks, "elements": n, "row_labels": rows})
     return fig
 
 
@@ -652,7 +720,8 @@ def error_map_figure(
                                  colorbar={"thickness": 10}), row=1, col=i + 2)
     _square_axes(fig, 1, n)
     fig.update_layout(
-        title=title, width=min(1200, 80 + 180 * n), height=300 if tgt.shape[-1] > tgt.shape[-2]
+        title=title, width=min(MAX_FIGURE_WIDTH, 80 + 180 * n),
+        height=300 if tgt.shape[-1] > tgt.shape[-2]
         else 60 + int(180 * tgt.shape[-2] / max(tgt.shape[-1], 1)),
         margin={"l": 50, "r": 10, "t": 70, "b": 10},
         meta={"mae": {k: float(v.mean()) for k, v in maps.items()}},
@@ -665,7 +734,7 @@ def model_vs_data_error(
     model_errors: Mapping[str, Sequence[float]],
     *,
     title: str = "Model equivariance error vs data equivariance error",
-    log: bool = False,
+    log: bool | str = "auto",
 ) -> go.Figure:
     """Fig. 4: each model's equivariance error against the data's, with the diagonal y = x.
 
@@ -676,29 +745,52 @@ def model_vs_data_error(
         data_errors: data equivariance error per data set / level ``(S,)``.
         model_errors: ``{model name: (S,)}`` model equivariance errors.
         title: figure title.
-        log: logarithmic axes.
+        log: logarithmic axes: True, False or ``"auto"`` (log when the errors span two decades
+            or more, e.g. E2CNN's 4e-8 beside a ConvNet's 0.1; :func:`spans_decades`). On log
+            axes, model errors below the y range (exact zeros) are drawn on its bottom edge as
+            down triangles (``layout.meta["clipped"]`` counts them).
     """
     xs = to_numpy(data_errors).ravel()
-    fig = go.Figure()
-    hi = float(xs.max()) if len(xs) else 1.0
-    for i, (name, ys) in enumerate(model_errors.items()):
+    series = {}
+    for name, ys in model_errors.items():
         ys = to_numpy(ys).ravel()
         if ys.shape != xs.shape:
             raise ValueError(
                 f"expected model {name!r} to have {len(xs)} errors (one per data set), "
                 f"got {len(ys)}"
             )
-        hi = max(hi, float(ys.max()))
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=str(name),
-                                 line={"color": MODEL_COLORS[i % len(MODEL_COLORS)]}))
-    fig.add_trace(go.Scatter(x=[0, hi], y=[0, hi], mode="lines", name="y = x",
+        series[str(name)] = ys
+    everything = np.concatenate([xs, *series.values()]) if len(xs) else np.ones(1)
+    log = _resolve_log(log, everything, "log")
+    hi = float(everything.max()) if len(xs) else 1.0
+    lo, axis_range, clipped = 0.0, None, 0
+    if log:
+        axis_range = _log_range(everything)
+        x_range = _log_range(xs) if float(np.abs(xs).max()) > 0 else axis_range
+        lo = 10 ** axis_range[0]
+    fig = go.Figure()
+    for i, (name, ys) in enumerate(series.items()):
+        below = ys < lo * 1.0001 if log else np.zeros(ys.shape, dtype=bool)
+        clipped += int(below.sum())
+        fig.add_trace(go.Scatter(
+            x=xs, y=np.where(below, lo, ys), mode="lines+markers", name=name,
+            line={"color": MODEL_COLORS[i % len(MODEL_COLORS)]},
+            marker={"symbol": np.where(below, "triangle-down", "circle").tolist()},
+            customdata=ys, hovertemplate=f"{name}: data %{{x:.3g}}, model %{{customdata:.3g}}<extra></extra>",
+        ))
+    diag = [min(lo, 10 ** x_range[0]), hi] if log else [0.0, hi]
+    fig.add_trace(go.Scatter(x=diag, y=diag, mode="lines", name="y = x",
                              line={"dash": "dot", "color": "gray"}))
     fig.update_layout(
         title=title, xaxis_title="data equivariance error",
         yaxis_title="model equivariance error", width=560, height=420,
         xaxis_type="log" if log else "linear", yaxis_type="log" if log else "linear",
         margin={"l": 60, "r": 10, "t": 50, "b": 50},
+        meta={"log": log, "clipped": clipped},
     )
+    if log:
+        fig.update_xaxes(range=x_range, exponentformat="power")
+        fig.update_yaxes(range=axis_range, exponentformat="power")
     return fig
 
 
@@ -709,12 +801,14 @@ def animation_gallery(
     max_size: int = 40,
     kind: str = "magnitude",
     title: str = "Gallery",
-    frame_ms: int = 150,
+    frame_ms: int = 500,
+    colorbar_title: str | None = None,
 ) -> go.Figure:
     """Animated heatmaps (play button + slider) of one or several trajectories.
 
     Frames are subsampled evenly to at most ``max_frames`` and each panel to ``max_size``
-    pixels per axis, so the figure stays small in an executed notebook.
+    pixels per axis, so the figure stays small in an executed notebook. All panels share one
+    colour range and one colour bar (right), and fit :data:`MAX_FIGURE_WIDTH` together.
 
     Args:
         frames: ``(T, C, H, W)`` or ``{name: (T, C, H, W)}`` (panels side by side, same T).
@@ -722,11 +816,15 @@ def animation_gallery(
         max_size: pixels per axis kept per panel.
         kind: field reduction for vector fields.
         title: figure title.
-        frame_ms: milliseconds per frame when playing.
+        frame_ms: milliseconds per frame when playing (>= 50; the default plays 10 frames in
+            5 s, slow enough to follow a plume).
+        colorbar_title: colour bar label (default from ``kind``, e.g. ``"|v|"``).
 
     Shape:
         frames: ``(T, C, H, W)`` with ``C in {1, 2}``.
     """
+    if int(frame_ms) < 50:
+        raise ValueError(f"expected frame_ms >= 50 (milliseconds per frame), got {frame_ms}")
     series = frames if isinstance(frames, Mapping) else {"": frames}
     arrays = {str(k): to_numpy(v) for k, v in series.items()}
     lengths = {a.shape[0] for a in arrays.values()}
@@ -746,14 +844,18 @@ def animation_gallery(
     zmin = float(min(im.min() for im in images.values()))
     zmax = float(max(im.max() for im in images.values()))
     n = len(images)
+    if colorbar_title is None:
+        colorbar_title = {"vorticity": "ω", "scalar": "value"}.get(kind, "|v|")
+    colorbar = {"thickness": 12, "title": {"text": colorbar_title, "side": "right"},
+                "x": 1.01, "xanchor": "left", "len": 0.9}
     fig = make_subplots(rows=1, cols=n, subplot_titles=list(images) if n > 1 else None,
                         horizontal_spacing=0.02)
     for i, im in enumerate(images.values()):
         fig.add_trace(go.Heatmap(z=_compact(im[0]), zmin=zmin, zmax=zmax, colorscale=MAGNITUDE_COLORSCALE,
-                                 showscale=(i == 0), colorbar={"thickness": 10}),
+                                 showscale=(i == 0), colorbar=colorbar),
                       row=1, col=i + 1)
     fig.frames = [
-        go.Frame(data=[go.Heatmap(z=_compact(im[j])) for im in images.values()],
+        go.Frame(data=[go.Heatmap(z=_compact(im[j]), zmin=zmin, zmax=zmax) for im in images.values()],
                  traces=list(range(n)), name=str(int(t)))
         for j, t in enumerate(idx)
     ]
@@ -763,22 +865,26 @@ def animation_gallery(
                                   "transition": {"duration": 0}}]}
         for t in idx
     ]
+    first = next(iter(images.values()))
+    cell = _fit_cells(n, 260, 110)
     fig.update_layout(
-        title=title, width=min(1100, 80 + 260 * n), height=380,
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        title=title, width=110 + cell * n,
+        height=80 + 100 + int(cell * first.shape[-2] / max(first.shape[-1], 1)),
+        margin={"l": 10, "r": 90, "t": 70, "b": 100},
         updatemenus=[{
             "type": "buttons", "showactive": False, "x": 0.0, "y": -0.05, "xanchor": "left",
+            "direction": "left", "pad": {"r": 10, "t": 30},
             "buttons": [
                 {"label": "▶", "method": "animate",
-                 "args": [None, {"frame": {"duration": frame_ms, "redraw": True},
+                 "args": [None, {"frame": {"duration": int(frame_ms), "redraw": True},
                                  "fromcurrent": True, "transition": {"duration": 0}}]},
                 {"label": "❚❚", "method": "animate",
                  "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}]},
             ],
         }],
-        sliders=[{"steps": steps, "x": 0.12, "len": 0.88, "y": -0.02,
+        sliders=[{"steps": steps, "x": 0.12, "len": 0.88, "y": -0.02, "active": 0,
                   "currentvalue": {"prefix": "t = "}}],
-        meta={"frames": len(idx), "frame_index": [int(t) for t in idx]},
+        meta={"frames": len(idx), "frame_index": [int(t) for t in idx], "frame_ms": int(frame_ms)},
     )
     _square_axes(fig, 1, n)
     return fig
@@ -806,7 +912,7 @@ def metric_table_figure(
     cells = [[fmt(r.get(c)) for r in rows] for c in cols]
     fig = go.Figure(go.Table(header={"values": cols, "fill_color": "#dde"},
                              cells={"values": cells, "align": "left"}))
-    fig.update_layout(title=title, width=min(1100, 120 * len(cols) + 60),
+    fig.update_layout(title=title, width=min(MAX_FIGURE_WIDTH, 120 * len(cols) + 60),
                       height=80 + 28 * (len(rows) + 1) + (40 if title else 0),
                       margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10})
     return fig
@@ -905,7 +1011,7 @@ def breaking_strength_view(
     fig.update_yaxes(range=[0, max(curve) * 1.1 + 1e-12], row=1, col=1)
     fig.update_xaxes(title_text="g", row=1, col=1)
     fig.update_xaxes(title_text="breaking strength", row=1, col=2)
-    fig.update_layout(width=860, height=380, showlegend=False,
+    fig.update_layout(width=min(860, MAX_FIGURE_WIDTH), height=380, showlegend=False,
                       title=f"C4 equivariance error {float(report.sup):.4g} at strength {strength:.2f}",
                       margin={"l": 50, "r": 10, "t": 80, "b": 50},
                       meta={"equivariance_error": float(report.sup), "per_element": per,
@@ -931,6 +1037,7 @@ def heat_view(
     steps: int = 40,
     snapshots: Sequence[int] = (0, 20, 39),
     seed: int = 0,
+    diff_zmax: float = 0.4,
 ) -> go.Figure:
     """Notebook 01 slider view (Fig. 2): heat diffusion with uniform κ (top) and κ varied by β.
 
@@ -944,6 +1051,9 @@ def heat_view(
         steps: saved frames per simulation.
         snapshots: frame indices drawn as columns (those ``>= steps`` are dropped).
         seed: initial-condition seed.
+        diff_zmax: top of the difference map's colour range, fixed for every β so that slider
+            positions compare (the largest difference at the slider's β = 0.9, 32 x 32, 40
+            steps, is 0.36); larger differences saturate.
 
     Returns:
         figure with ``layout.meta["data_equivariance_error"]`` (C4, L1, mean over elements, from
@@ -955,6 +1065,8 @@ def heat_view(
 
     if not 0.0 <= float(beta) < 1.0:
         raise ValueError(f"expected beta in [0, 1), got {beta}")
+    if not float(diff_zmax) > 0.0:
+        raise ValueError(f"expected diff_zmax > 0, got {diff_zmax}")
     shown = [int(s) for s in snapshots if 0 <= int(s) < steps]
     if not shown:
         raise ValueError(f"expected snapshots within 0..{steps - 1}, got {list(snapshots)}")
@@ -976,22 +1088,24 @@ def heat_view(
                         horizontal_spacing=0.02, vertical_spacing=0.08)
     tmin = float(min(float(t.min()) for row in temps for t in row))
     tmax = float(max(float(t.max()) for row in temps for t in row))
-    dmax = max(float(max(float(d.max()) for d in diffs)), 1e-12)
     for r in range(2):
         for c, t in enumerate(temps[r]):
             fig.add_trace(go.Heatmap(z=_compact(downsample(t, 48)), colorscale="Hot", zmin=tmin, zmax=tmax,
                                      showscale=(r == 0 and c == 0),
                                      colorbar={"thickness": 10, "x": -0.06}),
                           row=r + 1, col=c + 1)
-        fig.add_trace(go.Heatmap(z=_compact(downsample(diffs[r], 48)), colorscale=ERROR_COLORSCALE, zmin=0.0,
-                                 zmax=dmax, showscale=(r == 0), colorbar={"thickness": 10}),
+        fig.add_trace(go.Heatmap(z=_compact(downsample(diffs[r], 48)), colorscale=ERROR_COLORSCALE,
+                                 zmin=0.0, zmax=float(diff_zmax), showscale=(r == 0),
+                                 colorbar={"thickness": 10, "tickformat": ".2~f",
+                                           "exponentformat": "e"}),
                       row=r + 1, col=n)
     _square_axes(fig, 2, n)
     fig.update_layout(
         title=f"Heat diffusion (Fig. 2) — data equivariance error {err:.4g}",
-        width=min(1100, 80 + 190 * n), height=460, margin={"l": 60, "r": 10, "t": 70, "b": 10},
+        width=min(MAX_FIGURE_WIDTH, 80 + 190 * n), height=460,
+        margin={"l": 60, "r": 10, "t": 70, "b": 10},
         meta={"data_equivariance_error": err, "beta": float(beta),
-              "max_rotation_difference": float(diffs[1].max())},
+              "max_rotation_difference": float(diffs[1].max()), "diff_zmax": float(diff_zmax)},
     )
     return fig
 
@@ -1075,19 +1189,24 @@ def relaxed_layer_view(
     spectrum = to_numpy(spec.energy)
     labels = [f"k={k}" for k in range(len(spectrum))]
     per = _per_element_items(rep)
-    fig = make_subplots(rows=1, cols=3, column_widths=[0.45, 0.3, 0.25],
+    fig = make_subplots(rows=1, cols=3, column_widths=[0.4, 0.3, 0.3], horizontal_spacing=0.09,
                         subplot_titles=["relaxed weights w_l(h)", "irrep energy (k ≥ 1)",
                                         "equivariance error per rotation"])
+    # the colour bar lies horizontally under the weights panel, clear of the other panels' axes
+    left, right = fig.layout.xaxis.domain
     fig.add_trace(go.Heatmap(z=to_numpy(w), x=[f"h{i}" for i in range(n)],
                              y=[f"l={i + 1}" for i in range(w.shape[0])],
-                             colorscale=FIELD_COLORSCALE, zmid=1.0, colorbar={"x": 0.42,
-                                                                              "thickness": 10}),
+                             colorscale=FIELD_COLORSCALE, zmid=1.0,
+                             colorbar={"orientation": "h", "x": (left + right) / 2, "xanchor": "center",
+                                       "len": 0.9 * (right - left), "y": -0.2, "yanchor": "top",
+                                       "thickness": 10}),
                   row=1, col=1)
     fig.add_trace(go.Bar(x=labels[1:], y=spectrum[1:], marker_color=MODEL_COLORS[2]), row=1, col=2)
     fig.add_trace(go.Bar(x=[p[0] for p in per], y=[p[1] for p in per],
                          marker_color=MODEL_COLORS[1]), row=1, col=3)
     fig.update_layout(
-        width=1000, height=340, showlegend=False, margin={"l": 50, "r": 10, "t": 50, "b": 40},
+        width=MAX_FIGURE_WIDTH, height=400, showlegend=False,
+        margin={"l": 50, "r": 10, "t": 60, "b": 90},
         title=f"C{n}, L = {num_filter_banks}, α = {alpha:g}: fit loss {float(loss.detach()):.2e}, "
               f"equivariance error {float(rep.sup):.4g}",
         meta={"equivariance_error": float(rep.sup), "init_equivariance_error": init_err,

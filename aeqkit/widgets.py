@@ -63,6 +63,10 @@ __all__ = [
 ]
 
 HEADLESS_RENDERER = "plotly_mimetype"
+#: ipywidgets ``Layout`` of the controls row: items wrap instead of being squeezed.
+CONTROLS_LAYOUT = {"flex_flow": "row wrap", "align_items": "center", "width": "100%"}
+#: ipywidgets ``Layout`` of the readout: its natural width, never shrunk (no wrapped text).
+READOUT_LAYOUT = {"flex": "0 0 auto", "width": "auto", "margin": "0 0 0 12px"}
 LIVE_RENDERER = "jupyterlab"
 TEMPLATE = "aeqkit"
 
@@ -202,8 +206,9 @@ def readout_html(label: str, value: Any) -> str:
         text = f"{value:.4g}"
     else:
         text = str(value)
-    return (f'<span class="aeqkit-readout-label">{html.escape(label)}</span> = '
-            f'<span class="aeqkit-readout-value">{html.escape(text)}</span>')
+    return ('<span class="aeqkit-readout-text" style="white-space: nowrap">'
+            f'<span class="aeqkit-readout-label">{html.escape(label)}</span> = '
+            f'<span class="aeqkit-readout-value">{html.escape(text)}</span></span>')
 
 
 def _readout_value(fig: go.Figure, readout: str | Callable[[go.Figure], Any] | None) -> Any:
@@ -357,9 +362,13 @@ def interactive_view(
         sliders[k] = w
     out = widgets.Output()
     out.add_class("aeqkit-figure")
-    read = widgets.HTML(value=readout_html(label, view.readout) if view.readout is not None else "")
+    read = widgets.HTML(value=readout_html(label, view.readout) if view.readout is not None else "",
+                        layout=widgets.Layout(**READOUT_LAYOUT))
     read.add_class("aeqkit-readout")
-    controls_box = widgets.HBox(list(sliders.values()) + [read])
+    # Sliders and readout wrap as whole items onto a new line when the row is too narrow; the
+    # readout never shrinks, so its text stays on one line (issue 16).
+    controls_box = widgets.HBox(list(sliders.values()) + [read],
+                                layout=widgets.Layout(**CONTROLS_LAYOUT))
     controls_box.add_class("aeqkit-controls")
     box = widgets.VBox([controls_box, out])
     box.add_class("aeqkit-view")

@@ -27,13 +27,24 @@ def _sign_align(learned: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
     return learned * coef
 
 
+def _index_labels(n: int, labels: list[str] | tuple[str, ...] | None) -> list[str]:
+    if labels is None:
+        return ["x", "y"] if n == 2 else [str(i) for i in range(n)]
+    if len(labels) != n:
+        raise ValueError(f"expected {n} index labels (one per row/column), got {len(labels)}")
+    return [str(v) for v in labels]
+
+
 def generator_heatmaps(learned: torch.Tensor, true: torch.Tensor | None = None,
-                       align: bool = True, title: str | None = None) -> go.Figure:
+                       align: bool = True, title: str | None = None,
+                       index_labels: list[str] | tuple[str, ...] | None = None) -> go.Figure:
     """Heatmaps of the learned generator(s) and, if given, the true one (shared colour scale).
 
     ``align`` rescales a single learned generator by the least-squares factor onto the true one
     (a generator is only defined up to scale and sign). Rows are the output index, columns the
-    input index, row 0 at the top (matrix layout).
+    input index, row 0 at the top (matrix layout). Both axes are categorical: one tick per
+    matrix index, labelled ``index_labels`` (default ``x, y`` for 2 x 2, else ``0 .. n-1``),
+    never fractional positions; entries are printed in the cells up to 8 x 8.
 
     Shape:
         learned: (n, n) or (C, n, n); true: (n, n) or (K, n, n)
@@ -51,21 +62,30 @@ def generator_heatmaps(learned: torch.Tensor, true: torch.Tensor | None = None,
         if align and lm.shape[0] == 1 and tm.shape[0] == 1:
             panels = [("learned (aligned to truth)", _sign_align(lm[0], tm[0]))]
         panels += [(f"true L{i}" if tm.shape[0] > 1 else "true", m) for i, m in enumerate(tm)]
+    n = lm.shape[-1]
+    names = _index_labels(n, index_labels)
     vmax = max(float(m.abs().max()) for _, m in panels) or 1.0
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels],
-                        horizontal_spacing=0.06)
+    # panel titles wrap onto two lines rather than run into their neighbours
+    wrapped = [t.replace(" (", "<br>(") for t, _ in panels]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=wrapped,
+                        horizontal_spacing=0.12)
     for k, (_, m) in enumerate(panels):
         fig.add_trace(
-            go.Heatmap(z=m.numpy(), zmin=-vmax, zmax=vmax, colorscale="RdBu_r",
-                       showscale=k == len(panels) - 1,
+            go.Heatmap(z=m.numpy(), x=names, y=names, zmin=-vmax, zmax=vmax, colorscale="RdBu_r",
+                       showscale=k == len(panels) - 1, colorbar={"thickness": 12},
                        text=[[f"{v:.2f}" for v in row] for row in m.tolist()],
-                       texttemplate="%{text}" if m.shape[0] <= 8 else None),
+                       texttemplate="%{text}" if n <= 8 else None),
             row=1, col=k + 1,
         )
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{k + 1 if k else ''}",
-                         row=1, col=k + 1)
+        fig.update_xaxes(type="category", tickmode="array", tickvals=names, ticktext=names,
+                         title_text="input index", row=1, col=k + 1)
+        fig.update_yaxes(type="category", tickmode="array", tickvals=names, ticktext=names,
+                         autorange="reversed", scaleanchor=f"x{k + 1 if k else ''}",
+                         title_text="output index" if k == 0 else None, row=1, col=k + 1)
+    cell = max(120, min(240, (880 - 100) // len(panels) - 60))
     fig.update_layout(title=title or "Discovered vs true Lie algebra generator",
-                      height=320, width=260 * len(panels) + 80, margin=dict(t=70, b=30))
+                      height=cell + 170, width=min(900, (cell + 70) * len(panels) + 110),
+                      margin=dict(t=110, b=50, l=70, r=30))
     return fig
 
 
@@ -81,8 +101,14 @@ def similarity_curve(history: dict[str, list[float]], thresholds: tuple[float, .
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=history["step"], y=history["similarity"], mode="lines+markers",
                              name="|cosine| to truth"))
-    for t in thresholds:
-        fig.add_hline(y=t, line_dash="dot", annotation_text=f"{t}", line_color="gray")
+    # Close thresholds (0.9 / 0.95 / 0.99 are 4-5% of the axis apart, less than a line of text):
+    # their labels are staggered along the line, one per slot, so none overprints another.
+    slots = len(thresholds)
+    for i, t in enumerate(sorted(thresholds)):
+        fig.add_hline(y=t, line_dash="dot", line_color="gray")
+        fig.add_annotation(x=(i + 0.5) / slots, xref="paper", y=t, yref="y", text=f"{t:g}",
+                           showarrow=False, yanchor="bottom", font={"size": 11, "color": "gray"},
+                           bgcolor="rgba(255,255,255,0.7)")
     if show_magnitude and history.get("magnitude"):
         fig.add_trace(go.Scatter(x=history["step"], y=history["magnitude"], name="magnitude",
                                  yaxis="y2", line=dict(dash="dash")))
@@ -113,11 +139,13 @@ def ring_breaking_figure(breaking: float = 0.0, n_samples: int = 1200, magnitude
     with torch.no_grad():
         gx, _ = gen(data.x_train, data.y_train)
     x, gx = data.x_train[:, 0].numpy(), gx[:, 0].numpy()
-    title = f"ring toy, breaking = {breaking:.2f}"
+    title = f"Ring toy, breaking b = {breaking:.2f}"
     meta: dict[str, float] = {"breaking": float(breaking)}
     if with_accuracy:
         acc = distinguishability(data.x_train, data.y_train, gen, steps=150, seed=seed)
-        title += f": distinguishability of rotated copies = {acc:.2f} (0.5 = symmetric)"
+        # two short lines: the whole title fits the figure's width
+        title += (f"<br><sup>rotated copies told apart with accuracy {acc:.3f} "
+                  "(0.5: symmetric)</sup>")
         meta["distinguishability"] = acc
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="data",
@@ -126,5 +154,6 @@ def ring_breaking_figure(breaking: float = 0.0, n_samples: int = 1200, magnitude
                              marker=dict(size=4, opacity=0.5, symbol="x")))
     fig.update_layout(title=title, xaxis=dict(range=[-1.5, 1.5], title="x"),
                       yaxis=dict(range=[-1.5, 1.5], scaleanchor="x", title="y"),
-                      height=450, width=560, meta=meta)
+                      height=480, width=560, margin=dict(t=90), meta=meta,
+                      legend=dict(orientation="h", y=-0.15))
     return fig
