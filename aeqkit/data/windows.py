@@ -7,6 +7,12 @@ split 80/20 into *training* and *test-domain* ones (seeded). Each training simul
 cut at ``future_start``: train and valid windows have all their targets before it (valid is a seeded
 10% of those windows), test-future windows have all their targets at or after it (their inputs may
 reach back before it). Test-domain windows cover the held-out simulations' whole trajectories.
+
+Sets with group structure (smoke rotation / levels: each base inflow in its four C4 orientations)
+get *orbit-balanced* splits (:func:`make_splits` with ``orbits``): test-domain holds out whole
+orbits (new base inflows), and train, valid and test-future hold every orientation of each training
+inflow in equal number, so the training loss is C4-invariant on symmetric data and a relaxed model
+initialised equivariant stays equivariant there (``tests/test_data_windows.py``).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ __all__ = [
     "WindowDataset",
     "ForecastData",
     "make_splits",
+    "dataset_orbits",
     "check_window_fits",
     "dataset_config",
     "load_dataset",
@@ -172,7 +179,8 @@ def check_window_fits(num_frames: int, input_length: int, target_length: int, ev
 def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int = 5,
                 eval_steps: int = 20, future_fraction: float = 0.25, test_domain_fraction: float = 0.2,
                 valid_fraction: float = 0.1, seed: int = 0,
-                test_domain_sims: Sequence[int] | None = None) -> tuple[dict[str, WindowDataset], dict]:
+                test_domain_sims: Sequence[int] | None = None,
+                orbits: Sequence[Any] | None = None) -> tuple[dict[str, WindowDataset], dict]:
     """Split trajectories into train / valid / test-future / test-domain windows (Sec. 5).
 
     Args:
@@ -184,12 +192,21 @@ def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int
         test_domain_fraction: fraction of simulations held out for test-domain (paper: 20%).
         valid_fraction: fraction of the training windows used for validation.
         seed: seed of the simulation and validation draws.
-        test_domain_sims: explicit held-out simulations (overrides the random draw).
+        test_domain_sims: explicit held-out simulations (overrides the random draw; with
+            ``orbits``, a union of whole orbits).
+        orbits: one label per simulation; simulations with the same label form one group orbit
+            (e.g. a base inflow in its four C4 orientations). Orbit-balanced splits: test-domain
+            holds out whole orbits (never one orientation of a training inflow), and validation
+            draws ``(orbit, start)`` pairs and takes that window from *every* member of the orbit,
+            so train, valid and test-future hold every orientation of each training orbit in equal
+            number and a loss summed over the training set is invariant under the group when the
+            data are. ``None``: every simulation is its own orbit (the plain 80/20 draw).
 
     Shape: ``fields: (S, T, C, H, W)``.
 
     Returns:
-        ``(splits, info)``; ``info`` has ``future_start``, ``train_sims``, ``test_domain_sims``.
+        ``(splits, info)``; ``info`` has ``future_start``, ``train_sims``, ``test_domain_sims``,
+        ``orbits`` (the label per simulation, or ``None``).
     """
     if not isinstance(fields, torch.Tensor) or fields.ndim != 5:
         got = tuple(fields.shape) if isinstance(fields, torch.Tensor) else type(fields).__name__
@@ -204,30 +221,53 @@ def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int
                          f"{future_fraction}, {test_domain_fraction}, {valid_fraction}")
     future_start = min(int(round(T * (1 - future_fraction))), T - eval_steps)
     check_window_fits(T, input_length, target_length, eval_steps, future_start)
+    if orbits is None:
+        labels = list(range(S))
+    else:
+        labels = list(orbits)
+        if len(labels) != S:
+            raise ValueError(f"orbits must give one label per simulation ({S}), got {len(labels)}")
+    groups: dict[Any, list[int]] = {}
+    for s_, lab in enumerate(labels):
+        groups.setdefault(lab, []).append(s_)
+    orbit_list = list(groups.values())  # in order of first appearance
+    n_orbits = len(orbit_list)
     g = torch.Generator().manual_seed(int(seed))
     if test_domain_sims is None:
-        n_test = int(round(test_domain_fraction * S)) if S >= 2 else 0
-        if test_domain_fraction > 0 and S >= 2:
-            n_test = min(max(n_test, 1), S - 1)
-        perm = torch.randperm(S, generator=g).tolist()
-        test_sims = sorted(perm[:n_test])
+        n_test = int(round(test_domain_fraction * n_orbits)) if n_orbits >= 2 else 0
+        if test_domain_fraction > 0 and n_orbits >= 2:
+            n_test = min(max(n_test, 1), n_orbits - 1)
+        perm = torch.randperm(n_orbits, generator=g).tolist()
+        test_sims = sorted(s_ for o in perm[:n_test] for s_ in orbit_list[o])
     else:
         test_sims = sorted(int(s) for s in test_domain_sims)
-        if any(not 0 <= s < S for s in test_sims) or len(test_sims) >= S:
+        bad = any(not 0 <= s < S for s in test_sims) or len(set(test_sims)) != len(test_sims)
+        if bad or len(test_sims) >= S:
             raise ValueError(f"test_domain_sims must be distinct indices in 0..{S - 1} leaving at least "
                              f"one training simulation, got {list(test_domain_sims)}")
+        split_orbits = [o for o in orbit_list if 0 < len(set(o) & set(test_sims)) < len(o)]
+        if split_orbits:
+            raise ValueError(f"test_domain_sims {test_sims} split the orbit(s) {split_orbits}; hold out "
+                             "whole orbits (every orientation of a base simulation) or none")
     train_sims = [s for s in range(S) if s not in test_sims]
+    train_orbits = [[s_ for s_ in o if s_ in train_sims] for o in orbit_list]
+    train_orbits = [o for o in train_orbits if o]
     L, K, E = input_length, target_length, eval_steps
-    fit = [(s, t) for s in train_sims for t in range(0, future_start - L - K + 1)]
-    perm = torch.randperm(len(fit), generator=g).tolist()
-    n_valid = int(math.ceil(valid_fraction * len(fit))) if valid_fraction > 0 else 0
-    if len(fit) - n_valid < 1:
-        raise ValueError(f"only {len(fit)} training windows: too few to hold out a validation set; "
-                         "use more steps or simulations")
-    valid_idx = sorted(perm[:n_valid])
-    valid_set = set(valid_idx)
-    train = [w for i, w in enumerate(fit) if i not in valid_set]
-    valid = [fit[i] for i in valid_idx]
+    starts = list(range(0, future_start - L - K + 1))
+    # draw validation (orbit, start) pairs, then take that window from every member of the orbit
+    pairs = [(o, t) for o in range(len(train_orbits)) for t in starts]
+    perm = torch.randperm(len(pairs), generator=g).tolist()
+    n_valid = int(math.ceil(valid_fraction * len(pairs))) if valid_fraction > 0 else 0
+    if len(pairs) - n_valid < 1:
+        raise ValueError(f"only {len(pairs)} training windows (per orbit member): too few to hold out a "
+                         "validation set; use more steps or simulations")
+    valid_pairs = {pairs[i] for i in perm[:n_valid]}
+    train = [(s_, t) for o, members in enumerate(train_orbits) for t in starts
+             if (o, t) not in valid_pairs for s_ in members]
+    valid = [(s_, t) for o, members in enumerate(train_orbits) for t in starts
+             if (o, t) in valid_pairs for s_ in members]
+    train.sort()
+    valid.sort()
     future = [(s, t) for s in train_sims for t in range(max(future_start - L, 0), T - L - E + 1)]
     domain = [(s, t) for s in test_sims for t in range(0, T - L - E + 1)]
     splits = {
@@ -237,12 +277,31 @@ def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int
         "test_domain": WindowDataset(fields, domain, L, E, "test_domain"),
     }
     info = {"future_start": future_start, "train_sims": train_sims, "test_domain_sims": test_sims,
-            "input_length": L, "target_length": K, "eval_steps": E}
+            "input_length": L, "target_length": K, "eval_steps": E,
+            "orbits": None if orbits is None else [_plain_label(v) for v in labels]}
     return splits, info
 
 
+def _plain_label(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
 _WINDOW_KEYS = ("input_length", "target_length", "eval_steps", "future_fraction", "test_domain_fraction",
-                "valid_fraction", "split_seed")
+                "valid_fraction", "split_seed", "balance_orbits")
+
+
+def dataset_orbits(meta: dict[str, Any]) -> list[Any] | None:
+    """The orbit label of each simulation of a loaded set, or ``None`` without group structure.
+
+    ``meta["orbits"]`` when a generator provides it (e.g. heat with rotated plates); else, for C4
+    sets (smoke rotation / levels), the base-inflow index ``meta["position_index"]``: the four
+    orientations of one inflow form one orbit.
+    """
+    if meta.get("orbits") is not None:
+        return list(meta["orbits"])
+    if meta.get("group") == "C4" and meta.get("position_index") is not None:
+        return list(meta["position_index"])
+    return None
 
 
 def dataset_config(name: str, profile: str = "quick", level: int | None = None,
@@ -256,7 +315,7 @@ def dataset_config(name: str, profile: str = "quick", level: int | None = None,
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; accepted: {', '.join(PROFILES)}")
     windows = dict(input_length=10, future_fraction=0.25, test_domain_fraction=0.2, valid_fraction=0.1,
-                   split_seed=0)
+                   split_seed=0, balance_orbits=True)
     windows.update(PROFILES[profile]["_windows"])
     for k in _WINDOW_KEYS:
         if k in overrides:
@@ -309,7 +368,9 @@ def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
         progress: show tqdm bars while generating.
         **overrides: window settings (``input_length=10``, ``target_length``, ``eval_steps``,
             ``future_fraction=0.25``, ``test_domain_fraction=0.2``, ``valid_fraction=0.1``,
-            ``split_seed=0``) or fields of the generating config (:class:`~aeqkit.data.HeatConfig`,
+            ``split_seed=0``, ``balance_orbits=True``: orbit-balanced splits for sets with group
+            structure, see :func:`make_splits` and :func:`dataset_orbits`) or fields of the
+            generating config (:class:`~aeqkit.data.HeatConfig`,
             :class:`~aeqkit.data.SmokeConfig`, :class:`~aeqkit.data.JetConfig`), e.g.
             ``resolution=48``, ``breaking=0.5``, ``beta=0.1``, ``seed=1``.
 
@@ -342,9 +403,10 @@ def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
             meta[key] = [meta[key][i] for i in idx]
         meta.update(level_index=level, breaking=meta["level_breaking"][level],
                     data_equivariance_error=meta["level_errors"][level])
+    orbits = dataset_orbits(meta) if win["balance_orbits"] else None
     splits, info = make_splits(fields, win["input_length"], win["target_length"], win["eval_steps"],
                                win["future_fraction"], win["test_domain_fraction"], win["valid_fraction"],
-                               seed=win["split_seed"])
+                               seed=win["split_seed"], orbits=orbits)
     meta.update(info)
     meta.update(name=name, profile=profile, path=payload["path"], hash=payload["hash"],
                 generated=payload["generated"], generation_seconds=payload.get("seconds"),
