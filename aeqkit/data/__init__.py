@@ -6,6 +6,7 @@ Generators: :mod:`aeqkit.data.heat` (paper Fig. 2), :mod:`aeqkit.data.smoke` (Se
 :mod:`aeqkit.data.cache`. Windows and splits: :mod:`aeqkit.data.windows`. See ``data/README.md``.
 """
 
+from aeqkit.data.burgers import burgers_initial_condition, burgers_step, simulate_burgers
 from aeqkit.data.cache import CacheRegeneratedWarning, cache_path, cached, config_hash, data_root
 from aeqkit.data.heat import (
     HeatConfig,
@@ -39,6 +40,9 @@ from aeqkit.data.windows import (
 )
 
 __all__ = [
+    "burgers_initial_condition",
+    "burgers_step",
+    "simulate_burgers",
     "CacheRegeneratedWarning",
     "cache_path",
     "cached",
