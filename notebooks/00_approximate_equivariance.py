@@ -47,7 +47,7 @@
 import torch
 
 from aeqkit import viz, widgets
-from aeqkit.record import record
+from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 from aeqkit.widgets import Control, interactive_view
 
@@ -62,6 +62,7 @@ GRID = 32  # grid size of the example fields
 N_SAMPLES = 8  # random fields used to estimate the equivariance error
 
 # %%
+check_parameters(PROFILE, SEED)  # PROFILE must be "quick" or "full"
 seed_everything(SEED)
 sizes = {"quick": {"grid": GRID, "samples": N_SAMPLES},
          "full": {"grid": 64, "samples": 64}}[PROFILE]

@@ -47,7 +47,7 @@
 import torch
 
 from aeqkit import viz, widgets
-from aeqkit.record import record
+from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 from aeqkit.widgets import Control, interactive_view
 
@@ -65,6 +65,7 @@ BETAS = [0.0, 0.3, 0.6]  # symmetry-breaking strengths the models are trained on
 FIT_SECONDS = None  # optional wall-clock cap per fit (None: fixed epochs, repeatable numbers)
 
 # %%
+check_parameters(PROFILE, SEED)  # PROFILE must be "quick" or "full"
 seed_everything(SEED)
 sizes = {
     "quick": {"grid": GRID, "steps": STEPS, "sims": NUM_SIMS, "betas": BETAS,

@@ -47,7 +47,7 @@
 import torch
 
 from aeqkit import viz, widgets
-from aeqkit.record import record
+from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 from aeqkit.widgets import Choice, Control, interactive_view
 
@@ -62,6 +62,7 @@ GRID = 16  # grid of the random test fields
 FIT_STEPS = 60  # Adam steps of the slider view's student layer
 
 # %%
+check_parameters(PROFILE, SEED)  # PROFILE must be "quick" or "full"
 seed_everything(SEED)
 sizes = {"quick": {"grid": GRID, "fit_steps": FIT_STEPS},
          "full": {"grid": 32, "fit_steps": 300}}[PROFILE]

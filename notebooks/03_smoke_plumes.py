@@ -131,7 +131,7 @@
 import torch
 
 from aeqkit import viz, widgets
-from aeqkit.record import record
+from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 
 widgets.setup_plotly()
@@ -144,6 +144,7 @@ SEED = 0
 EPOCHS = 30  # training epochs per model (quick; Table 1 and Fig. 4)
 
 # %%
+check_parameters(PROFILE, SEED)  # PROFILE must be "quick" or "full"
 seed_everything(SEED)
 sizes = {
     "quick": {"hparams": dict(width=8, num_layers=2, kernel_size=3), "epochs": EPOCHS,

@@ -53,7 +53,7 @@
 import torch
 
 from aeqkit import viz, widgets
-from aeqkit.record import record
+from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 
 widgets.setup_plotly()
@@ -67,6 +67,7 @@ EPOCHS = 40  # training epochs per model (quick)
 PIV_FILES = []  # paths of real PIV windows (.npz / .pt / .nc, (T, 2, H, W)); empty: synthetic
 
 # %%
+check_parameters(PROFILE, SEED)  # PROFILE must be "quick" or "full"
 seed_everything(SEED)
 sizes = {
     "quick": {"models": {"translation": ["conv", "rgroup"], "rotation": ["equiv", "rsteer"]},

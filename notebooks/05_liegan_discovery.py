@@ -44,7 +44,7 @@ import torch
 
 from aeqkit import discovery as disc
 from aeqkit.discovery import figures
-from aeqkit.record import record
+from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 from aeqkit.widgets import Control, interactive_view, setup_plotly
 
@@ -65,6 +65,7 @@ RING_STEPS = 1000 if FULL else 600
 AUG_STEPS = AUG_STEPS or (2000 if FULL else 800)
 N_TRAJ = 300 if FULL else 200
 device = default_device()  # the models here are tiny: CPU is fine
+check_parameters(PROFILE, SEED)  # PROFILE must be "quick" or "full"
 seed_everything(SEED)
 print(f"{PROFILE=}: {DISCOVERY_STEPS=} {RING_STEPS=} {AUG_STEPS=} {N_TRAJ=}")
 
