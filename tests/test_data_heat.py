@@ -97,3 +97,57 @@ def test_temperature_gradient_is_a_rotating_vector_field():
     b = heat_gradient_trajectories(0.0, 1, resolution=16, steps=5, quarter_turns=1)
     assert a.shape == (1, 5, 2, 16, 16)
     assert torch.allclose(b, rot90_field(a, 1), atol=1e-5)
+
+
+# ------------------------------------------------------------------ rotated plates, one-step error
+def test_rotated_plates_form_exact_orbits_at_beta_zero() -> None:
+    from aeqkit.data.heat import heat_orbit_trajectories
+
+    T, orbits = heat_orbit_trajectories(0.0, 2, seed=0, resolution=12, steps=6)
+    assert T.shape == (8, 6, 1, 12, 12) and T.dtype == torch.float64
+    assert orbits == [0, 0, 0, 0, 1, 1, 1, 1]
+    for i in range(2):
+        for k in range(4):  # run 4 i + k is run 4 i turned by k quarter turns, at every frame
+            assert torch.allclose(T[4 * i + k], torch.rot90(T[4 * i], k, dims=(-1, -2)), atol=1e-13)
+    broken, _ = heat_orbit_trajectories(0.5, 1, seed=0, resolution=12, steps=6)
+    assert not torch.allclose(broken[1], torch.rot90(broken[0], 1, dims=(-1, -2)), atol=1e-4)
+    data, meta = generate_heat(HeatConfig(resolution=12, steps=3, num_sims=2, rotations=4),
+                               progress=False)
+    assert data["fields"].shape[0] == 8
+    assert meta["orbits"] == orbits and meta["group_elements"] == [0, 1, 2, 3] * 2
+    with pytest.raises(ValueError, match="rotations"):
+        HeatConfig(rotations=2)
+
+
+def test_one_step_data_error_vanishes_at_beta_zero_grows_with_beta_and_skips_identity() -> None:
+    from aeqkit.data.heat import (
+        heat_one_step_equivariance_error,
+        heat_one_step_map,
+        heat_orbit_trajectories,
+        temperature_gradient,
+    )
+    from aeqkit.groups import rot90_field
+
+    errs = []
+    for beta in (0.0, 0.1, 0.3, 0.6):
+        T, _ = heat_orbit_trajectories(beta, 1, resolution=12, steps=8)
+        errs.append(heat_one_step_equivariance_error(T[:, :6], beta=beta))  # windows: last frame
+    assert errs[0] < 1e-15
+    assert 1e-5 < errs[1] < errs[2] < errs[3]
+    # the number is the mean L1 over the three non-identity rotations (Def. 3.1, never g = e)
+    beta = 0.3
+    T0 = heat_initial_conditions(HeatConfig(resolution=12, num_sims=2, beta=beta))
+    cfg = HeatConfig(resolution=12, steps=2, num_sims=1, beta=beta)
+    f = heat_one_step_map(cfg)
+    manual = sum(float((f(torch.rot90(T0, k, dims=(-1, -2))) - rot90_field(f(T0), k)).abs().mean())
+                 for k in (1, 2, 3)) / 3
+    assert heat_one_step_equivariance_error(T0, beta=beta) == pytest.approx(manual, rel=1e-12)
+    # the map is the data's own step: it reproduces the simulated next frame's gradient
+    run = simulate_heat(T0, cfg)
+    assert torch.allclose(f(T0), temperature_gradient(run[:, 1]), atol=1e-14)
+    with pytest.raises(ValueError, match="exactly one"):
+        heat_one_step_equivariance_error(T0)
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        heat_one_step_equivariance_error(torch.zeros(2, 2, 12, 12), beta=0.0)
+    with pytest.raises(ValueError, match="output"):
+        heat_one_step_map(cfg, output="flux")

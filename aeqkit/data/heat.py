@@ -38,6 +38,9 @@ __all__ = [
     "simulate_heat",
     "generate_heat",
     "heat_equivariance_error",
+    "heat_one_step_map",
+    "heat_one_step_equivariance_error",
+    "heat_orbit_trajectories",
     "temperature_gradient",
     "heat_gradient_trajectories",
 ]
@@ -58,6 +61,11 @@ class HeatConfig:
         seed: seed of the initial conditions.
         phi_seed: seed of the fixed field ``φ``.
         num_modes: number of random Fourier modes per axis used for ``φ`` and the initial conditions.
+        rotations: 1, or 4 for *rotated plates*: each of the ``num_sims`` initial conditions is
+            simulated in all four 90° orientations (``4 * num_sims`` trajectories, orientation
+            innermost: simulation ``4 i + k`` starts from ``rot90(T0_i, k)``; κ is not rotated),
+            so the data set is orbit-balanced (metadata ``orbits`` = ``i``, ``group_elements`` =
+            ``k``; :func:`aeqkit.data.make_splits` keeps whole orbits together).
     """
 
     resolution: int = 64
@@ -70,6 +78,7 @@ class HeatConfig:
     seed: int = 0
     phi_seed: int = 1234
     num_modes: int = 3
+    rotations: int = 1
     name: str = "heat"
 
     def __post_init__(self) -> None:
@@ -79,6 +88,8 @@ class HeatConfig:
             raise ValueError(f"steps must be an int >= 1, got {self.steps!r}")
         if not (isinstance(self.num_sims, int) and self.num_sims >= 1):
             raise ValueError(f"num_sims must be an int >= 1, got {self.num_sims!r}")
+        if self.rotations not in (1, 4):
+            raise ValueError(f"rotations must be 1 or 4 (rotated plates), got {self.rotations!r}")
         if not (0.0 <= self.beta < 1.0):
             raise ValueError(f"beta must lie in [0, 1) so that κ stays positive, got {self.beta!r}")
         if not (self.kappa0 > 0 and self.dt > 0 and 0 < self.cfl <= 1):
@@ -189,9 +200,14 @@ def generate_heat(config: HeatConfig, progress: bool = True) -> tuple[dict[str, 
     Returns ``({"fields": (S, T, 1, H, W) float32, "kappa": (H, W) float32}, meta)``.
     """
     T0 = heat_initial_conditions(config)
+    if config.rotations == 4:
+        T0 = _all_orientations(T0)
     traj = simulate_heat(T0, config, progress=progress)
     meta = {"field_type": "scalar", "channels": ["T"], "beta": config.beta, "boundary": "periodic",
             "group": "C4", "synthetic": True}
+    if config.rotations == 4:
+        meta.update(orbits=[i // 4 for i in range(T0.shape[0])],
+                    group_elements=[i % 4 for i in range(T0.shape[0])])
     return {"fields": traj.float(), "kappa": diffusivity(config).float()}, meta
 
 
@@ -259,3 +275,89 @@ def heat_gradient_trajectories(beta: float, num_sims: int, seed: int = 0, resolu
                      **config_kwargs)
     T0 = torch.rot90(heat_initial_conditions(cfg), quarter_turns, dims=(-1, -2))
     return temperature_gradient(simulate_heat(T0, cfg)).float()
+
+
+def _all_orientations(T0: torch.Tensor) -> torch.Tensor:
+    """Each plate in its four 90° orientations, orientation innermost. (S, 1, H, W) -> (4 S, 1, H, W)."""
+    turned = torch.stack([torch.rot90(T0, k, dims=(-1, -2)) for k in range(4)], dim=1)
+    return turned.reshape(-1, *T0.shape[1:])
+
+
+def heat_orbit_trajectories(beta: float, num_bases: int, seed: int = 0, resolution: int = 16,
+                            steps: int = 30, **config_kwargs) -> tuple[torch.Tensor, list[int]]:
+    """Orbit-balanced heat runs: ``num_bases`` random plates, each in all four 90° orientations.
+
+    Simulation ``4 i + k`` starts from ``rot90(T0_i, k)`` on the same (unrotated) κ, so at β = 0 the
+    four runs of an orbit are exact rotations of each other and a loss summed over an orbit is
+    C4-invariant; at β > 0 they differ by the symmetry breaking. Temperatures stay float64 so that
+    :func:`heat_one_step_equivariance_error` can step the simulator from them exactly.
+
+    Returns:
+        ``(T, orbits)``: temperatures ``(4 num_bases, steps, 1, H, W)`` float64 and the orbit label
+        ``i`` of each simulation (for :func:`aeqkit.data.make_splits`).
+    """
+    cfg = HeatConfig(resolution=resolution, steps=steps, num_sims=num_bases, beta=float(beta),
+                     seed=seed, rotations=4, **config_kwargs)
+    T0 = _all_orientations(heat_initial_conditions(cfg))
+    return simulate_heat(T0, cfg), [i // 4 for i in range(T0.shape[0])]
+
+
+def heat_one_step_map(config: HeatConfig, output: str = "gradient"):
+    """The simulator's own one-step map ``T_t -> T_{t+1}`` (one saved frame, ``dt``).
+
+    ``output="gradient"`` returns ``∇T_{t+1}`` (:func:`temperature_gradient`), the vector field the
+    forecasters predict; ``"temperature"`` returns ``T_{t+1}``.
+
+    Shape: the returned function maps ``(B, 1, H, W)`` to ``(B, 2, H, W)`` (gradient) or
+    ``(B, 1, H, W)`` (temperature).
+    """
+    if output not in ("gradient", "temperature"):
+        raise ValueError(f"output must be 'gradient' or 'temperature', got {output!r}")
+    kappa = diffusivity(config)
+
+    def step(T: torch.Tensor) -> torch.Tensor:
+        nxt = simulate_heat(T, config, steps=2, kappa=kappa)[:, -1]
+        return temperature_gradient(nxt) if output == "gradient" else nxt
+
+    return step
+
+
+def heat_one_step_equivariance_error(T: torch.Tensor, beta: float | None = None, *,
+                                     config: HeatConfig | None = None, group: str = "C4",
+                                     norm: str = "l1", output: str = "gradient") -> float:
+    """Def. 3.1 error of the heat simulator's own one-step map on given states (issue 10).
+
+    ``mean over samples and non-identity g of ‖f(g·T) - g·f(T)‖`` where ``f`` steps the simulator
+    by one saved frame (:func:`heat_one_step_map`). With ``output="gradient"`` (default) the
+    compared quantity is ``∇T_{t+1}``, the vector field a forecaster predicts, so the number is
+    directly comparable with ``aeqkit.reproduce.model_equivariance_error`` on the ``∇T`` windows
+    that end at the same states (same L1 norm, same non-identity elements of C4). Computed in
+    float64; β = 0 gives round-off (~1e-17).
+
+    Args:
+        T: the states the one-step map starts from: ``(B, 1, H, W)``, or windows
+            ``(B, L, 1, H, W)`` whose last frame is used (square grid for C4).
+        beta: symmetry-breaking strength (builds a :class:`HeatConfig` at ``T``'s resolution).
+        config: the data set's config instead of ``beta`` (its κ, ``dt``, ``cfl``).
+        group: ``"C4"`` or ``"D4"`` (identity excluded).
+        norm: a norm of :func:`aeqkit.equivariance.equivariance_error` (``"l1"``: mean absolute).
+        output: ``"gradient"`` or ``"temperature"``.
+    """
+    if not isinstance(T, torch.Tensor) or T.ndim not in (4, 5) or T.shape[-3] != 1:
+        got = tuple(T.shape) if isinstance(T, torch.Tensor) else type(T).__name__
+        raise ValueError(f"T must be temperatures (B, 1, H, W) or windows (B, L, 1, H, W), got {got}")
+    if T.shape[-1] != T.shape[-2]:
+        raise ValueError(f"a C4 / D4 error needs a square grid, got {tuple(T.shape[-2:])}")
+    if (beta is None) == (config is None):
+        raise ValueError("give exactly one of beta= or config=")
+    if config is None:
+        config = HeatConfig(resolution=int(T.shape[-1]), steps=2, num_sims=1, beta=float(beta))
+    elif config.resolution != T.shape[-1]:
+        raise ValueError(f"config.resolution={config.resolution} does not match the grid {T.shape[-1]}")
+    states = (T[:, -1] if T.ndim == 5 else T).to(torch.float64)
+    g = get_group(group)
+    elements = [e for e in g.elements() if not g.equal(e, g.identity)]
+    out_type = "vector" if output == "gradient" else "scalar"
+    report = equivariance_error(heat_one_step_map(config, output), states, g, in_type="scalar",
+                                out_type=out_type, elements=elements, norm=norm)
+    return float(report.mean)
