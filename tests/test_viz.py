@@ -256,3 +256,165 @@ class _NumpyEncoder(json.JSONEncoder):
         if isinstance(o, np.ndarray):
             return o.tolist()
         return super().default(o)
+
+
+# ------------------------------------------------------------- issue 16: figures that read right
+
+
+def _text_px(text: str, size: float) -> float:
+    """Generous width estimate of one line of plotly text (0.6 em per character)."""
+    import re
+
+    return 0.6 * size * len(re.sub(r"<[^>]+>", "", text))
+
+
+def test_quiver_arrowheads_tell_u_from_minus_u() -> None:
+    right = np.stack([np.ones((16, 16)), np.zeros((16, 16))])
+    figs = [viz.field_figure(f, kind="quiver", quiver_max=4) for f in (right, -right)]
+    tips = []
+    for fig in figs:
+        arrows = fig.data[1]
+        assert arrows.marker.symbol == "arrow" and arrows.marker.angleref == "previous"
+        sizes = np.asarray(arrows.marker.size).reshape(-1, 3)
+        assert (sizes[:, 1] > 0).all() and (sizes[:, [0, 2]] == 0).all()  # a head on each tip only
+        xs = np.asarray(arrows.x, dtype=float).reshape(-1, 3)
+        tips.append(xs[:, 1] - xs[:, 0])  # tip relative to tail
+    assert (tips[0] > 0).all() and (tips[1] < 0).all()  # heads point along u and along -u
+    grid = viz.fields_grid([right, -right], kind="quiver", quiver_max=4)
+    assert all(t.marker.symbol == "arrow" for t in grid.data if t.type == "scatter")
+
+
+def test_heat_view_difference_map_has_a_fixed_colour_range() -> None:
+    figs = [viz.heat_view(b, size=16, steps=10, snapshots=(0, 9)) for b in (0.0, 0.3, 0.8)]
+    ranges = {(f.data[-1].zmin, f.data[-1].zmax) for f in figs}
+    assert ranges == {(0.0, 0.4)}  # the same at every β: β = 0.3 and 0.8 look different
+    diffs = [f.layout.meta["max_rotation_difference"] for f in figs]
+    assert diffs[0] < 1e-12 < diffs[1] < diffs[2] <= 0.4
+    bar = figs[0].data[-1].colorbar  # the shown bar: no SI suffix ("1p") at β = 0
+    assert bar.exponentformat != "SI" and bar.tickformat == ".2~f"
+    with pytest.raises(ValueError, match="diff_zmax"):
+        viz.heat_view(0.3, diff_zmax=0.0)
+
+
+def test_figures_fit_a_jupyterlab_output_area() -> None:
+    rng = np.random.default_rng(0)
+    traj = rng.normal(size=(12, 2, 32, 32))
+    figs = {
+        "fields_grid 8 cols": viz.fields_grid([traj[0]] * 8),
+        "gallery 4 panels": viz.animation_gallery({f"{90 * k}°": traj for k in range(4)}, max_size=24),
+        "error map 6 models": viz.error_map_figure(traj[:3], {str(i): traj[:3] for i in range(6)}),
+        "table 10 columns": viz.metric_table_figure([{f"c{i}": 1.0 for i in range(10)}]),
+        "kernel 8 elements": viz.kernel_figure(rng.normal(size=(4, 8, 3, 3))),
+        "relaxed layer": viz.relaxed_layer_view(2, 0.0, 8, steps=1, size=6),
+        "heat": viz.heat_view(0.3, size=16, steps=10, snapshots=(0, 3, 6, 9)),
+    }
+    too_wide = {k: f.layout.width for k, f in figs.items() if f.layout.width > viz.MAX_FIGURE_WIDTH}
+    assert not too_wide, too_wide
+    assert viz.MAX_FIGURE_WIDTH <= 968 - 40  # the measured output area, minus plotly's own margin
+
+
+def test_relaxed_layer_view_colour_bar_is_clear_of_the_other_panels() -> None:
+    fig = viz.relaxed_layer_view(2, 0.0, 4, steps=1, size=6)
+    bar = fig.data[0].colorbar
+    left, right = fig.layout.xaxis.domain
+    assert bar.orientation == "h" and bar.y < 0  # under the weights panel, not beside it
+    assert left <= bar.x - bar.len / 2 and bar.x + bar.len / 2 <= right
+    assert right < fig.layout.xaxis2.domain[0]  # the irrep panel starts after it
+
+
+def test_kernel_figure_rows_can_be_group_elements() -> None:
+    k = np.random.default_rng(0).normal(size=(4, 4, 3, 3))
+    fig = viz.kernel_figure(k, row_labels=[f"g={g}" for g in range(4)])
+    texts = {a.text for a in fig.layout.annotations}
+    assert {"g=0", "g=3"} <= texts and not any(t.startswith("l=") for t in texts)
+    assert fig.layout.meta["row_labels"] == ["g=0", "g=1", "g=2", "g=3"]
+    assert "l=1" in {a.text for a in viz.kernel_figure(k).layout.annotations}  # default: banks
+    with pytest.raises(ValueError, match="row labels"):
+        viz.kernel_figure(k, row_labels=["g=0"])
+
+
+def test_animation_gallery_colour_bar_and_pace() -> None:
+    traj = np.random.default_rng(0).normal(size=(30, 2, 32, 32))
+    fig = viz.animation_gallery({f"{90 * k}°": traj for k in range(4)}, max_frames=10)
+    assert [a.text for a in fig.layout.annotations] == ["0°", "90°", "180°", "270°"]
+    assert fig.data[0].showscale and fig.data[0].colorbar.title.text == "|v|"
+    assert fig.data[0].colorbar.x > 1.0  # right of the last panel, not over it
+    assert fig.layout.meta["frames"] * fig.layout.meta["frame_ms"] >= 4000  # 10 frames: >= 4 s
+    play = fig.layout.updatemenus[0].buttons[0].args[1]["frame"]["duration"]
+    assert play == fig.layout.meta["frame_ms"]
+    assert all(fr.data[0].zmin == fig.data[0].zmin for fr in fig.frames)  # one range throughout
+    assert fig.layout.width <= viz.MAX_FIGURE_WIDTH
+    with pytest.raises(ValueError, match="frame_ms"):
+        viz.animation_gallery(traj, frame_ms=10)
+
+
+def test_log_axes_when_errors_span_decades() -> None:
+    data = np.linspace(0.01, 0.1, 5)
+    fig = viz.model_vs_data_error(data, {"Conv": 0.1 + 0 * data, "E2CNN": 4e-8 + 0 * data})
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+    low, high = fig.layout.yaxis.range
+    assert low < np.log10(4e-8) < high  # E2CNN's 4e-8 is visible, not flattened onto zero
+    zero = viz.model_vs_data_error(data, {"Conv": 0.1 + 0 * data, "exact": 0 * data,
+                                          "E2CNN": 4e-8 + 0 * data})
+    assert zero.layout.meta["clipped"] == 5  # exact zeros drawn on the bottom edge
+    assert viz.model_vs_data_error(data, {"RSteer": data}).layout.xaxis.type == "linear"
+    assert viz.model_vs_data_error(data, {"RSteer": data}, log=True).layout.yaxis.type == "log"
+    # a curve from an exact zero (float64 rounding, 1e-17) that grows linearly stays linear
+    lin = viz.error_vs_strength([0, 0.5, 1], [1e-17, 0.05, 0.1])
+    assert lin.layout.yaxis.type == "linear"
+    assert viz.error_vs_strength([0, 1, 2], [1e-6, 1e-3, 1.0]).layout.yaxis.type == "log"
+    assert viz.spans_decades([4e-8, 0.1]) and not viz.spans_decades([0.0, 0.01, 0.1])
+    with pytest.raises(ValueError, match="log"):
+        viz.model_vs_data_error(data, {"a": data}, log="sometimes")
+
+
+def test_generator_heatmaps_have_categorical_axes() -> None:
+    from aeqkit.discovery import figures
+
+    true = torch.tensor([[0.0, -1.0], [1.0, 0.0]])
+    fig = figures.generator_heatmaps(true + 0.01, true)
+    axes = [fig.layout.xaxis, fig.layout.xaxis2, fig.layout.yaxis, fig.layout.yaxis2]
+    assert all(a.type == "category" and list(a.tickvals) == ["x", "y"] for a in axes)
+    assert list(fig.data[0].x) == ["x", "y"]  # one tick per matrix index, no 0.5 positions
+    assert fig.layout.width <= viz.MAX_FIGURE_WIDTH
+    big = figures.generator_heatmaps(torch.eye(4))
+    assert list(big.layout.xaxis.tickvals) == ["0", "1", "2", "3"]
+    with pytest.raises(ValueError, match="index labels"):
+        figures.generator_heatmaps(true, true, index_labels=["a"])
+
+
+def test_similarity_threshold_labels_do_not_overprint() -> None:
+    from aeqkit.discovery import figures
+
+    hist = {"step": [0, 10, 20], "similarity": [0.2, 0.8, 0.999]}
+    fig = figures.similarity_curve(hist, thresholds=(0.9, 0.95, 0.99))
+    labels = [a for a in fig.layout.annotations if a.text in {"0.9", "0.95", "0.99"}]
+    assert len(labels) == 3
+    plot_px = fig.layout.width - 160  # generous: plotly's default side margins
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            apart_px = abs(a.x - b.x) * plot_px
+            assert apart_px > _text_px(a.text, 11) + 10, (a.text, b.text, apart_px)
+
+
+def test_ring_title_fits_the_figure() -> None:
+    from aeqkit.discovery import figures
+
+    torch.set_num_threads(1)
+    fig = figures.ring_breaking_figure(1.0, n_samples=300)
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) == 2 and "0.5" in lines[1]
+    assert lines[1].startswith("<sup>")  # the second line in the smaller subtitle size (0.7 em)
+    assert max(_text_px(lines[0], 17), _text_px(lines[1], 0.7 * 17)) < fig.layout.width - 40
+    acc = fig.layout.meta["distinguishability"]
+    assert f"{acc:.3f}" in lines[1]  # the readout's number, as the browser test reads it
+
+
+def test_live_readout_does_not_wrap(monkeypatch) -> None:
+    monkeypatch.setenv("AEQKIT_HEADLESS", "0")
+    view = widgets.interactive_view(_toy_builder, readout="err", display=False,
+                                    beta=widgets.Control(0.0, 1.0, 0.1, 0.2), n=widgets.Control(2, 8, 2, 4))
+    readout, controls = view._readout_widget, view.widget.children[0]
+    assert readout.layout.flex == "0 0 auto"  # never squeezed by the sliders ...
+    assert controls.layout.flex_flow == "row wrap"  # ... they wrap as whole items instead
+    assert "white-space: nowrap" in readout.value
