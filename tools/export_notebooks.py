@@ -124,6 +124,12 @@ def has_solutions(nb: Any) -> bool:
                for c in nb.cells)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_atomic(nb: Any, dest: Path) -> None:
     import nbformat
 
@@ -132,6 +138,7 @@ def _write_atomic(nb: Any, dest: Path) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             nbformat.write(nb, fh)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
