@@ -3,7 +3,9 @@
 Entry point: :func:`load_dataset` (generate once, cache under ``data/``, split into windows).
 Generators: :mod:`aeqkit.data.heat` (paper Fig. 2), :mod:`aeqkit.data.smoke` (Sec. 5.1-5.2, PhiFlow),
 :mod:`aeqkit.data.jet` (Sec. 5.3, synthetic stand-in and :func:`load_piv`). Caching:
-:mod:`aeqkit.data.cache`. Windows and splits: :mod:`aeqkit.data.windows`. See ``data/README.md``.
+:mod:`aeqkit.data.cache`. Windows and splits: :mod:`aeqkit.data.windows`. Your own flow data
+(netCDF / xarray / arrays, masks, leak-free splits of one record, climatology, regridding):
+:mod:`aeqkit.data.ingest` and :mod:`aeqkit.data.records`. See ``data/README.md``.
 """
 
 from aeqkit.data.burgers import burgers_initial_condition, burgers_step, simulate_burgers
@@ -16,7 +18,17 @@ from aeqkit.data.heat import (
     simulate_heat,
     temperature_gradient,
 )
+from aeqkit.data.ingest import FlowRecord, VectorNormalizer, from_arrays, from_xarray, open_flow
 from aeqkit.data.jet import JetConfig, generate_jet, jet_stations, load_piv, piv_dataset
+from aeqkit.data.records import (
+    climatology_forecast,
+    crop,
+    largest_valid_window,
+    regrid_isotropic,
+    split_record,
+    stack_records,
+    time_blocks,
+)
 from aeqkit.data.smoke import (
     NUM_LEVELS,
     SmokeConfig,
@@ -61,6 +73,18 @@ __all__ = [
     "jet_stations",
     "load_piv",
     "piv_dataset",
+    "FlowRecord",
+    "VectorNormalizer",
+    "from_arrays",
+    "from_xarray",
+    "open_flow",
+    "climatology_forecast",
+    "crop",
+    "largest_valid_window",
+    "regrid_isotropic",
+    "split_record",
+    "stack_records",
+    "time_blocks",
     "NUM_LEVELS",
     "SmokeConfig",
     "generate_smoke",

@@ -24,9 +24,11 @@ Accepted PIV file formats (arrays of shape ``(T, 2, H, W)``, channels ``(u, v)``
 
 * ``.npz``: an array named ``velocity`` (or the only array in the file);
 * ``.pt`` / ``.pth``: a tensor, or a dict with a tensor under ``"velocity"``;
-* ``.nc`` / ``.cdf`` / ``.netcdf`` (netCDF3, read with ``scipy.io.netcdf_file``): a variable
-  ``velocity`` with dimensions ``(time, component, y, x)``, or two variables ``u`` and ``v`` with
-  dimensions ``(time, y, x)``.
+* ``.nc`` / ``.cdf`` / ``.netcdf`` (netCDF 3 or 4, read with xarray and CF decoding: scale/offset,
+  fill values): a variable ``velocity`` with dimensions ``(time, component, y, x)``, or two variables
+  ``u`` and ``v`` (or ``uwnd``/``vwnd``, ``eastward_*``/``northward_*``: :mod:`aeqkit.data.ingest`)
+  with dimensions ``time``, ``y``, ``x`` matched by name in any order; a descending ``y`` coordinate is
+  flipped so that rows go up.
 """
 
 from __future__ import annotations
@@ -258,6 +260,71 @@ def generate_jet(config: JetConfig, progress: bool = True) -> tuple[dict[str, to
 # --------------------------------------------------------------------------------------------
 # Real PIV windows
 # --------------------------------------------------------------------------------------------
+def _piv_record(path: Path, key: str | None):
+    """One PIV file as a :class:`~aeqkit.data.ingest.FlowRecord` (missing vectors marked invalid)."""
+    from aeqkit.data.ingest import find_velocity, from_arrays, from_xarray, match_dims
+
+    ext = path.suffix.lower()
+    if ext in (".nc", ".cdf", ".netcdf"):
+        import xarray as xr
+
+        try:
+            with xr.open_dataset(path, mask_and_scale=True, decode_times=False) as ds:
+                ds = ds.load()
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{path}: not a readable netCDF 3 / 4 file ({err})") from err
+        name = key or "velocity"
+        if name in ds.data_vars:
+            da = ds[name]
+            comp = [d for d in da.dims if da.sizes[d] == 2 and str(d).lower() in
+                    ("component", "components", "comp", "vector", "c", "channel", "channels", "uv")]
+            if len(comp) != 1:
+                raise ValueError(f"{path}: variable {name!r} has dimensions {da.dims}; expected a component "
+                                 "dimension of size 2 named 'component' (or 'vector', 'channel') besides "
+                                 "time, y and x")
+            attrs = dict(da.attrs)
+            u_da = da.isel({comp[0]: 0}, drop=True).rename("u")
+            v_da = da.isel({comp[0]: 1}, drop=True).rename("v")
+            sub = xr.Dataset({"u": u_da, "v": v_da})
+            sub["u"].attrs.update(attrs)
+            sub["v"].attrs.update(attrs)
+            sub["u"].encoding.update(da.encoding)
+            sub["v"].encoding.update(da.encoding)
+            return from_xarray(sub, "u", "v", source=str(path))
+        try:
+            un, vn = find_velocity(ds) if key is None else (None, None)
+        except ValueError as err:
+            raise ValueError(f"{path}: expected a variable {name!r} (time, component, y, x) or variables 'u' "
+                             f"and 'v' (time, y, x); found {list(ds.data_vars)}") from err
+        if un is None:
+            raise ValueError(f"{path}: expected a variable {name!r} (time, component, y, x); found "
+                             f"{list(ds.data_vars)}")
+        roles = match_dims(ds, un)
+        if "time" not in roles:
+            raise ValueError(f"{path}: {un!r} has no time dimension (dimensions {ds[un].dims})")
+        return from_xarray(ds, un, vn, source=str(path))
+    arr = _read_array(path, key)
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{path}: expected real numbers, got dtype {arr.dtype}")
+    if arr.ndim != 4:
+        raise ValueError(f"{path}: expected an array of rank 4 with shape (T, 2, H, W), got rank {arr.ndim} "
+                         f"with shape {arr.shape}")
+    if arr.shape[1] != 2:
+        raise ValueError(f"{path}: expected 2 velocity channels (u, v) on axis 1 of (T, 2, H, W), got "
+                         f"{arr.shape[1]} (shape {arr.shape})")
+    if np.isinf(arr).any() or np.isnan(arr).all():
+        bad = ~np.isfinite(arr)
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{path}: contains {int(bad.sum())} NaN or inf values (first at {first}); expected "
+                         "finite velocities (NaN may mark some missing vectors, inf never)")
+    try:
+        rec = from_arrays(arr[:, 0], arr[:, 1], dims=("time", "y", "x"))
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+    rec.source = str(path)
+    return rec
+
+
 def _read_array(path: Path, key: str | None) -> np.ndarray:
     ext = path.suffix.lower()
     if ext == ".npz":
@@ -279,81 +346,134 @@ def _read_array(path: Path, key: str | None) -> np.ndarray:
         if not isinstance(obj, torch.Tensor):
             raise ValueError(f"{path}: expected a tensor of shape (T, 2, H, W), got {type(obj).__name__}")
         return obj.detach().cpu().numpy()
-    if ext in (".nc", ".cdf", ".netcdf"):
-        from scipy.io import netcdf_file
-
-        try:
-            with netcdf_file(path, "r", mmap=False) as f:
-                names = list(f.variables)
-                name = key or "velocity"
-                if name in f.variables:
-                    return np.array(f.variables[name].data)
-                if key is None and "u" in f.variables and "v" in f.variables:
-                    u, v = np.array(f.variables["u"].data), np.array(f.variables["v"].data)
-                    return np.stack([u, v], axis=1)
-        except (TypeError, OSError) as err:
-            raise ValueError(f"{path}: not a readable netCDF3 file ({err}); convert netCDF4/HDF5 files "
-                             "to .npz or netCDF3") from err
-        raise ValueError(f"{path}: expected a variable {name!r} (time, component, y, x) or variables 'u' and "
-                         f"'v' (time, y, x); found {names}")
     raise ValueError(f"{path}: unknown extension {ext!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
+
+
+def _check_piv_shape(path: Path, fields: torch.Tensor) -> None:
+    S, T, _, H, W = fields.shape
+    if S != 1:
+        raise ValueError(f"{path}: one PIV window per file expected, got {S} samples / levels; select one "
+                         "with aeqkit.data.open_flow(path, level=...)")
+    if T < 2 or H < 2 or W < 2:
+        raise ValueError(f"{path}: expected at least 2 frames and a 2 x 2 grid, got shape {(T, 2, H, W)}")
 
 
 def load_piv(path: str | os.PathLike, key: str | None = None) -> torch.Tensor:
     """Load one real PIV window of velocity fields (format: see the module docstring).
 
+    netCDF files are read with xarray and CF decoding (``scale_factor`` / ``add_offset`` applied,
+    ``_FillValue`` / ``missing_value`` recognised), dimensions matched by name (``(time, y, x)`` in
+    any storage order; a descending ``y`` coordinate is flipped so rows go up); values are checked
+    after decoding and after the float32 cast.
+
     Args:
-        path: a ``.npz``, ``.pt``/``.pth`` or netCDF3 (``.nc``) file.
-        key: variable name (default ``"velocity"``; netCDF also accepts ``u`` + ``v``).
+        path: a ``.npz``, ``.pt``/``.pth`` or netCDF 3 / 4 (``.nc``, ``.cdf``, ``.netcdf``) file.
+        key: variable name (default ``"velocity"``; netCDF also accepts ``u`` + ``v`` and the other
+            names of :data:`aeqkit.data.ingest.U_NAMES`).
 
     Shape: returns ``(T, 2, H, W)`` float32, channels ``(u, v)``, row axis y up.
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: unknown extension, missing variable, wrong rank or channel count, non-numeric
-            data, NaN or inf, or fewer than 2 frames.
+        ValueError: unknown extension, missing variable, unrecognised dimensions, wrong rank or channel
+            count, non-numeric data, missing vectors (NaN / fill values: use :func:`piv_dataset` or
+            :func:`aeqkit.data.open_flow`, which mask them), inf, float32 overflow, or fewer than 2 frames.
     """
     path = Path(path)
     if path.suffix.lower() not in PIV_EXTENSIONS:
         raise ValueError(f"{path}: unknown extension {path.suffix!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
     if not path.exists():
         raise FileNotFoundError(f"PIV file {path} does not exist")
-    arr = _read_array(path, key)
-    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"{path}: expected real numbers, got dtype {arr.dtype}")
-    if arr.ndim != 4:
-        raise ValueError(f"{path}: expected an array of rank 4 with shape (T, 2, H, W), got rank {arr.ndim} "
-                         f"with shape {arr.shape}")
-    if arr.shape[1] != 2:
-        raise ValueError(f"{path}: expected 2 velocity channels (u, v) on axis 1 of (T, 2, H, W), got "
-                         f"{arr.shape[1]} (shape {arr.shape})")
-    if arr.shape[0] < 2 or arr.shape[2] < 2 or arr.shape[3] < 2:
-        raise ValueError(f"{path}: expected at least 2 frames and a 2 x 2 grid, got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{path}: contains {int(bad.sum())} NaN or inf values (first at {first}); "
-                         "mask or interpolate the missing PIV vectors before loading")
-    return torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    rec = _piv_record(path, key)
+    _check_piv_shape(path, rec.fields)
+    bad = ~rec.valid[0]
+    if bool(bad.any()):
+        first = tuple(int(i) for i in torch.nonzero(bad)[0])
+        raise ValueError(f"{path}: contains {int(bad.sum())} missing vectors (NaN or inf / fill values; "
+                         f"first at (frame, row, col) = {first}); expected complete fields. piv_dataset() "
+                         "and aeqkit.data.open_flow() load them with a validity mask")
+    return rec.fields[0].contiguous()
 
 
-def piv_dataset(paths: Sequence[str | os.PathLike], key: str | None = None, **window_settings: Any):
+def piv_dataset(paths: Sequence[str | os.PathLike], key: str | None = None, *, input_length: int = 10,
+                target_length: int = 5, eval_steps: int = 20, future_fraction: float = 0.25,
+                valid_fraction: float = 0.1, test_domain_fraction: float = 0.2, seed: int = 0,
+                test_domain_sims: Sequence[int] | None = None, gap: int = 0):
     """Real PIV windows (one file per window/region) as a :class:`~aeqkit.data.ForecastData`.
 
-    All files must share ``(T, 2, H, W)``; the regions are split 80/20 into training and test-domain
-    regions as in the paper. ``window_settings`` go to :func:`~aeqkit.data.windows.make_splits`
-    (``input_length=10``, ``target_length=5``, ``eval_steps=20``, ...). Nothing is cached.
+    All files must share ``(T, 2, H, W)`` and their frames are taken as simultaneous. The split is
+    leak-free (:func:`aeqkit.data.records.split_record`):
+
+    * regions: with two or more files, a seeded ``test_domain_fraction`` of them (at least one) is held
+      out whole as ``"test_domain"`` (the paper's 80/20); with one file there is no test-domain split
+      (``data.splits["test_domain"]`` raises a ``KeyError`` saying so, ``meta["test_domain_sims"]`` is
+      empty) and only the time blocks below are made;
+    * time: test-future targets are the last ``future_fraction`` of the frames (their inputs reach
+      back ``input_length`` frames), validation is a contiguous block just before (``valid_fraction`` of
+      the frames, at least one window), training is everything earlier; no window shares a frame with
+      a window of another split.
+
+    Missing vectors (NaN, ``_FillValue``) become invalid cells of the mask ``meta["mask"]`` (cells
+    valid in every frame of every file); fields are divided by one vector scale fitted on the
+    training frames of the training regions (``meta["scale"]``). Nothing is cached.
     """
-    from aeqkit.data.windows import ForecastData, make_splits
+    from aeqkit.data.records import split_record, stack_records
 
     if not paths:
         raise ValueError("paths must name at least one PIV file")
-    arrays = [load_piv(p, key) for p in paths]
-    shapes = {tuple(a.shape) for a in arrays}
+    for label, val in (("input_length", input_length), ("target_length", target_length),
+                       ("eval_steps", eval_steps)):
+        if not (isinstance(val, int) and val >= 1):
+            raise ValueError(f"{label} must be an int >= 1, got {val!r}")
+    if not (0 < future_fraction < 1 and 0 <= valid_fraction < 1 and 0 <= test_domain_fraction < 1):
+        raise ValueError("fractions must lie in (0, 1) for future_fraction and [0, 1) for valid_fraction "
+                         f"and test_domain_fraction; got {future_fraction}, {valid_fraction}, "
+                         f"{test_domain_fraction}")
+    records = []
+    for p in paths:
+        p = Path(p)
+        if p.suffix.lower() not in PIV_EXTENSIONS:
+            raise ValueError(f"{p}: unknown extension {p.suffix!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
+        if not p.exists():
+            raise FileNotFoundError(f"PIV file {p} does not exist")
+        rec = _piv_record(p, key)
+        _check_piv_shape(p, rec.fields)
+        records.append(rec)
+    shapes = {tuple(r.fields.shape[1:]) for r in records}
     if len(shapes) != 1:
         raise ValueError(f"all PIV windows must have the same shape (T, 2, H, W); got {sorted(shapes)}")
-    fields = torch.stack(arrays)
-    splits, info = make_splits(fields, **window_settings)
-    meta = {"synthetic": False, "field_type": "vector", "channels": ["u", "v"],
-            "paths": [str(p) for p in paths], **info}
-    return ForecastData(name="piv", fields=fields, splits=splits, meta=meta, config=None)
+    for r in records:  # frames are simultaneous across files: compare shapes only
+        r.times = None
+    rec = stack_records(records, names=[str(p) for p in paths])
+    S, T = rec.fields.shape[:2]
+    if not bool(rec.mask.any()):
+        raise ValueError("no cell is valid in every frame of every PIV file; nothing to train on")
+    L, K, E = input_length, target_length, eval_steps
+    future_start = min(int(round(T * (1 - future_fraction))), T - E)
+    if future_start - L < 0:
+        raise ValueError(f"input_length + eval_steps = {L + E} frames do not fit in {T} frames")
+    test_block = (future_start - L, T)
+    n_valid = max(int(round(valid_fraction * T)), L + K) if valid_fraction > 0 else 0
+    valid_block = (test_block[0] - gap - n_valid, test_block[0] - gap) if n_valid else None
+    if valid_block is not None and valid_block[0] - gap < L + K:
+        raise ValueError(
+            f"{T} frames are too few for leak-free time blocks: a training block of {L + K} frames, a "
+            f"validation block of {n_valid} and a test-future block of {T - test_block[0]} "
+            f"(input_length={L}, target_length={K}, eval_steps={E}, gap={gap}); use longer records or "
+            "shorter windows")
+    if test_domain_sims is not None:
+        held = sorted(int(s) for s in test_domain_sims)
+    elif S >= 2 and test_domain_fraction > 0:
+        n_test = min(max(int(round(test_domain_fraction * S)), 1), S - 1)
+        g = torch.Generator().manual_seed(int(seed))
+        held = sorted(torch.randperm(S, generator=g)[:n_test].tolist())
+    else:
+        held = []
+    data = split_record(rec, input_length=L, target_length=K, eval_steps=E, valid=valid_block,
+                        test=test_block, gap=gap, test_domains=held or None, domain_frames="all", name="piv")
+    data.meta.update(paths=[str(p) for p in paths], future_start=future_start)
+    if not held:
+        data.meta["test_domain_note"] = (
+            "one PIV file: no region can be held out, so there is no test-domain split" if S == 1
+            else "test_domain_fraction=0: no test-domain split")
+    return data
