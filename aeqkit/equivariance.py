@@ -136,7 +136,9 @@ class EquivarianceReport:
         lines = [f"equivariance error over {self.group} ({self.norm}, non-identity elements): "
                  f"sup={self.sup:.3e} mean={self.mean:.3e}"]
         for e in self.per_element:
-            tag = e.action + (f", {100 * e.valid_fraction:.0f}% valid" if e.valid_fraction < 1 else "")
+            # the action's kind, not the error's: "exact" means the grid was moved without interpolation
+            tag = f"{e.action} action"
+            tag += f", {100 * e.valid_fraction:.0f}% valid" if e.valid_fraction < 1 else ""
             tag += ", identity" if e.is_identity else ""
             lines.append(f"  {e.label:>14}: sup={e.sup:.3e} mean={e.mean:.3e} ({tag})")
         return "\n".join(lines)
