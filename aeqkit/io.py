@@ -62,8 +62,8 @@ class UnsafeFileError(CorruptFileError):
 
 #: The named steps of :func:`atomic_write_bytes`, in order. The fault-injection tests kill a writer
 #: at each of them (see ``_fault_hook``).
-WRITE_STEPS = ("start", "sidecar_both_written", "data_tmp_written", "data_replaced",
-               "sidecar_tmp_written", "sidecar_replaced")
+WRITE_STEPS = ("start", "sidecar_both_tmp_written", "sidecar_both_written", "data_tmp_written",
+               "data_replaced", "sidecar_tmp_written", "sidecar_replaced")
 
 #: Test hook: called with each step name of :data:`WRITE_STEPS` (fault injection); None in normal use.
 _fault_hook = None
@@ -234,7 +234,7 @@ def atomic_write_bytes(data: bytes, path: str | os.PathLike) -> Path:
         _step("start")
         old = _current_entry(path)
         both = [new] + ([old] if old is not None and old != new else [])
-        _replace_with(_sidecar(path), _sidecar_bytes(both))
+        _replace_with(_sidecar(path), _sidecar_bytes(both), tmp_step="sidecar_both_tmp_written")
         _step("sidecar_both_written")
         _replace_with(path, data, tmp_step="data_tmp_written")
         _step("data_replaced")

@@ -471,8 +471,10 @@ def fit(
         seed: seeds shuffling and any randomness during training (not the model's
             initialisation, which happened before: see :func:`aeqkit.utils.seeded`).
         device: ``"cpu"``, ``"cuda"`` ...; default :func:`aeqkit.utils.default_device`.
-        checkpoint: path written atomically (checksum inside the file) whenever validation
-            improves and at the end; load with :func:`load_checkpoint`.
+        checkpoint: path written atomically (kill-safe, with a SHA-256 sidecar: see
+            :mod:`aeqkit.io`) whenever validation improves and at the end; load with
+            :func:`load_checkpoint`. Its folder must be writable (checked before training); a
+            write that fails later (full disk) is a :class:`TrainingWarning`, not a lost run.
         progress: show a tqdm bar over epochs.
         grad_clip: clip the gradient norm to this value when given.
         restore_best: load the best epoch's weights at the end (else keep the last epoch's; the
@@ -538,6 +540,8 @@ def fit(
                 f"alpha={alpha} was given but {type(model).__name__} has no 'alpha' attribute; "
                 "expected an aeqkit forecaster (aeqkit.models.build) or alpha=None"
             )
+    if checkpoint is not None:
+        _check_checkpoint_path(Path(checkpoint))
     train_mask = _resolve_mask(mask, train_ds)
     valid_mask = _resolve_mask(mask, valid_ds)
     # NaN / inf in the data would make every epoch's RMSE NaN: refuse before any training
@@ -554,6 +558,7 @@ def fit(
     loader = DataLoader(train_ds, batch_size=batch_size, shuffle=True, generator=generator,
                         drop_last=False)
     ckpt_path = Path(checkpoint) if checkpoint is not None else None
+    ckpt_ok = True
     dev_mask = train_mask.to(device) if train_mask is not None else None
 
     def validate() -> float:
@@ -635,8 +640,9 @@ def fit(
             if improved:
                 best_rmse, best_epoch, bad_epochs = valid_rmse, epoch, 0
                 best_state = _clone_state(model)
-                if ckpt_path is not None:
-                    _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse, history)
+                if ckpt_path is not None and ckpt_ok:
+                    ckpt_ok = _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse,
+                                               history)
             else:
                 bad_epochs += 1
             metrics = {"epoch": float(epoch), "train_loss": history["train_loss"][-1],
@@ -663,7 +669,7 @@ def fit(
         model.load_state_dict(best_state)
     seconds = time.perf_counter() - start
     if ckpt_path is not None:
-        _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse, history)
+        ckpt_ok = _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse, history)
     if best_rmse > initial_rmse:
         warnings.warn(
             f"the best epoch ({best_epoch}) has a validation RMSE of {best_rmse:.4g}, worse than "
@@ -674,14 +680,37 @@ def fit(
                      epochs_run=len(history["valid_rmse"]), stopped_early=stopped_early,
                      out_of_time=out_of_time, cpu_seconds=time.process_time() - cpu_start,
                      seconds=seconds, device=str(device),
-                     checkpoint=str(ckpt_path) if ckpt_path is not None else None,
+                     checkpoint=str(ckpt_path) if ckpt_path is not None and ckpt_ok else None,
                      initial_valid_rmse=initial_rmse, lr_schedule=lr_schedule)
 
 
 def _save_checkpoint(path: Path, state: dict[str, torch.Tensor], epoch: int, rmse: float,
-                     history: dict[str, list[float]]) -> None:
-    atomic_save({"state_dict": state, "epoch": epoch, "valid_rmse": rmse,
-                 "history": {k: list(v) for k, v in history.items()}}, path)
+                     history: dict[str, list[float]]) -> bool:
+    """Write a checkpoint; on a full disk or lost permission warn and return False (training goes
+    on: the model in memory still holds the result, and the previous checkpoint stays valid)."""
+    try:
+        atomic_save({"state_dict": state, "epoch": epoch, "valid_rmse": rmse,
+                     "history": {k: list(v) for k, v in history.items()}}, path)
+    except OSError as err:
+        warnings.warn(f"could not write the checkpoint {path} ({err}); training continues and "
+                      "the model in memory holds the best weights. Free space or choose another "
+                      "checkpoint path", TrainingWarning, stacklevel=3)
+        return False
+    return True
+
+
+def _check_checkpoint_path(path: Path) -> None:
+    """Refuse an unwritable checkpoint location before training starts."""
+    if path.is_dir():
+        raise ValueError(f"checkpoint must be a file path, got the folder {path}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"checkpoint folder {path.parent} cannot be created ({err}); expected a "
+                         "writable location") from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise ValueError(f"checkpoint folder {path.parent} is not writable; expected a writable "
+                         "location")
 
 
 def load_checkpoint(model: nn.Module, path: str | os.PathLike) -> dict:
