@@ -65,6 +65,7 @@ See also: notebook 05 (forecasting).
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 
 from torch import nn
@@ -361,6 +362,11 @@ def build(name: str, symmetry: str | None = "default", **hparams) -> Forecaster:
     if unknown:
         raise ValueError(f"unknown hyper-parameter(s) {unknown} for {canonical!r} "
                          f"({symmetry}); accepted: {sorted(accepted)}")
+    if "alpha" in hparams:
+        a = hparams["alpha"]
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a) or a < 0:
+            raise ValueError(f"alpha (weight of the equivariance penalty / extra loss) must be a finite "
+                             f"number >= 0, got {a!r}")
     model = _REGISTRY[canonical][0](symmetry, **hparams)
     model.name = canonical
     return model

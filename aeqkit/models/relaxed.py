@@ -141,7 +141,8 @@ class RGroupForecaster(_RelaxedForecaster):
     equivariant regular-to-vector projection. Default width 16 fields (64 channels for C4), L = 3.
     ``"translation"``: relaxed translation convs (spatially varying ``w_l(x)``, or low rank with
     ``rank``), width 64 channels; needs ``input_size``. ``"scaling"``: relaxed scale lifting and
-    group convs (``aeqkit.nn``), width 24 per scale.
+    group convs (``aeqkit.nn``), width 24 per scale, no biases, so the model is homogeneous
+    (``f(λx) = λ f(x)``, the velocity factor of the NS scaling) for any weights.
 
     Shape:
         x: (B, T, 2, H, W) -> (B, 2, H, W)
@@ -220,6 +221,8 @@ def _build_scale(cls, in_channels, out_channels, k, num_scales, L, padding_mode)
                         ("padding_mode", padding_mode)):
         if name in params:
             kw[name] = value
+    if "bias" in params:  # a bias breaks the homogeneity f(λx) = λ f(x) of the NS scaling
+        kw["bias"] = False
     return cls(in_channels, out_channels, k, **kw)
 
 
@@ -228,7 +231,8 @@ class RSteerForecaster(_RelaxedForecaster):
 
     ``symmetry="rotation"``: ``RelaxedRotSteerConv2d`` layers, 10 vector fields -> ``width``
     regular C_N fields -> ... -> 1 vector field, ReLU on regular fields, ``relax="position"``
-    (``w(y)``) or ``"angle"`` (``w(theta)``). ``"scaling"``: ``RelaxedScaleSteerConv2d`` layers.
+    (``w(y)``) or ``"angle"`` (``w(theta)``). ``"scaling"``: ``RelaxedScaleSteerConv2d`` layers
+    (no biases: homogeneous; kernel size at least 5, see :func:`scale_steer_kernel_size`).
     With ``translation_rank=R`` (RSteerTR / RSteerTS) every layer is wrapped in a
     :class:`RelaxedTranslationMix` (Eq. 8, low rank R) and the model needs ``input_size``.
 
@@ -288,18 +292,31 @@ class RSteerForecaster(_RelaxedForecaster):
         return y if self.projection is None else self.projection(y)
 
 
+#: Smallest kernel that holds a scale-steerable basis at scales up to 2 (a 3x3 grid cannot: factor-2
+#: scale error >= 0.21 for any width, see :mod:`aeqkit.nn.scale`).
+MIN_SCALE_STEER_KERNEL = 5
+
+
+def scale_steer_kernel_size(kernel_size: int) -> int:
+    """Kernel size of the scale-steerable layers of a model asked for ``kernel_size``: at least 5."""
+    return max(int(kernel_size), MIN_SCALE_STEER_KERNEL)
+
+
 def _scale_steer_layers(in_channels, width, num_layers, k, num_scales, padding_mode, rank, size):
     """Relaxed scale-steerable lift + scale layers (``aeqkit.nn.RelaxedScaleSteerConv2d``, scales
-    ``2^(s/2)``, neighbouring-scale window 2), optionally translation-mixed (Eq. 8)."""
+    ``2^(s/2)``, neighbouring-scale window 2, Hermite order 1, default width ``sigma``, no bias),
+    optionally translation-mixed (Eq. 8). ``k`` below 5 is raised to 5 (:func:`scale_steer_kernel_size`)."""
     steer = nn_layer("RelaxedScaleSteerConv2d")
     s_count = check_int(num_scales, "num_scales")
+    k = scale_steer_kernel_size(k)
     scales = tuple(2.0 ** (s / 2) for s in range(s_count))
     r = 1 if rank is None else rank
     layers = []
     for i in range(num_layers):
         c_in = in_channels if i == 0 else width
         layer = steer(c_in, width * r, k, scales=scales, lift=i == 0,
-                      scale_size=1 if i == 0 else min(2, s_count), padding_mode=padding_mode)
+                      scale_size=1 if i == 0 else min(2, s_count), padding_mode=padding_mode,
+                      bias=False)
         if rank is not None:
             layer = RelaxedTranslationMix(layer, width * s_count, rank, size)
         layers.append(layer)
