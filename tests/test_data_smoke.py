@@ -103,3 +103,32 @@ def test_data_equivariance_error_zero_without_breaking_and_grows() -> None:
 def test_disk_mask_orientation() -> None:
     m = disk_mask(8, (6.5, 1.5), 0.5)
     assert m[1, 6] == 1 and m.sum() == 1  # row = y (up), column = x
+
+
+@pytest.mark.slow
+def test_one_step_equivariance_error_of_the_simulator() -> None:
+    """Deliverable 2: Def. 3.1 of the simulator's own one-step map. Zero (exactly) without breaking;
+    positive and growing with the breaking; the own step reproduces the data's next frame."""
+    from aeqkit.data.smoke import one_step_equivariance_error, simulate_smoke, smoke_setup
+
+    small = dict(kind="rotation", resolution=8, steps=6, warmup=1, num_positions=1, inflow_radius=0.2,
+                 smoke_advection="semi_lagrangian", tol=1e-3)
+    windows = [(0, 2), (1, 2), (3, 1)]
+    sym = one_step_equivariance_error(SmokeConfig(breaking=0.0, **small), windows, input_length=3)
+    assert sym["mean"] == 0.0 and all(v == 0.0 for v in sym["per_element"].values())
+    weak = one_step_equivariance_error(SmokeConfig(breaking=0.2, **small), windows, input_length=3)
+    cfg = SmokeConfig(breaking=0.6, **small)
+    strong = one_step_equivariance_error(cfg, windows, input_length=3)
+    assert 0 < weak["mean"] < strong["mean"]
+    assert strong["mean"] / weak["mean"] == pytest.approx(3.0, rel=0.3)  # about linear in the breaking
+    assert sorted(strong["per_element"]) == [1, 2, 3] and len(strong["per_window"]) == 3
+    # the simulation's own step is the data's next frame (same batch: bit for bit)
+    st = smoke_setup(cfg)
+    vel = simulate_smoke(st["inflow"][[0, 1, 3]], st["buoyancy"][[0, 1, 3]], cfg.steps, cfg.warmup,
+                         cfg.tol, smoke_advection=cfg.smoke_advection)
+    expected = torch.stack([vel[0, 2 + 3], vel[1, 2 + 3], vel[2, 1 + 3]])
+    assert torch.allclose(strong["own_next"], expected, atol=1e-6)
+    with pytest.raises(ValueError, match="rotation' or 'levels"):
+        one_step_equivariance_error(SmokeConfig(kind="translation", resolution=8), windows)
+    with pytest.raises(ValueError, match="do not fit"):
+        one_step_equivariance_error(cfg, [(0, 5)], input_length=3)

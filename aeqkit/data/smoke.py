@@ -57,6 +57,8 @@ __all__ = [
     "smoke_setup",
     "generate_smoke",
     "rotation_set_error",
+    "one_step_equivariance_error",
+    "OneStepConfig",
 ]
 
 SMOKE_KINDS = ("rotation", "translation", "scaling", "levels")
@@ -224,7 +226,8 @@ def _project(pf, velocity, pressure, rel_tol: float, abs_tol: float, max_iterati
     raise AssertionError("unreachable")
 
 
-def _simulate(pf, inflow, buoyancy, steps, warmup, tol, progress, return_density, desc, smoke_advection):
+def _simulate(pf, inflow, buoyancy, steps, warmup, tol, progress, return_density, desc, smoke_advection,
+              on_frame=None):
     S, N, _ = inflow.shape
     math_ = pf.math
     dom = dict(x=N, y=N, bounds=pf.Box(x=N, y=N))
@@ -238,18 +241,13 @@ def _simulate(pf, inflow, buoyancy, steps, warmup, tol, progress, return_density
     velocity = pf.StaggeredGrid(0, 0, **dom)
     pressure = None
     vel_frames, den_frames = [], []
-    advect_smoke = pf.advect.mac_cormack if smoke_advection == "mac_cormack" else pf.advect.semi_lagrangian
     for t in tqdm(range(warmup + steps), desc=desc, disable=not progress, leave=False):
-        smoke = advect_smoke(smoke, velocity, dt=1.0) + inflow_grid
-        force = pf.resample(smoke * buoy_grid, to=velocity)
-        velocity = pf.advect.semi_lagrangian(velocity, velocity, dt=1.0) + force
-        with warnings.catch_warnings():
-            # the closed-box Poisson problem is singular (pressure up to a constant), as expected
-            warnings.filterwarnings("ignore", message="Rank deficiency", category=RuntimeWarning)
-            velocity, pressure = _project(pf, velocity, pressure, tol, tol, 10 * N * N)
+        smoke, velocity, pressure = _step(pf, smoke, velocity, pressure, inflow_grid, buoy_grid, tol,
+                                          smoke_advection)
         if t >= warmup:
-            c = velocity.at_centers().values.numpy("sim,vector,y,x")
-            vel_frames.append(np.asarray(c, dtype=np.float32).reshape(S, 2, N, N))
+            if on_frame is not None:
+                on_frame(t - warmup, (smoke, velocity, pressure), (inflow_grid, buoy_grid))
+            vel_frames.append(_centered(velocity, S, N))
             if return_density:
                 d = smoke.values.numpy("sim,y,x")
                 den_frames.append(np.asarray(d, dtype=np.float32).reshape(S, 1, N, N))
@@ -257,6 +255,27 @@ def _simulate(pf, inflow, buoyancy, steps, warmup, tol, progress, return_density
     if return_density:
         return vel, torch.from_numpy(np.stack(den_frames, axis=1))
     return vel
+
+
+def _centered(velocity, S: int, N: int) -> np.ndarray:
+    """Staggered velocity at cell centres, ``(S, 2, N, N)`` float32, row axis y up."""
+    c = velocity.at_centers().values.numpy("sim,vector,y,x")
+    return np.asarray(c, dtype=np.float32).reshape(S, 2, N, N)
+
+
+def _step(pf, smoke, velocity, pressure, inflow_grid, buoy_grid, tol: float, smoke_advection: str):
+    """One simulator step (the one-step map of the data): advect smoke and add the inflow, add the
+    buoyancy force, advect velocity, project. Returns ``(smoke, velocity, pressure)``."""
+    N = int(smoke.values.shape.get_size("x"))
+    advect_smoke = pf.advect.mac_cormack if smoke_advection == "mac_cormack" else pf.advect.semi_lagrangian
+    smoke = advect_smoke(smoke, velocity, dt=1.0) + inflow_grid
+    force = pf.resample(smoke * buoy_grid, to=velocity)
+    velocity = pf.advect.semi_lagrangian(velocity, velocity, dt=1.0) + force
+    with warnings.catch_warnings():
+        # the closed-box Poisson problem is singular (pressure up to a constant), as expected
+        warnings.filterwarnings("ignore", message="Rank deficiency", category=RuntimeWarning)
+        velocity, pressure = _project(pf, velocity, pressure, tol, tol, 10 * N * N)
+    return smoke, velocity, pressure
 
 
 def smoke_setup(config: SmokeConfig) -> dict[str, Any]:
@@ -365,6 +384,120 @@ def rotation_set_error(velocity: torch.Tensor, position_index: Sequence[int],
         errs.append(data_equivariance_error(velocity[idx].double(), [elements[i] for i in idx], "C4",
                                             "vector", norm=norm))
     return float(np.mean(errs))
+
+
+@dataclass(frozen=True)
+class OneStepConfig:
+    """What determines a one-step data equivariance error (hashed for the cache): the smoke set,
+    the windows ``(simulation, start)`` (simulation indices of the whole set, as in
+    :func:`smoke_setup`) and the input length."""
+
+    smoke: SmokeConfig
+    windows: tuple[tuple[int, int], ...]
+    input_length: int = 10
+    norm: str = "l1"
+
+    @property
+    def name(self) -> str:
+        return f"{self.smoke.name}_onestep"
+
+
+def one_step_equivariance_error(config: SmokeConfig, windows: Sequence[tuple[int, int]],
+                                input_length: int = 10, norm: str = "l1",
+                                progress: bool = False) -> dict[str, Any]:
+    """Def. 3.1 error of the simulator's own one-step map on given windows (rotation / levels sets).
+
+    For a window ``(s, t)`` the data's next frame is one simulator step from the state ``x`` at frame
+    ``t + input_length - 1`` (the last input frame) with simulation ``s``'s set-up. For each
+    non-identity element ``g = r^j`` of C4 the simulation that sees ``g·x`` is ``s``'s orbit partner
+    with orientation ``k_s + j`` (set-up rotated by ``g``, buoyancy factor ``b'``); its step from
+    ``g·x`` is compared with ``g·step(x)``. Because the discretised simulator commutes with quarter
+    turns (``tests/test_physical_symmetry.py``: 5e-10 relative) and the L1 / L2 norms are invariant
+    under ``g``, ``|| step_{g·setup'}(g·x) - g·step_setup(x) || = || step_{setup'}(x) - step_setup(x) ||``
+    where ``setup'`` is ``s``'s set-up with buoyancy ``b'``: this is what is computed, on the full
+    simulator state (smoke, staggered velocity, warm-started pressure), re-simulated to frame ``t +
+    input_length - 1``. The result is in the units and norm of
+    :func:`aeqkit.reproduce.model_equivariance_error` (mean over windows and over the three
+    non-identity elements of the per-window ``norm`` of the velocity at cell centres), so the model's
+    and the data's errors can share an axis (Fig. 4). Level 0 gives exactly 0.
+
+    Unlike :func:`rotation_set_error` (Sec. 5.2: whole trajectories compared after rotating back,
+    differences accumulated over every step), this measures one step.
+
+    Args:
+        config: a ``"rotation"`` or ``"levels"`` :class:`SmokeConfig`.
+        windows: ``(simulation, start)`` pairs; simulation indices of the whole set.
+        input_length: frames per input window (the step starts from its last frame).
+        norm: ``"l1"`` (mean absolute difference, Fig. 4) or ``"l2"`` (RMS).
+        progress: tqdm bar while re-simulating.
+
+    Returns:
+        ``{"mean": float, "per_element": {1: float, 2: float, 3: float}, "per_window": [float],
+        "own_next": (n_windows, 2, N, N)}`` (``own_next``: the simulator's own next frame, which is
+        the data's frame ``t + input_length``).
+    """
+    if not isinstance(config, SmokeConfig) or config.kind not in ("rotation", "levels"):
+        raise ValueError("one_step_equivariance_error needs a SmokeConfig of kind 'rotation' or 'levels', "
+                         f"got {getattr(config, 'kind', type(config).__name__)!r}")
+    if norm not in ("l1", "l2"):
+        raise ValueError(f"norm must be 'l1' or 'l2' (invariant under quarter turns), got {norm!r}")
+    windows = [(int(a), int(b)) for a, b in windows]
+    if not windows:
+        raise ValueError("windows must hold at least one (simulation, start) pair")
+    setup = smoke_setup(config)
+    n_sims = len(setup["group_elements"])
+    frames = [t + input_length - 1 for _, t in windows]
+    bad = [w for w, f in zip(windows, frames) if not (0 <= w[0] < n_sims and 0 <= f < config.steps - 1)]
+    if bad:
+        raise ValueError(f"windows {bad[:3]} do not fit: simulations 0..{n_sims - 1}, and the last input "
+                         f"frame t + {input_length} - 1 must lie before the last of {config.steps} frames")
+    sims = sorted({s_ for s_, _ in windows})
+    local = {s_: i for i, s_ in enumerate(sims)}
+    elements = [int(setup["group_elements"][s_]) for s_ in sims]
+    pos = [setup["position_index"][s_] for s_ in sims]
+    factor_of = {(p_, k): setup["buoyancy_factors"][i] for i, (p_, k) in
+                 enumerate(zip(setup["position_index"], setup["group_elements"]))}
+    # buoyancy scale of the orbit partner with orientation k + j, relative to the simulation's own
+    scale = np.array([[factor_of[(p_, (k + j) % 4)] / factor_of[(p_, k)] for j in range(4)]
+                      for p_, k in zip(pos, elements)])  # (S_sub, 4)
+    inflow = setup["inflow"][sims]
+    buoy = setup["buoyancy"][sims]
+    S, N = len(sims), config.resolution
+    wanted = sorted(set(frames))
+    results: dict[int, np.ndarray] = {}  # frame -> (S_sub, 4, 2, N, N) next frames per element
+
+    from phi import flow as pf
+
+    def on_frame(frame, state, grids):
+        if frame not in wanted:
+            return
+        smoke, velocity, pressure = state
+        _, buoy_grid = grids
+        outs = []
+        for j in range(4):
+            factor = pf.math.tensor(scale[:, j], pf.batch("sim"))
+            nxt = _step(pf, smoke, velocity, pressure, grids[0], buoy_grid * factor, config.tol,
+                        config.smoke_advection)
+            outs.append(_centered(nxt[1], S, N))
+        results[frame] = np.stack(outs, axis=1)
+
+    with pf.math.precision(64):
+        _simulate(pf, inflow, buoy, max(wanted) + 1, config.warmup, config.tol, progress, False,
+                  f"{config.name} one-step", config.smoke_advection, on_frame=on_frame)
+    per_window, per_element, own_next = [], {1: [], 2: [], 3: []}, []
+    for (s_, _), f in zip(windows, frames):
+        nxt = torch.from_numpy(results[f][local[s_]]).double()  # (4, 2, N, N)
+        own_next.append(nxt[0].float())
+        errs = []
+        for j in (1, 2, 3):
+            d = nxt[j] - nxt[0]
+            e = float(d.abs().mean()) if norm == "l1" else float(d.pow(2).mean().sqrt())
+            per_element[j].append(e)
+            errs.append(e)
+        per_window.append(sum(errs) / 3)
+    elem_means = {j: float(np.mean(v)) for j, v in per_element.items()}
+    return {"mean": float(np.mean(list(elem_means.values()))), "per_element": elem_means,
+            "per_window": per_window, "own_next": torch.stack(own_next)}
 
 
 def generate_smoke(config: SmokeConfig, progress: bool = True) -> tuple[dict[str, torch.Tensor], dict]:

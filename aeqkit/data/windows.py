@@ -43,6 +43,8 @@ __all__ = [
     "dataset_config",
     "load_dataset",
     "smoke_level_errors",
+    "one_step_data_error",
+    "equivariance_windows",
     "sliding_windows",
     "subsample",
 ]
@@ -402,7 +404,7 @@ def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
         for key in ("group_elements", "centers", "buoyancy_factors", "position_index", "dx", "dt", "level"):
             meta[key] = [meta[key][i] for i in idx]
         meta.update(level_index=level, breaking=meta["level_breaking"][level],
-                    data_equivariance_error=meta["level_errors"][level])
+                    data_equivariance_error=meta["level_errors"][level], sim_index=idx)
     orbits = dataset_orbits(meta) if win["balance_orbits"] else None
     splits, info = make_splits(fields, win["input_length"], win["target_length"], win["eval_steps"],
                                win["future_fraction"], win["test_domain_fraction"], win["valid_fraction"],
@@ -412,6 +414,55 @@ def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
                 generated=payload["generated"], generation_seconds=payload.get("seconds"),
                 config=payload["config"], windows=win)
     return ForecastData(name=name, fields=fields, splits=splits, meta=meta, config=config)
+
+
+def one_step_data_error(data: ForecastData, windows: Sequence[tuple[int, int]] | None = None,
+                        norm: str = "l1", root: str | None = None,
+                        progress: bool = False) -> dict[str, Any]:
+    """The one-step data equivariance error of a loaded smoke rotation / levels set (Def. 3.1 of the
+    simulator's own one-step map; see :func:`aeqkit.data.smoke.one_step_equivariance_error`).
+
+    Args:
+        data: from :func:`load_dataset` (``"smoke_rotation"`` or ``"smoke_levels"``).
+        windows: ``(simulation, start)`` pairs indexing ``data.fields``; default: the windows of
+            :func:`equivariance_windows` (the ones a model's error is measured on).
+        norm: ``"l1"`` (Fig. 4) or ``"l2"``.
+        root: cache folder; results are cached by the set's config and the windows.
+
+    Returns:
+        ``{"mean", "per_element": {1, 2, 3}, "per_window", "windows"}``; ``mean`` is in the units of
+        :func:`aeqkit.reproduce.model_equivariance_error`.
+    """
+    from aeqkit.data.smoke import OneStepConfig, one_step_equivariance_error
+
+    if not isinstance(data.config, SmokeConfig) or data.config.kind not in ("rotation", "levels"):
+        raise ValueError(f"one_step_data_error needs a smoke rotation or levels set, got {data.name!r}")
+    wins = equivariance_windows(data) if windows is None else [(int(a), int(b)) for a, b in windows]
+    L = int(data.meta.get("input_length", 10))
+    index = data.meta.get("sim_index") or list(range(data.fields.shape[0]))
+    glob = tuple((int(index[s_]), t) for s_, t in wins)
+    cfg = OneStepConfig(data.config, glob, L, norm)
+
+    def generate(c: OneStepConfig):
+        r = one_step_equivariance_error(c.smoke, c.windows, c.input_length, c.norm, progress=progress)
+        per_el = torch.tensor([r["per_element"][j] for j in (1, 2, 3)], dtype=torch.float64)
+        return ({"per_window": torch.tensor(r["per_window"], dtype=torch.float64), "per_element": per_el},
+                {"mean": r["mean"]})
+
+    payload = cached(cfg, generate, root=root)
+    per_el = payload["data"]["per_element"].tolist()
+    return {"mean": float(payload["meta"]["mean"]), "per_element": dict(zip((1, 2, 3), per_el)),
+            "per_window": payload["data"]["per_window"].tolist(), "windows": wins}
+
+
+def equivariance_windows(data: ForecastData, limit: int = 32) -> list[tuple[int, int]]:
+    """``(simulation, start)`` windows for measuring equivariance errors (Fig. 4): evenly spaced
+    starts in *every* simulation of the set, so every C4 orientation appears equally often."""
+    n_sims, n_frames = data.fields.shape[:2]
+    L = int(data.meta.get("input_length", 10))
+    per_sim = max(1, limit // n_sims)
+    starts = torch.linspace(0, n_frames - L - 1, per_sim).round().long().unique().tolist()
+    return [(s_, int(t)) for s_ in range(n_sims) for t in starts]
 
 
 def smoke_level_errors(profile: str = "quick", levels: Sequence[int] = range(NUM_LEVELS),
