@@ -115,7 +115,7 @@ class FitResult:
     out_of_time: bool = False
     cpu_seconds: float = 0.0
     initial_valid_rmse: float = math.nan
-    lr_schedule: str = "step"
+    lr_schedule: str = "plateau"
 
     def to_dict(self) -> dict:
         """A JSON-serialisable dict."""
@@ -391,16 +391,17 @@ def _zero_forecast_rmse(dataset: Dataset, steps: int, mask: torch.Tensor | None)
     return math.sqrt(sq / max(n, 1))
 
 
-def _scheduler(optimizer: torch.optim.Optimizer, schedule: str, epochs: int, lr_decay: float,
-               lr_step: int):
+def _scheduler(optimizer: torch.optim.Optimizer, schedule: str, epochs: int,
+               lr_decay: float | None, lr_step: int):
     if schedule == "step":
+        lr_decay = 0.9 if lr_decay is None else lr_decay
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=lr_step, gamma=lr_decay)
     if schedule == "cosine":
         lr0 = optimizer.param_groups[0]["lr"]
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs,
                                                           eta_min=0.01 * lr0)
-    return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="min", factor=0.5,
-                                                      patience=2)
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=0.5 if lr_decay is None else lr_decay, patience=2)
 
 
 def fit(
@@ -411,9 +412,9 @@ def fit(
     epochs: int = 50,
     batch_size: int = 16,
     lr: float = 1e-3,
-    lr_decay: float = 0.9,
-    lr_step: int = 1,
-    lr_schedule: str = "step",
+    lr_decay: float | None = None,
+    lr_step: int | None = None,
+    lr_schedule: str | None = None,
     weight_decay: float = 0.0,
     rollout_steps: int = 3,
     valid_steps: int | None = None,
@@ -454,11 +455,17 @@ def fit(
         epochs: maximum number of epochs.
         batch_size: windows per step.
         lr: initial learning rate.
-        lr_decay: ``"step"`` schedule: factor ``gamma`` in ``(0, 1]``.
-        lr_step: ``"step"`` schedule: period in epochs.
-        lr_schedule: ``"step"`` (``lr`` times ``lr_decay`` every ``lr_step`` epochs),
-            ``"cosine"`` (cosine annealing from ``lr`` to ``lr / 100`` over ``epochs``) or
-            ``"plateau"`` (halve ``lr`` when the validation RMSE has not improved for 2 epochs).
+        lr_decay: the schedule's factor in ``(0, 1]``: ``"step"``: ``gamma`` (default 0.9);
+            ``"plateau"``: the factor applied on a plateau (default 0.5); not used by
+            ``"cosine"``.
+        lr_step: ``"step"`` schedule: period in epochs (default 1).
+        lr_schedule: ``"plateau"`` (multiply ``lr`` by ``lr_decay``, default 0.5, when the
+            validation RMSE has not improved for 2 epochs), ``"step"`` (``lr`` times
+            ``lr_decay`` every ``lr_step`` epochs) or ``"cosine"`` (cosine annealing from ``lr``
+            to ``lr / 100`` over ``epochs``). Default ``None``: ``"step"`` when ``lr_decay`` or
+            ``lr_step`` is given (the behaviour before the default changed), else
+            ``"plateau"``, which gave the lowest validation RMSE on small data (heat, Conv and
+            RSteer, 2 seeds: ``benchmarks/bench_lr_schedules.py``; x0.9 per epoch was the worst).
         weight_decay: Adam weight decay (never applied to relaxed weights).
         rollout_steps: autoregressive steps in the training loss (the paper tunes 3-6); must not
             exceed the training targets' length.
@@ -501,14 +508,23 @@ def fit(
     Shape:
         x: (B, 10, 2, H, W); y: (B, k, 2, H, W); model(x): (B, 2, H, W); mask: (H, W)
     """
+    if lr_schedule is None:
+        lr_schedule = "step" if lr_decay is not None or lr_step is not None else "plateau"
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES} or None, got {lr_schedule!r}")
+    if lr_schedule != "step" and lr_step is not None:
+        raise ValueError(f"lr_step applies to lr_schedule='step' only, got lr_step={lr_step} with "
+                         f"lr_schedule={lr_schedule!r}")
+    if lr_schedule == "cosine" and lr_decay is not None:
+        raise ValueError(f"lr_decay is not used by lr_schedule='cosine', got lr_decay={lr_decay}; "
+                         "expected None")
+    lr_step = 1 if lr_step is None else lr_step
     for name, value in [("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
                         ("lr_step", lr_step), ("rollout_steps", rollout_steps)]:
         _check_positive(name, value)
     _check_positive("weight_decay", weight_decay, allow_zero=True)
-    if not 0 < lr_decay <= 1:
-        raise ValueError(f"lr_decay must be in (0, 1] (StepLR gamma), got {lr_decay}")
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+    if lr_decay is not None and not 0 < lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1] (the schedule's factor), got {lr_decay}")
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time_limit must be > 0 seconds or None, got {time_limit!r}")
     if patience is not None and patience < 1:

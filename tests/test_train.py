@@ -424,3 +424,14 @@ def test_lr_schedules(data, schedule):
         assert lrs[-1] < lrs[0]
     with pytest.raises(ValueError, match="lr_schedule"):
         _fit(_model(), train, valid, epochs=1, lr_schedule="linear")
+
+
+def test_default_schedule_is_plateau_unless_a_step_decay_is_asked_for(data):
+    train, valid = data
+    assert _fit(_model(), train, valid, epochs=1, rollout_steps=1).lr_schedule == "plateau"
+    res = _fit(_model(), train, valid, epochs=2, lr=1e-3, rollout_steps=1, lr_decay=0.5)
+    assert res.lr_schedule == "step" and res.history["lr"] == pytest.approx([1e-3, 5e-4])
+    with pytest.raises(ValueError, match="lr_decay"):
+        _fit(_model(), train, valid, epochs=1, lr_schedule="cosine", lr_decay=0.9)
+    with pytest.raises(ValueError, match="lr_step"):
+        _fit(_model(), train, valid, epochs=1, lr_schedule="plateau", lr_step=2)
