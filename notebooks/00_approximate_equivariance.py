@@ -40,6 +40,8 @@
 # - paper Sec. 2.2 and 3.5
 #
 # Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` is the paper-scale profile meant for a GPU.
+#
+# **Time**: about 50 minutes in class (section times below), plus the exercises at the end.
 
 # %%
 # Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
@@ -69,7 +71,7 @@ sizes = {"quick": {"grid": GRID, "samples": N_SAMPLES},
 print(PROFILE, sizes)
 
 # %% [markdown]
-# ## 1 · Group actions on fields
+# ## 1 · Group actions on fields (≈ 15 min)
 #
 # A field is a tensor `(..., C, H, W)` whose row axis points **up** (row 0 at the bottom) and whose
 # column axis points right — PhiFlow's layout. A group element `g` acts by moving the grid *and*
@@ -105,7 +107,7 @@ record("group_law_error_d4", law)
 # > **Try it.** Replace `C4` by `get_group("D4")` in the first cell and find the element that flips `u` but not `v`.
 
 # %% [markdown]
-# ## 2 · Equivariance error (Def. 2.1 and 3.1)
+# ## 2 · Equivariance error (Def. 2.1 and 3.1) (≈ 10 min)
 #
 # `f` is ε-approximately equivariant when `‖f(ρ_X(g)x) − ρ_Y(g)f(x)‖ ≤ ε` for every `g` and `x`;
 # the equivariance error `‖f‖_EE` is the sup of the left side. `aeqkit.equivariance.equivariance_error`
@@ -131,7 +133,7 @@ viz.equivariance_error_bars({e.label: e.sup for e in reports[0.3].per_element},
 # > **Think.** Why is the error for the identity element always zero, and why is it largest for 180°?
 
 # %% [markdown]
-# ## 3 · Prop. 3.2: the price of strict equivariance
+# ## 3 · Prop. 3.2: the price of strict equivariance (≈ 15 min)
 #
 # If `f` has equivariance error ε and `f_θ` is exactly equivariant, then somewhere
 # `‖f(x₀) − f_θ(x₀)‖ ≥ ε/2` (for norm-preserving actions: rotating a grid permutes its pixels).
@@ -164,7 +166,7 @@ for name, f_theta in [("group average", group_average), ("identity", identity)]:
 # > **Think.** The ratio printed is at least 1 for *every* equivariant approximator, and the group average reaches exactly 1 here. Look at the 180° element: why is the bound tight?
 
 # %% [markdown]
-# ## 4 · A knob for symmetry breaking
+# ## 4 · A knob for symmetry breaking (≈ 10 min)
 #
 # The slider sets the breaking strength `s`; the left panel shows the error per group element, the
 # right the sup error against `s`. In JupyterLab drag it; headless, the default view is drawn once.

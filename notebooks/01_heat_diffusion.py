@@ -40,6 +40,8 @@
 # - `aeqkit.train.fit` / `evaluate` (a forecaster maps 10 frames to the next)
 #
 # Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` is the paper-scale profile meant for a GPU.
+#
+# **Time**: about 50 minutes in class (section times below), plus the exercises at the end.
 
 # %%
 # Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
@@ -76,7 +78,7 @@ sizes = {
 print(PROFILE, sizes)
 
 # %% [markdown]
-# ## 1 · Fig. 2 with a knob
+# ## 1 · Fig. 2 with a knob (≈ 10 min)
 #
 # Heat diffuses by `∂T/∂t = ∇·(κ(x)∇T)` on a periodic plate with `κ(x) = κ₀(1 + β φ(x))`, where `φ` is
 # a fixed, non-symmetric field (`aeqkit.data.heat`). With β = 0 the dynamics commute with 90°
@@ -93,7 +95,7 @@ record("heat_view_ee_default", view.readout)
 # > **Think.** Where in the plate does the difference map light up first? Compare with where κ(x) varies most (`viz.field_figure(heat.diffusivity(cfg))`).
 
 # %% [markdown]
-# ## 2 · Data equivariance error against β
+# ## 2 · Data equivariance error against β (≈ 10 min)
 #
 # The same measurement over the slider's range, for 90° rotations (C4) and for cyclic translations.
 # Both vanish at β = 0 (to float64 round-off) and grow with β.
@@ -111,7 +113,7 @@ record("heat_data_ee_beta04", rot_ee[3])
 record("heat_data_ee_beta08_over_beta04", rot_ee[5] / rot_ee[3])
 
 # %% [markdown]
-# ## 3 · Three models on the same data
+# ## 3 · Three models on the same data (≈ 20 min)
 #
 # The forecasters of `aeqkit.models` take velocity-like *vector* fields, so we learn the heat
 # **gradient** `∇T = (∂T/∂x, ∂T/∂y)`, a vector field that rotates with the plate. For each β we
@@ -167,7 +169,7 @@ record("data_ee_grad_beta0", data_ee[0])
 record("data_ee_grad_beta_max", data_ee[-1])
 
 # %% [markdown]
-# ## 4 · Model equivariance error against data equivariance error
+# ## 4 · Model equivariance error against data equivariance error (≈ 10 min)
 #
 # A model that learned the right amount of symmetry sits near the diagonal. E2CNN is pinned to zero
 # by construction; the ConvNet has no symmetry bias at all; the relaxed model can follow the data.

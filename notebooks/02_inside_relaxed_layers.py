@@ -40,6 +40,8 @@
 # - regular representations: a C_N feature is N channels that a rotation rolls
 #
 # Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` is the paper-scale profile meant for a GPU.
+#
+# **Time**: about 75 minutes in class (section times below), plus the exercises at the end.
 
 # %%
 # Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
@@ -70,12 +72,18 @@ torch.set_default_dtype(torch.float64)  # exactness claims are checked in float6
 print(PROFILE, sizes)
 
 # %% [markdown]
-# ## 1 · Anatomy of a relaxed group convolution
+# ## 1 · Anatomy of a relaxed group convolution (≈ 15 min)
 #
 # A C_N group convolution shares one kernel Ψ over the group: output element `g` sees input element
 # `h` through `Ψ(g⁻¹h)`, rotated by `g`. The relaxed version (Eq. 4) keeps `L` kernels and mixes them
 # with weights `w_l(h)` that depend on `h`:
 # `Ψ(g, h) = Σ_l w_l(h) Ψ_l(g⁻¹h)`. Equal `w_l(h)` over `h` give back the ordinary group convolution.
+
+# %%
+# The picture of Eq. 4-5: kernel banks (rows) × group elements h (columns), one weight w_l(h) each.
+from aeqkit import diagrams
+
+diagrams.relaxed_group_conv_diagram(num_filter_banks=3, group_order=4).show()
 
 # %%
 from aeqkit.groups import FieldType, get_group
@@ -91,17 +99,29 @@ viz.relaxed_weights_figure(layer.relaxed_weights, title="Relaxed weights at init
 # %%
 expanded = layer.expanded_weight().detach().reshape(4, 4, 5, 5)  # (g, h, k, k)
 viz.kernel_figure(expanded, element_labels=[f"h={h}" for h in range(4)], max_banks=4,
+                  row_labels=[f"g={g}" for g in range(4)],
                   title="Full kernel Ψ(g, h): rows g (output), columns h (input)").show()
 
 # %% [markdown]
 # > **Think.** Along each diagonal of the grid above (fixed `g⁻¹h`), the kernels are rotated copies of each other. Which property of the relaxed weights would break this pattern?
 
+# %% [markdown] tags=["solution"]
+# **Answer.** Relaxed weights that differ between input elements `h`. On a diagonal `d = g⁻¹h` is fixed
+# and only `h` changes, so the cell `(g, h)` is the rotation by `g` of `Σ_l w_l(h) Ψ_l(d)`: with equal
+# `w_l(h)` the unrotated kernel is the same along the diagonal, with unequal ones every `h` mixes the
+# banks differently and the cells stop being rotated copies.
+
 # %% [markdown]
-# ## 2 · Exactly equivariant at initialisation
+# ## 2 · Exactly equivariant at initialisation (≈ 5 min)
 #
 # With all relaxed weights equal, lifting (vector → regular), group convolution (regular → regular)
 # and the relaxed steerable convolution of Eq. 7 (vector → vector, on escnn's kernel basis) are
 # exactly C4-equivariant — to float64 round-off.
+
+# %%
+# The picture of Eq. 7: basis kernels Φ_l(y) times position weights w_l(y), summed into Φ(y).
+# With constant weights (breaking=0) Φ is rotation-symmetric; try it.
+diagrams.relaxed_steerable_diagram(num_basis=3, kernel_size=5, breaking=0.5).show()
 
 # %%
 from aeqkit.equivariance import equivariance_error
@@ -120,7 +140,69 @@ print(init)
 record("init_ee_max", max(init.values()))
 
 # %% [markdown]
-# ## 3 · Relaxing: perturb the relaxed weights
+# ## 2b · Write it yourself: the relaxed kernel of Eq. 4 (≈ 15 min)
+#
+# Build the full kernel of a relaxed C4 group convolution with one input and one output channel from
+# its banks `psi` (shape `(L, N, k, k)`: `psi[l, d]` is `Ψ_l(d)`) and relaxed weights `w` (shape `(L, N)`:
+# `w[l, h]` is `w_l(h)`):
+#
+# `K[g, h] = rot_g( Σ_l w_l(h) Ψ_l(g⁻¹h) )`, with `g⁻¹h = (h − g) mod N` in C_N and `rot_g` the
+# counter-clockwise rotation of the kernel by `g` quarter turns (`torch.rot90(·, g, dims=(-1, -2))`,
+# aeqkit's convention, DESIGN.md).
+#
+# `K` has shape `(N, N, k, k)`: rows `g` (output element), columns `h` (input element), so
+# `F.conv2d(x, K)` is the layer applied to a regular feature `x` of shape `(B, N, H, W)`.
+#
+# <details><summary>Hint</summary>
+#
+# Two loops over `g` and `h` are fine here (the library does it with one `einsum` and a gather). For
+# one cell, take the L banks at offset `d = (h - g) % N`, weight bank `l` by `w[l, h]` and sum over `l`
+# (broadcast `w[:, h]` to shape `(L, 1, 1)`); then rotate the `(k, k)` result by `g`.
+# </details>
+
+# %%
+def relaxed_kernel(psi: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """Eq. 4: psi (L, N, k, k), w (L, N) -> K (N, N, k, k) with K[g, h] = rot_g(sum_l w_l(h) psi_l(h - g))."""
+    L, N, k, _ = psi.shape
+    K = torch.zeros(N, N, k, k, dtype=psi.dtype)
+    # BEGIN SOLUTION
+    for g in range(N):
+        for h in range(N):
+            comb = (w[:, h, None, None] * psi[:, (h - g) % N]).sum(0)
+            K[g, h] = torch.rot90(comb, g, dims=(-1, -2))
+    # END SOLUTION
+    return K
+
+
+# %% [markdown]
+# **Self-check.** Your kernel must equal the library's `expanded_weight()` for random relaxed weights,
+# be exactly C4-equivariant when all relaxed weights are equal, and measurably not otherwise.
+
+# %%
+import torch.nn.functional as F
+
+with torch.random.fork_rng():  # leaves the notebook's random stream as it was
+    torch.manual_seed(1)
+    check = RelaxedRotGroupConv2d(1, 1, kernel_size=5, group_order=4, num_filter_banks=3)
+    with torch.no_grad():
+        check.relaxed_weights.copy_(torch.rand(3, 4) + 0.5)
+    x_check = torch.randn(2, 4, sizes["grid"], sizes["grid"])
+psi, w = check.weight[:, 0, 0].detach(), check.relaxed_weights.detach()
+K = relaxed_kernel(psi, w)
+assert K.shape == (4, 4, 5, 5), f"K should have shape (N, N, k, k) = (4, 4, 5, 5), got {tuple(K.shape)}"
+diff = (K - check.expanded_weight().detach()).abs().max().item()
+assert diff < 1e-12, f"K differs from the library's expanded kernel by {diff:.2e}: check g⁻¹h and rot_g"
+regular = FieldType.regular(1, 4)
+ee_equal = equivariance_error(lambda x: F.conv2d(x, relaxed_kernel(psi, torch.ones_like(w)), padding=2),
+                              x_check, C4, regular, regular).sup
+ee_relaxed = equivariance_error(lambda x: F.conv2d(x, K, padding=2), x_check, C4, regular, regular).sup
+assert ee_equal < 1e-12, f"equal relaxed weights should give an equivariant layer, error {ee_equal:.2e}"
+assert ee_relaxed > 1e-3, f"unequal relaxed weights should break equivariance, error {ee_relaxed:.2e}"
+print(f"✓ self-check passed: |K − library| = {diff:.1e}, equivariance error {ee_equal:.1e} (equal w) "
+      f"vs {ee_relaxed:.3f} (relaxed w)")
+
+# %% [markdown]
+# ## 3 · Relaxing: perturb the relaxed weights (≈ 10 min)
 #
 # Now move the relaxed weights away from equal by a random perturbation of growing amplitude: the
 # equivariance error grows with it, and so does the Sec. 3.3 penalty `Σ_l Σ_{g,h} |w_l(h) − w_l(g)|`.
@@ -144,8 +226,14 @@ record("perturbed_ee_ratio_0p3_over_0p03", errors[4] / errors[2])
 # %% [markdown]
 # > **Think.** The error grows (almost) linearly with the amplitude. Why — on what does the layer's output depend linearly?
 
+# %% [markdown] tags=["solution"]
+# **Answer.** The output is linear in the kernel, and the kernel (Eq. 4) is linear in the relaxed
+# weights. With `w = 1 + a·n` the layer is `f₀ + a·f_n`, where `f₀` (equal weights) is exactly
+# equivariant, so `f(ρ_in(g)x) − ρ_out(g)f(x) = a·(f_n(ρ_in(g)x) − ρ_out(g)f_n(x))`: the error is `a`
+# times a fixed number, linear up to round-off.
+
 # %% [markdown]
-# ## 4 · Sliders: L, α and the group order
+# ## 4 · Sliders: L, α and the group order (≈ 15 min)
 #
 # A *teacher* layer breaks C_N down to C_{N/2} (its relaxed weights alternate `1 ± 0.5`). A relaxed
 # *student* — exactly equivariant at initialisation — is fitted to it with the loss
@@ -169,7 +257,7 @@ record("student_fit_loss_alpha0", meta["loss"])
 # > **Try it.** Set α = 1: the student stays (nearly) equivariant and its fit loss rises — the prior wins over the data. With N = 8 the teacher keeps C4: why is the error under the 90° rotations then small even with α = 0?
 
 # %% [markdown]
-# ## 5 · Which symmetry broke? The irrep spectrum
+# ## 5 · Which symmetry broke? The irrep spectrum (≈ 10 min)
 #
 # The relaxed weights are functions on C_N; their Fourier transform over the group splits them onto
 # the irreps `k = 0 … N/2` (`aeqkit.nn.irrep_spectrum`). Energy only at `k = 0` means an equivariant
@@ -189,6 +277,12 @@ record("alpha1_over_alpha0_ee", regularised["equivariance_error"] / meta["equiva
 
 # %% [markdown]
 # > **Think.** The surviving subgroup is C2. Which rotations does C2 contain, and which physical set-up would give relaxed weights with energy at `k = 1` instead?
+
+# %% [markdown] tags=["solution"]
+# **Answer.** C2 = {0°, 180°}. Energy at `k = 2` means weights that repeat after 180°: a preferred
+# *axis* without a preferred direction (e.g. diffusion that is faster along x than along y). Energy at
+# `k = 1` means weights that repeat only after 360°, i.e. a preferred *direction* such as gravity, a
+# constant wind or an inflow boundary: no rotation but the identity survives (C1).
 
 # %% [markdown]
 # ## Summary

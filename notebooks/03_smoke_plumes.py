@@ -124,6 +124,8 @@
 # - `aeqkit.data.load_dataset`, `aeqkit.models.build`, `aeqkit.train`
 #
 # Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` is the paper-scale profile meant for a GPU.
+#
+# **Time**: about 55 minutes in class (section times below), plus the exercises at the end.
 
 # %%
 # Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
@@ -156,7 +158,7 @@ sizes = {
 print(PROFILE, sizes)
 
 # %% [markdown]
-# ## 1 · The data: an animated gallery
+# ## 1 · The data: an animated gallery (≈ 10 min)
 #
 # `load_dataset("smoke_rotation")` simulates (once, then caches in `data/`) smoke plumes with PhiFlow:
 # each inflow position is repeated in four orientations related by C4, with inflow and buoyancy
@@ -167,7 +169,9 @@ from aeqkit.data import load_dataset
 
 data = load_dataset("smoke_rotation", PROFILE, progress=False)
 print(data)
-viz.animation_gallery({f"sim {i}": data.fields[i] for i in range(4)}, max_frames=10, max_size=24,
+angles = [90 * int(k) for k in data.meta["group_elements"][:4]]  # the C4 element of each simulation
+viz.animation_gallery({f"rotated {a}°": data.fields[i] for i, a in enumerate(angles)}, max_frames=10,
+                      max_size=24,
                       title="Smoke velocity |v| — one inflow in four orientations").show()
 record("smoke_rotation_data_ee", data.meta["data_equivariance_error"])
 
@@ -175,7 +179,7 @@ record("smoke_rotation_data_ee", data.meta["data_equivariance_error"])
 # > **Think.** The four plumes look like rotated copies. Where do they differ, and what sets the size of the data equivariance error recorded above?
 
 # %% [markdown]
-# ## 2 · Table 1 at this profile's scale
+# ## 2 · Table 1 at this profile's scale (≈ 20 min)
 #
 # Each model is built with `aeqkit.models.build(name, symmetry=...)`, trained with the multi-step
 # loss (`aeqkit.train.fit`) and evaluated by autoregressive rollout on **future** (later times of the
@@ -217,7 +221,7 @@ viz.metric_table_figure(rows, title=f"Table 1 ({PROFILE} profile, {steps}-step R
 # > **Think.** Which model wins on the domain split here, and does the ordering match the paper's? What do a few epochs of training favour?
 
 # %% [markdown]
-# ## 3 · Fig. 3: rollouts side by side
+# ## 3 · Fig. 3: rollouts side by side (≈ 10 min)
 #
 # One held-out window, rolled out autoregressively by each model (velocity magnitude). Errors
 # accumulate with the horizon; a model with the wrong symmetry bias drifts in the wrong direction.
@@ -234,7 +238,7 @@ fig3.show()
 record("fig3_rsteer_rmse_last_step", fig3.layout.meta["rmse"]["RSteer"][-1])
 
 # %% [markdown]
-# ## 4 · Fig. 4: model equivariance error against data equivariance error
+# ## 4 · Fig. 4: model equivariance error against data equivariance error (≈ 15 min)
 #
 # Ten data sets break C4 by increasing amounts (`load_dataset("smoke_levels", level=k)`). On each,
 # Conv, E2CNN and RSteer are trained; the model's C4 equivariance error (L1, Def. 2.1) is plotted

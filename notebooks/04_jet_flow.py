@@ -46,6 +46,8 @@
 # - `aeqkit.data.jet` (synthetic generator and PIV loader)
 #
 # Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` is the paper-scale profile meant for a GPU.
+#
+# **Time**: about 55 minutes in class (section times below), plus the exercises at the end.
 
 # %%
 # Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
@@ -82,7 +84,7 @@ sizes = {
 print(PROFILE, sizes)
 
 # %% [markdown]
-# ## 1 · The data — SYNTHETIC
+# ## 1 · The data — SYNTHETIC (≈ 10 min)
 #
 # The paper used time-resolved PIV of NASA multi-stream jets (24 windows of 62 x 23 at 8 axial
 # stations); that data is not public. `load_dataset("jet")` simulates a stand-in with PhiFlow: a fast
@@ -102,7 +104,7 @@ viz.animation_gallery({f"window {i}{tag}": data.fields[i] for i in (0, 1, 2)}, m
 record("jet_synthetic", int(SYNTHETIC))
 
 # %% [markdown]
-# ## 2 · A Table 2 analogue
+# ## 2 · A Table 2 analogue (≈ 20 min)
 #
 # As in Table 2, models are grouped by the symmetry they assume. The quick profile trains two tiny
 # models per family (width 8, two layers) for `EPOCHS` epochs on 32 training windows, so with the
@@ -143,7 +145,7 @@ for row in rows:
 # > **Think.** The paper's jet RMSEs are ~0.15-0.27 in its units. Why can't ours be compared with them directly, even in the full profile?
 
 # %% [markdown]
-# ## 3 · Fig. 5: where do the models err?
+# ## 3 · Fig. 5: where do the models err? (≈ 10 min)
 #
 # The target's mean velocity norm over the rollout, and each model's mean absolute error map over
 # the same steps, for one held-out window.
@@ -158,7 +160,7 @@ mae = fig5.layout.meta["mae"]
 record("fig5_best_over_worst_mae", min(mae.values()) / max(mae.values()))
 
 # %% [markdown]
-# ## 4 · Using real PIV files
+# ## 4 · Using real PIV files (≈ 15 min)
 #
 # Put each PIV window in its own file holding an array of shape `(T, 2, H, W)` — channels `(u, v)`,
 # row axis pointing **up** (streamwise here), all files the same shape:

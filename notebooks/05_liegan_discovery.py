@@ -23,8 +23,8 @@
 # # 05 · Discovering the symmetry: LieGAN in PyTorch
 #
 # Notebooks 00-04 *assumed* a symmetry group and relaxed it. Here we turn the question around: given
-# only data, **which group** are they symmetric under, and **how much**? We follow LieGAN (the talk's
-# second half): a generator learns a Lie algebra basis $\{L_i\}$, samples
+# only data, **which group** are they symmetric under, and **how much**? We follow LieGAN (Yang et al.,
+# ICML 2023, see References): a generator learns a Lie algebra basis $\{L_i\}$, samples
 # $g = \exp(\sum_i z_i L_i)$, transforms data pairs $(x, y) \mapsto (\rho_X(g)x, \rho_Y(g)y)$, and a
 # discriminator tries to tell transformed pairs from real ones. At equilibrium the generator spans the
 # symmetry of the data.
@@ -38,6 +38,8 @@
 #
 # **Prerequisites**: notebook 00 (what equivariance means); a GAN in one sentence (a generator and a
 # discriminator playing a minimax game); the matrix exponential.
+#
+# **Time**: about 70 minutes in class (section times below), plus the exercises at the end.
 
 # %%
 import torch
@@ -70,7 +72,7 @@ seed_everything(SEED)
 print(f"{PROFILE=}: {DISCOVERY_STEPS=} {RING_STEPS=} {AUG_STEPS=} {N_TRAJ=}")
 
 # %% [markdown]
-# ## 1. Data: two bodies on near-circular orbits
+# ## 1. Data: two bodies on near-circular orbits (≈ 10 min)
 #
 # Two unit masses orbit their centre of mass (Newtonian gravity, $G = 1$). Each sample is a pair
 # $(x, y)$: the state $[q_1, q_2, p_1, p_2]$ (four 2-vectors) now and one step later. Rotating the whole
@@ -90,13 +92,26 @@ print("dimension of the span the 8-vectors visit:", int(torch.linalg.matrix_rank
 # > discriminator ever noticing? This is why the kit reports similarities *restricted to the visited span*,
 # > and why we let one $2\times 2$ generator act on every 2-vector here.
 
+# %% [markdown] tags=["solution"]
+# **Answer.** In the centre-of-mass frame with equal masses $q_2 = -q_1$ and $p_2 = -p_1$, so the state
+# $[q_1, q_2, p_1, p_2]$ is fixed by $(q_1, p_1)$: four numbers. A generator may act in any way on the
+# four orthogonal directions (it never moves data that lie in the visited span out of it there), and the
+# discriminator, which only sees data, cannot tell: those entries are unidentifiable, so comparing them
+# with the truth would measure noise.
+
 # %% [markdown]
-# ## 2. Discovery, live
+# ## 2. Discovery, live (≈ 10 min)
 #
 # One channel, a $2\times 2$ basis initialised near zero ($\mathcal N(0, 0.01^2)$) and normalised, Gaussian
 # coefficients with $\sigma = 3$ (a rotation angle of about 3 rad: the whole circle). The small raw
 # initialisation lets Adam turn the *direction* of the normalised basis quickly, which is what makes this
 # take seconds instead of minutes.
+
+# %%
+# The loop being trained: the generator transforms pairs, the discriminator judges, both losses flow back.
+from aeqkit import diagrams
+
+diagrams.liegan_diagram(num_generators=1).show()
 
 # %%
 true_L = disc.so2_generator(1)
@@ -115,12 +130,64 @@ figures.generator_heatmaps(res.generator.basis().detach(), true_L).show()
 figures.similarity_curve(res.history, thresholds=(0.9, 0.95, 0.99)).show()
 
 # %% [markdown]
-# > **Try it.** Re-run discovery with `sigma=0.3` or `init_scale=1.0`. How many steps does it need now?
-# > (The original LieGAN settings need over a minute and sometimes fail; `benchmarks/bench_discovery.py`
-# > measures steps and seconds to 0.9 / 0.95 / 0.99 over seeds.)
+# ## 2b. Write it yourself: the generator's transform step (≈ 15 min)
+#
+# Each training step the generator draws coefficients $z \in \mathbb{R}^{B \times C}$, turns them into
+# group elements $g_b = \exp\big(\sum_i z_{bi} A_i\big)$ (`torch.linalg.matrix_exp`, batched), and applies
+# $g_b$ to every 2-vector of the pair $(x_b, y_b)$: $x_b$ of shape `(8,)` is four 2-vectors
+# $[q_1, q_2, p_1, p_2]$, each rotated by the same $g_b$. Write that step; `algebra` is the scaled basis
+# $A_i = s_i \hat L_i$ of shape `(C, n, n)`.
+#
+# <details><summary>Hint</summary>
+#
+# A weighted sum over the channel axis of `algebra` with the weights `z[b]` gives the $B$ Lie algebra
+# elements (one `torch.einsum`), and `torch.linalg.matrix_exp` exponentiates a batch at once. View `x`
+# as `(B, k, n)` chunks, multiply every chunk of sample `b` by $g_b$ (another `einsum`), and reshape
+# back to `x.shape`; the same for `y`.
+# </details>
+
+# %%
+def transform_pairs(algebra: torch.Tensor, z: torch.Tensor, x: torch.Tensor, y: torch.Tensor):
+    """(x, y) -> (g x, g y), g_b = exp(sum_i z_bi A_i) on every n-chunk. algebra (C, n, n), z (B, C), x, y (B, k n)."""
+    n = algebra.shape[-1]
+    # BEGIN SOLUTION
+    g = torch.linalg.matrix_exp(torch.einsum("bc,cij->bij", z, algebra))
+    def act(v: torch.Tensor) -> torch.Tensor:
+        chunks = v.reshape(v.shape[0], -1, n)
+        return torch.einsum("bij,bkj->bki", g, chunks).reshape(v.shape)
+    return act(x), act(y)
+    # END SOLUTION
+
 
 # %% [markdown]
-# ## 3. How good is the discovery?
+# **Self-check.** Your step must agree with the library's generator (`gen(x, y, g)`), and with the true
+# SO(2) generator it must be a rotation: it keeps the length of every 2-vector.
+
+# %%
+rng = torch.Generator().manual_seed(1)  # a private stream: the notebook's random numbers stay as they were
+x_b, y_b = data.x_train[:16], data.y_train[:16]
+learned = res.generator
+z = torch.randn(16, learned.n_channels, generator=rng)
+with torch.no_grad():
+    mine = transform_pairs(learned.algebra(), z, x_b, y_b)
+    ref = learned(x_b, y_b, learned.group_elements(z))
+gap = max((a - b).abs().max().item() for a, b in zip(mine, ref))
+assert gap < 1e-4, f"your transform differs from the library's by {gap:.2e}: check exp and the chunking"
+rx, _ = transform_pairs(true_L[None], torch.rand(16, 1, generator=rng) * 6.3, x_b, y_b)
+def lengths(v: torch.Tensor) -> torch.Tensor:
+    return v.reshape(16, -1, 2).norm(dim=-1)
+
+
+assert torch.allclose(lengths(rx), lengths(x_b), atol=1e-4), "a rotation must keep every 2-vector's length"
+print(f"✓ self-check passed: max difference to the library {gap:.1e}; rotations keep lengths")
+
+# %% [markdown]
+# > **Try it.** Re-run discovery with `sigma=0.3` or `init_scale=1.0`. How many steps does it need now?
+# > (The original LieGAN settings need over a minute and sometimes fail; the kit's
+# > `benchmarks/bench_discovery.py` measures steps and seconds to 0.9 / 0.95 / 0.99 over seeds.)
+
+# %% [markdown]
+# ## 3. How good is the discovery? (≈ 10 min)
 #
 # - **|cosine|** (Frobenius) between learned and true generator: 1 means the same direction. The sign and
 #   the scale of a generator are not identifiable (both $L$ and $-2L$ generate the same group).
@@ -133,10 +200,13 @@ figures.similarity_curve(res.history, thresholds=(0.9, 0.95, 0.99)).show()
 gen = res.generator
 print("principal angle (deg):", torch.rad2deg(disc.principal_angles(gen.basis().detach(), true_L)))
 print("effective magnitude (rad):", float(gen.effective_magnitude().detach()[0]))
-print("closure residual of so(3):", disc.structure_constants(disc.lorentz_algebra(3)[3:, 1:, 1:]).residual)
+print("closure residual of the discovered basis:", disc.structure_constants(gen.basis().detach()).residual,
+      "(one generator always closes: [L, L] = 0)")
+so3 = disc.lorentz_algebra(3)[3:, 1:, 1:]  # the three rotation generators of so(3), for comparison
+print("closure residual of so(3), a 3-generator algebra:", disc.structure_constants(so3).residual)
 
 # %% [markdown]
-# ## 4. How *much* symmetry? Breaking a ring with a slider
+# ## 4. How *much* symmetry? Breaking a ring with a slider (≈ 15 min)
 #
 # A ring of points whose angular density is $\propto 1 + b\cos 2\theta$: $b = 0$ is exactly rotation
 # invariant, $b = 1$ empties the $y$ axis. The figure shows the data and randomly rotated copies; a
@@ -170,7 +240,7 @@ _ = record("ring_distinguishability_b1", ring[1.0][1])
 # > equivariant networks of notebooks 00-04.
 
 # %% [markdown]
-# ## 5. The invariant metric
+# ## 5. The invariant metric (≈ 10 min)
 #
 # A group generated by $\{L_i\}$ preserves $\eta(u, v) = u^\top J v$ iff $L_i^\top J + J L_i = 0$
 # (LieGAN Prop. 1). The kit solves this as a null space over symmetric $J$ and says when the answer is
@@ -186,7 +256,7 @@ print("Lorentz algebra so(1,3) ->\n", disc.invariant_metric(disc.lorentz_algebra
 # > there four independent invariant metrics? (Hint: $u_1\cdot v_1$, $u_2 \cdot v_2$, $u_1\cdot v_2 + u_2\cdot v_1$ and a cross term.)
 
 # %% [markdown]
-# ## 6. Using the discovered group: data augmentation
+# ## 6. Using the discovered group: data augmentation (≈ 10 min)
 #
 # An MLP forecaster (4 past states $\to$ next state) is trained on 2-body trajectories whose initial
 # orientation lies in one half of the circle and tested on the other half, with the loss
@@ -225,9 +295,9 @@ for k in mse:
 #
 # ## References
 #
-# - J. Yang, R. Walters, N. Dehmamy, R. Yu. *Generative Adversarial Symmetry Discovery*, ICML 2023 (LieGAN;
-#   the talk slides "Symmetry Discovery", "Model Design", "Discovering Symmetry in 2-Body Trajectory",
-#   "Predicting 2-Body Trajectory", Proposition 1 on the invariant metric).
+# - J. Yang, R. Walters, N. Dehmamy, R. Yu. *Generative Adversarial Symmetry Discovery*, ICML 2023
+#   (LieGAN: Sec. 4 for the generator and discriminator, Sec. 5 for the 2-body experiments, Proposition 1
+#   on the invariant metric); code at https://github.com/Rose-STL-Lab/LieGAN.
 # - R. Wang, R. Walters, R. Yu. *Approximately Equivariant Networks for Imperfectly Symmetric Dynamics*,
 #   ICML 2022 (Sec. 1-2: why symmetry is only approximate in real dynamics).
 # - S. Greydanus, M. Dzamba, J. Yosinski. *Hamiltonian Neural Networks*, NeurIPS 2019 (the 2-body data setup).

@@ -171,3 +171,82 @@ def test_edit_in_paired_ipynb_then_sync_is_accepted(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert "x_lab_edit = 1 + 1" in src.read_text()
     check_source(src)
+
+
+# --- teacher and student editions ------------------------------------------------------------
+
+METHOD_NOTEBOOKS = ("02", "05")  # each has a "write it yourself" exercise (Eq. 4; the LieGAN step)
+UNTIMED_SECTIONS = ("Learning goals", "Prerequisites", "Summary", "Exercises", "References")
+
+
+def _exercise_cells(nb) -> list[int]:
+    export = _export()
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and export.BEGIN_SOLUTION in c.source]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_sections_have_time_estimates(path: Path) -> None:
+    nb = _export().read_source(path)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "**Time**" in markdown, f"{path.name}: no overall time estimate"
+    import re
+
+    headings = re.findall(r"^## (.+)$", markdown, re.MULTILINE)
+    untimed = [h for h in headings if not h.startswith(UNTIMED_SECTIONS) and not re.search(r"≈ \d+ min", h)]
+    assert not untimed, f"{path.name}: sections without a time estimate (≈ N min): {untimed}"
+
+
+@pytest.mark.parametrize("prefix", METHOD_NOTEBOOKS)
+def test_method_notebook_has_exercise_with_hint_and_self_check(prefix: str) -> None:
+    (path,) = [p for p in NOTEBOOKS if p.stem.startswith(prefix)]
+    nb = _export().read_source(path)
+    cells = _exercise_cells(nb)
+    assert cells, f"{path.name}: no '# BEGIN SOLUTION' exercise"
+    for i in cells:
+        before = "\n".join(c.source for c in nb.cells[max(0, i - 2):i] if c.cell_type == "markdown")
+        after = [c.source for c in nb.cells[i + 1:i + 4] if c.cell_type == "code"]
+        assert "Hint" in before and "<details>" in before, f"{path.name} cell {i}: no hint above"
+        assert after and "assert " in after[0], f"{path.name} cell {i}: no assert-based self-check below"
+        assert "Write it yourself" in "\n".join(c.source for c in nb.cells[max(0, i - 3):i])
+
+
+def test_student_edition_has_no_solutions(tmp_path: Path) -> None:
+    export = _export()
+    assert export.main(["--edition", "student", "--out", str(tmp_path)]) == 0
+    written = sorted(tmp_path.glob("*.ipynb"))
+    assert [p.stem for p in written] == [p.stem for p in NOTEBOOKS]
+    n_blocks = 0
+    for src, out in zip(NOTEBOOKS, written):
+        import nbformat
+
+        teacher, student = export.read_source(src), nbformat.read(out, as_version=4)
+        assert not export.has_solutions(student), f"{out.name} still holds a solution"
+        student_text = "\n".join(c.source for c in student.cells if c.cell_type == "code")
+        for i in _exercise_cells(teacher):
+            n_blocks += 1
+            body = teacher.cells[i].source.split(export.BEGIN_SOLUTION)[1].split(export.END_SOLUTION)[0]
+            for line in body.strip().splitlines():
+                if len(line.strip()) > 12:  # a solution line, not a bare `return` or bracket
+                    assert line.strip() not in student_text, f"{out.name}: solution line leaked: {line!r}"
+        answers = [c for c in teacher.cells if export.SOLUTION_TAG in c.metadata.get("tags", [])]
+        assert len(student.cells) == len(teacher.cells) - len(answers)
+        assert student_text.count("raise NotImplementedError(") >= len(_exercise_cells(teacher))
+        # what is left is still valid Python in every code cell
+        for c in student.cells:
+            if c.cell_type == "code":
+                compile(c.source.replace("%", "#"), out.name, "exec")
+    assert n_blocks >= len(METHOD_NOTEBOOKS)
+
+
+def test_student_stub_keeps_indentation_and_rejects_unbalanced_markers() -> None:
+    import nbformat
+
+    export = _export()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "def f(x):\n    y = 1\n    # BEGIN SOLUTION\n    y = x + 1\n    # END SOLUTION\n    return y")])
+    out = export.to_student(nb)
+    assert out.cells[0].source == (
+        "def f(x):\n    y = 1\n    " + export.STUDENT_STUB + "\n    return y")
+    bad = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("# BEGIN SOLUTION\nx = 1")])
+    with pytest.raises(ValueError, match="without"):
+        export.to_student(bad)
