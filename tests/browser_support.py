@@ -40,10 +40,13 @@ __all__ = [
     "LabPage",
     "PlotlyFigureState",
     "chromium_path",
+    "FigureFit",
     "copy_notebooks",
+    "export_notebooks",
     "free_port",
     "inject_parameters",
     "launch_chromium",
+    "link_siblings",
     "missing_browser_requirements",
     "parse_numbers",
 ]
@@ -446,6 +449,25 @@ _PLOTLY_STATE_JS = r"""
 })
 """
 
+@dataclass(frozen=True)
+class FigureFit:
+    """A plotly figure's drawn width against its JupyterLab output area (CSS pixels).
+
+    ``fits`` is False when the figure is wider than the area, i.e. cut off or scrolled.
+    """
+
+    index: int
+    title: str
+    width: float
+    area_width: float
+    scroll_width: float
+    client_width: float
+
+    @property
+    def fits(self) -> bool:
+        return self.width <= self.area_width + 1 and self.scroll_width <= self.client_width + 1
+
+
 #: CSS selector of the notebook panel in front (other tabs are hidden with ``lm-mod-hidden``).
 CURRENT_PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 
@@ -702,6 +724,57 @@ class LabPage:
             CURRENT_PANEL,
         )
 
+    def figure_fits(self) -> list[FigureFit]:
+        """Width of every plotly figure in the panel against the output area that holds it."""
+        rows = self.panel.locator(".js-plotly-plot").evaluate_all(
+            """(figs) => figs.map((gd, index) => {
+                const svg = gd.querySelector('svg.main-svg');
+                const area = gd.closest('.jp-OutputArea-output') || gd.parentElement;
+                const title = gd._fullLayout && gd._fullLayout.title ? gd._fullLayout.title.text : '';
+                return {index, title: String(title || '').replace(/<[^>]+>/g, ' ').slice(0, 80),
+                        width: svg ? svg.getBoundingClientRect().width : 0,
+                        area_width: area ? area.getBoundingClientRect().width : 0,
+                        scroll_width: area ? area.scrollWidth : 0,
+                        client_width: area ? area.clientWidth : 0};
+            })"""
+        )
+        return [FigureFit(**r) for r in rows]
+
+    def screenshot_figures(self, directory: Path, stem: str) -> list[Path]:
+        """Save one screenshot per plotly figure of the panel: ``<stem>_fig<NN>.png``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for old in directory.glob(f"{stem}_fig*.png"):
+            old.unlink()
+        paths = []
+        figs = self.panel.locator(".js-plotly-plot")
+        for i in range(figs.count()):
+            fig = figs.nth(i)
+            fig.scroll_into_view_if_needed()
+            self.page.wait_for_timeout(150)  # let plotly finish a lazy relayout
+            path = directory / f"{stem}_fig{i:02d}.png"
+            fig.screenshot(path=str(path))
+            paths.append(path)
+        return paths
+
+    def readout_layout(self, scope: Any | None = None) -> list[dict[str, float]]:
+        """Line boxes and right edge of each readout's text against its view (wrapping check).
+
+        A readout whose text wraps has more than one line box (``lines``); one cut off by the
+        view's edge has ``right > view_right``.
+        """
+        return (scope or self.panel).locator(".aeqkit-readout").evaluate_all(
+            """(els) => els.map((el) => {
+                const text = el.querySelector('.aeqkit-readout-text') || el;
+                const range = document.createRange();
+                range.selectNodeContents(text);
+                const lines = new Set(Array.from(range.getClientRects())
+                    .filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+                const view = el.closest('.aeqkit-view') || el.parentElement;
+                return {lines: lines.size, right: range.getBoundingClientRect().right,
+                        view_right: view.getBoundingClientRect().right};
+            })"""
+        )
+
     def screenshot(self, path: Path, around: Any | None = None) -> Path:
         """Save a screenshot of the page (after scrolling ``around`` into view) to ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -719,10 +792,40 @@ def copy_notebooks(src: Path, dest: Path) -> Path:
     while the repository's notebooks themselves are never modified.
     """
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    for sibling in src.parent.iterdir():
-        if sibling.name in {src.name, ".git", ".venv"}:
-            continue
-        link = dest.parent / sibling.name
-        if not link.exists():
-            link.symlink_to(sibling, target_is_directory=sibling.is_dir())
+    link_siblings(src, dest)
     return dest
+
+
+def link_siblings(src: Path, dest: Path) -> None:
+    """Symlink the siblings of folder ``src`` (``data/``, ``build/``, ...) next to ``dest``.
+
+    Relative paths such as ``../data`` then resolve from ``dest`` as they do from ``src``;
+    ``.git``, ``.venv`` and ``src`` itself are skipped, existing names are kept.
+    """
+    for sibling in Path(src).parent.iterdir():
+        if sibling.name in {Path(src).name, ".git", ".venv"}:
+            continue
+        link = Path(dest).parent / sibling.name
+        if not link.exists() and not link.is_symlink():
+            link.symlink_to(sibling, target_is_directory=sibling.is_dir())
+
+
+def export_notebooks(repo: Path, dest: Path) -> list[Path]:
+    """Write the teacher-edition ``.ipynb`` of every ``repo/notebooks/NN_name.py`` into ``dest``.
+
+    Uses the repository's own exporter (``tools/export_notebooks.py``, jupytext percent sources
+    to stripped notebooks), loaded from its file so no install is needed; the siblings of
+    ``repo/notebooks`` are linked next to ``dest`` (see :func:`link_siblings`).
+    """
+    import importlib.util
+
+    tool = Path(repo) / "tools" / "export_notebooks.py"
+    spec = importlib.util.spec_from_file_location("aeqkit_export_notebooks", tool)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"expected the notebook exporter at {tool}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    Path(dest).mkdir(parents=True, exist_ok=True)
+    paths = [module.export(src, Path(dest)) for src in module.list_sources(root=Path(repo) / "notebooks")]
+    link_siblings(Path(repo) / "notebooks", Path(dest))
+    return paths

@@ -1,26 +1,32 @@
-"""The notebooks' widgets, tested in a real JupyterLab in headless Chromium (issue 7).
+"""The notebooks' widgets, tested in a real JupyterLab in headless Chromium (issues 7 and 16).
 
 A papermill run proves that cells execute; these tests prove that a person's slider moves the
-figure. Each test starts from the JupyterLab UI: open a notebook, Run > Run All Cells, wait for the
-kernel to go idle, drag an ipywidgets slider with the mouse, and read the page (never the kernel):
-the readout with CSS class ``aeqkit-readout`` and the plotly figures' DOM. Screenshots before and
-after each drag go to ``build/browser/``.
+figure. Every notebook with a widget has one story (:data:`STORIES`): open the notebook in the
+JupyterLab UI, Run > Run All Cells, wait for the kernel to go idle, check that every plotly figure
+draws something and fits its output area (1400 px window, file browser open), save a screenshot of
+every figure (``build/browser/<notebook>_figNN.png``), drag one ipywidgets slider with the mouse
+to its left and right ends, and read the page (never the kernel): the readout with CSS class
+``aeqkit-readout`` (on one line, inside its view) and the plotly figures' DOM. Screenshots of the
+view before and after the drags go to ``build/browser/<notebook>_before.png`` / ``_after.png``.
+
+The notebooks are exported from their jupytext sources (``notebooks/NN_name.py``) with the
+repository's ``tools/export_notebooks.py`` into a temporary folder, so ``notebooks/`` is never
+modified.
 
 Widgets relied on (the page contract of ``aeqkit.widgets.interactive_view``):
 
 * a slider is an ipywidgets slider (``.widget-slider``, noUiSlider handle ``.noUi-handle``)
-  found by its description label: ``β`` in ``01_heat_diffusion.ipynb`` (symmetry-breaking
-  strength), ``strength`` in ``00_approximate_equivariance.ipynb`` (breaking strength);
-* the readout has CSS class ``aeqkit-readout`` and its text contains ``error`` followed by the
-  number (``data equivariance error = 0.08818``); while the kernel recomputes, the readout has
-  class ``aeqkit-busy``;
+  found by its description label (``STORIES``: ``strength`` in 00, ``β`` in 01, ``α`` in 02,
+  ``breaking b`` in 05);
+* the readout has CSS class ``aeqkit-readout`` and its text contains a word (``error``,
+  ``distinguishability``) followed by the number (``data equivariance error = 0.08818``);
+  while the kernel recomputes, the readout has class ``aeqkit-busy``;
 * slider, readout and figure share one ``.aeqkit-view`` box (when there is none, the whole
   notebook is the scope); the plotly figure (``.js-plotly-plot``) shows the readout's number
   (in its title, a marker or a bar), and every plotly figure in the notebook draws something.
 
 The kernel runs with ``AEQKIT_HEADLESS=0`` (live widgets) and the working tree on PYTHONPATH;
-the notebooks are copied to a temporary folder with the quick profile injected, so
-``notebooks/`` is never modified.
+the quick profile is injected into the exported copies.
 
 Requirements: the ``playwright`` package and Debian's chromium (``tools/install_browser.sh``).
 Where they are missing, every test here skips with a message naming what is missing.
@@ -35,6 +41,7 @@ import re
 import time
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -42,7 +49,7 @@ from browser_support import (
     JupyterLabServer,
     LabPage,
     PlotlyFigureState,
-    copy_notebooks,
+    export_notebooks,
     inject_parameters,
     launch_chromium,
     missing_browser_requirements,
@@ -64,10 +71,39 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, object]] = {
     "01_heat_diffusion.ipynb": {"FIT_SECONDS": 1.0},
 }
 
-HEAT_NOTEBOOK = "01_heat_diffusion.ipynb"
-HEAT_SLIDER = "β"
-#: (notebook, slider description) for the second widget test.
-SECOND_NOTEBOOK = ("00_approximate_equivariance.ipynb", "strength")
+
+@dataclass(frozen=True)
+class SliderStory:
+    """One notebook's widget: which slider to drag and what its readout must do.
+
+    Attributes:
+        notebook: the exported notebook's name (source ``notebooks/<stem>.py``).
+        slider: the slider's description label.
+        word: the readout's number follows this word (``"error"``, ``"distinguishability"``).
+        direction: +1 if the readout grows when the slider goes right, -1 if it shrinks.
+        zero_at_left: the readout is ~0 at the slider's left end (an exact symmetry).
+        parameters: extra papermill-style parameters injected into this notebook.
+    """
+
+    notebook: str
+    slider: str
+    word: str = "error"
+    direction: int = 1
+    zero_at_left: bool = False
+    parameters: dict[str, object] = field(default_factory=dict)
+
+
+#: Every notebook with a widget, and one slider each (issue 16 item 7).
+STORIES: tuple[SliderStory, ...] = (
+    # breaking strength of a toy map: zero strength, zero error; the error grows with it
+    SliderStory("00_approximate_equivariance.ipynb", "strength", zero_at_left=True),
+    # β varies the heat diffusivity: β = 0 is exactly C4-symmetric data
+    SliderStory("01_heat_diffusion.ipynb", "β", zero_at_left=True),
+    # α weighs the Sec. 3.3 regulariser: more α, a more equivariant fitted layer
+    SliderStory("02_inside_relaxed_layers.ipynb", "α", direction=-1),
+    # symmetry breaking of the ring toy: rotated copies become easier to tell apart
+    SliderStory("05_liegan_discovery.ipynb", "breaking b", word="distinguishability"),
+)
 READOUT_CLASS = "aeqkit-readout"
 DEMO_NOTEBOOK = "_browser_demo.ipynb"
 
@@ -155,15 +191,17 @@ def browser_available() -> None:
 
 @pytest.fixture(scope="module")
 def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A throwaway copy of ``notebooks/`` (quick profile injected) plus the harness notebook."""
+    """The notebooks exported from their sources (quick profile injected), plus the harness notebook."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
-    if NOTEBOOKS.is_dir():
-        copy_notebooks(NOTEBOOKS, root)
+    if NOTEBOOKS.is_dir() and list(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+        export_notebooks(REPO, root)
     else:
         root.mkdir()
+    story_parameters = {s.notebook: s.parameters for s in STORIES}
     for notebook in root.glob("*.ipynb"):
-        inject_parameters(notebook, {**QUICK_PARAMETERS, **NOTEBOOK_PARAMETERS.get(notebook.name, {})})
+        inject_parameters(notebook, {**QUICK_PARAMETERS, **NOTEBOOK_PARAMETERS.get(notebook.name, {}),
+                                     **story_parameters.get(notebook.name, {})})
     (root / DEMO_NOTEBOOK).write_text(json.dumps(_demo_notebook(), indent=1), encoding="utf-8")
     return root
 
@@ -219,8 +257,9 @@ def lab(chromium: object, lab_server: JupyterLabServer) -> Iterator[LabPage]:
 
 
 def _require_notebook(name: str) -> None:
-    if not (NOTEBOOKS / name).exists():
-        message = f"notebooks/{name} does not exist (yet)"
+    source = NOTEBOOKS / f"{Path(name).stem}.py"
+    if not source.exists():
+        message = f"notebooks/{source.name} does not exist (yet)"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
@@ -231,14 +270,20 @@ def _require_notebook(name: str) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
-def _error_from_readout(text: str) -> float:
-    """Return the number that follows the word "error" in the readout text."""
+def _number_after(word: str, text: str) -> float:
+    """Return the number that follows ``word`` in the readout text."""
     match = re.search(
-        r"error[^0-9+\-−.]*([-+−]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+−]?\d+)?)", text, flags=re.IGNORECASE
+        re.escape(word) + r"[^0-9+\-−.]*([-+−]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+−]?\d+)?)", text,
+        flags=re.IGNORECASE,
     )
     if match is None:
-        raise AssertionError(f"no 'error <number>' in the readout text {text!r}")
+        raise AssertionError(f"no '{word} <number>' in the readout text {text!r}")
     return parse_numbers(match.group(1))[0]
+
+
+def _error_from_readout(text: str) -> float:
+    """Return the number that follows the word "error" in the readout text."""
+    return _number_after("error", text)
 
 
 def _figure_numbers(figures: list[PlotlyFigureState]) -> list[float]:
@@ -270,7 +315,7 @@ def _assert_figures_rendered(figures: list[PlotlyFigureState], where: str) -> No
 
 
 def _slide_and_read(
-    lab: LabPage, slider_description: str, fraction: float, shot: Path
+    lab: LabPage, slider_description: str, fraction: float, shot: Path, word: str = "error"
 ) -> tuple[float, float, list[PlotlyFigureState]]:
     """Drag the slider to ``fraction``; return (slider value, shown error, figures of its view).
 
@@ -291,7 +336,7 @@ def _slide_and_read(
         lab.wait_figures_change(scope, old_figures, timeout_ms=30_000)
     lab.wait_plotly_rendered()
     value = lab.slider_value(slider)
-    error = _error_from_readout(lab.readout_text(scope))
+    error = _number_after(word, lab.readout_text(scope))
     figures = lab.plotly_figures(scope)
     lab.screenshot(shot, around=scope or slider)
     return value, error, figures
@@ -310,16 +355,16 @@ def _record_timings(notebook: str, timings: dict[str, float]) -> None:
     path.write_text(json.dumps(all_timings, indent=1, sort_keys=True), encoding="utf-8")
 
 
-def _run_slider_story(lab: LabPage, notebook: str, slider_description: str) -> dict[str, float]:
-    """Open ``notebook``, run all cells, slide low then high, and assert what the page shows.
+def _run_slider_story(lab: LabPage, story: SliderStory) -> dict[str, float]:
+    """Open the story's notebook, run all cells, slide low then high, and assert what the page shows.
 
     On failure a screenshot and the page's HTML are saved as ``build/browser/<stem>_failure.*``.
     """
-    stem = Path(notebook).stem
+    stem = Path(story.notebook).stem
     for stale in SCREENSHOTS.glob(f"{stem}_failure.*"):
         stale.unlink()
     try:
-        return _slider_story(lab, notebook, slider_description)
+        return _slider_story(lab, story)
     except BaseException:
         with contextlib.suppress(Exception):
             lab.screenshot(SCREENSHOTS / f"{stem}_failure.png")
@@ -327,7 +372,8 @@ def _run_slider_story(lab: LabPage, notebook: str, slider_description: str) -> d
         raise
 
 
-def _slider_story(lab: LabPage, notebook: str, slider_description: str) -> dict[str, float]:
+def _slider_story(lab: LabPage, story: SliderStory) -> dict[str, float]:
+    notebook, slider_description, word = story.notebook, story.slider, story.word
     timings: dict[str, float] = {}
     story_start = start = time.monotonic()
     lab.open_notebook(notebook)
@@ -345,30 +391,40 @@ def _slider_story(lab: LabPage, notebook: str, slider_description: str) -> dict[
     lab.wait_plotly_rendered()
     lab.scroll_all_outputs_into_view()
     _assert_figures_rendered(lab.plotly_figures(), f"{notebook} after Run All")
+    stem = Path(notebook).stem
+    # Issue 16: every figure fits its output area in a 1400 px window; one screenshot per figure.
+    too_wide = [f for f in lab.figure_fits() if not f.fits]
+    assert not too_wide, f"{notebook}: figures wider than their output area: {too_wide}"
+    shots = lab.screenshot_figures(SCREENSHOTS, stem)
+    timings["figures"] = float(len(shots))
     timings["check_figures"] = time.monotonic() - start
 
-    stem = Path(notebook).stem
     start = time.monotonic()
     low_value, low_error, low_figs = _slide_and_read(
-        lab, slider_description, 0.0, SCREENSHOTS / f"{stem}_before.png"
+        lab, slider_description, 0.0, SCREENSHOTS / f"{stem}_before.png", word
     )
     high_value, high_error, high_figs = _slide_and_read(
-        lab, slider_description, 1.0, SCREENSHOTS / f"{stem}_after.png"
+        lab, slider_description, 1.0, SCREENSHOTS / f"{stem}_after.png", word
     )
     timings["drags"] = time.monotonic() - start
 
     assert high_value > low_value, (
         f"{notebook}: dragging right did not raise {slider_description} ({low_value} -> {high_value})"
     )
-    assert high_error > low_error, (
-        f"{notebook}: shown data equivariance error did not grow with {slider_description}: "
+    trend = "grow" if story.direction > 0 else "shrink"
+    assert (high_error - low_error) * story.direction > 0, (
+        f"{notebook}: shown {word} did not {trend} with {slider_description}: "
         f"{low_error} at {low_value} vs {high_error} at {high_value}"
     )
-    if low_value == 0.0:
+    if story.zero_at_left and low_value == 0.0:
         # No symmetry breaking: the data (or function) is exactly symmetric, the error ~0.
         assert abs(low_error) < 1e-6, (
             f"{notebook}: shown error at {slider_description}=0 is {low_error}, expected ~0"
         )
+    scope = lab.view(slider_description)
+    for box in lab.readout_layout(scope):
+        assert box["lines"] <= 1, f"{notebook}: the readout wraps onto {box['lines']} lines"
+        assert box["right"] <= box["view_right"] + 1, f"{notebook}: the readout is cut off: {box}"
     _assert_figures_rendered(low_figs, f"{notebook} at {slider_description}={low_value}")
     _assert_figures_rendered(high_figs, f"{notebook} at {slider_description}={high_value}")
     changed = [(a.drawn != b.drawn) or (a.data_json != b.data_json) for a, b in zip(low_figs, high_figs)]
@@ -393,27 +449,26 @@ def test_harness_demo_notebook(lab: LabPage) -> None:
     Runs when a real notebook is missing or with ``AEQKIT_BROWSER_SELFTEST=1`` (otherwise the
     notebooks below exercise the same harness and the suite saves ~40 s).
     """
-    real = [n for n in (HEAT_NOTEBOOK, SECOND_NOTEBOOK[0]) if (NOTEBOOKS / n).exists()]
-    if len(real) == 2 and os.environ.get("AEQKIT_BROWSER_SELFTEST") != "1":
+    real = [s for s in STORIES if (NOTEBOOKS / f"{Path(s.notebook).stem}.py").exists()]
+    if len(real) == len(STORIES) and os.environ.get("AEQKIT_BROWSER_SELFTEST") != "1":
         pytest.skip(
             "harness self-test not needed: the real notebooks exercise the harness "
             "(set AEQKIT_BROWSER_SELFTEST=1 to run it)"
         )
-    timings = _run_slider_story(lab, DEMO_NOTEBOOK, "β")
+    timings = _run_slider_story(lab, SliderStory(DEMO_NOTEBOOK, "β", zero_at_left=True))
     assert timings["low_value"] == 0.0 and timings["high_value"] == 1.0, timings
 
 
-def test_heat_diffusion_slider(lab: LabPage) -> None:
-    """01: dragging the symmetry-breaking slider β up raises the shown data equivariance error."""
-    _require_notebook(HEAT_NOTEBOOK)
-    _run_slider_story(lab, HEAT_NOTEBOOK, HEAT_SLIDER)
+@pytest.mark.parametrize("story", STORIES, ids=[Path(s.notebook).stem[:2] for s in STORIES])
+def test_notebook_widget(lab: LabPage, story: SliderStory) -> None:
+    """Each notebook with a widget: its slider moves the readout the expected way, and the figures.
 
-
-def test_second_notebook_slider(lab: LabPage) -> None:
-    """A second notebook with a different widget: its slider moves the readout and figures."""
-    notebook, description = SECOND_NOTEBOOK
-    _require_notebook(notebook)
-    _run_slider_story(lab, notebook, description)
+    00 (strength) and 01 (β) were this file's first two tests: dragging the symmetry-breaking
+    slider up raises the shown equivariance error from ~0; 02 (α) lowers it; 05 (breaking b)
+    raises the distinguishability of rotated copies.
+    """
+    _require_notebook(story.notebook)
+    _run_slider_story(lab, story)
 
 
 # ------------------------------------------------------------------------------------------------
