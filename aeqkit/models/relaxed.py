@@ -11,7 +11,7 @@ RSteerTR / RSteerTS use Eq. 8 with the low-rank weights ``w_l(x, y) = sum_r a_r(
 positional weights are ``b_r``), implemented by :class:`RelaxedTranslationMix` as one relaxed
 steerable convolution with ``R`` times the output channels, mixed by the spatial maps ``a_r(x)``
 (:class:`SpatialRelaxedWeights`, constant ``1/R`` at initialisation, penalised by the translation
-form of ``L_gconv``, ``sum_r sum_{x, x'} |a_r(x) - a_r(x')|``).
+form of ``L_gconv`` averaged over pairs, ``sum_r mean_{x, x'} |a_r(x) - a_r(x')|``).
 """
 
 from __future__ import annotations
@@ -77,8 +77,12 @@ class SpatialRelaxedWeights(nn.Module):
     """The spatial maps ``a_r(x)`` of Eq. 8 as a relaxed layer of their own.
 
     ``relaxed_weights`` (R, H, W) start at ``1/R``; :meth:`equivariance_penalty` is the
-    translation form of ``L_gconv``, ``sum_r sum_{x, x'} |a_r(x) - a_r(x')|`` over ordered pairs
-    of positions (Sec. 3.3, not squared), 0 at initialisation. Being a leaf provider of
+    translation form of ``L_gconv`` averaged over the ``(HW)²`` ordered pairs of positions,
+    ``sum_r mean_{x, x'} |a_r(x) - a_r(x')|`` (Sec. 3.3, not squared), 0 at initialisation with a
+    zero gradient there. The paper's sum over pairs grows as ``(HW)²`` while the data gradient on
+    one ``a_r(x)`` shrinks as ``1/(HW)``, so a fixed ``alpha`` would pin the weights at high
+    resolution (gradient ratio penalty/MSE 9.9 at 16x16, 2,370 at 64x64 at ``alpha = 1e-4``);
+    the mean keeps that ratio resolution-independent. Being a leaf provider of
     ``equivariance_penalty`` it is counted by ``aeqkit.nn.equivariance_penalty`` next to the
     wrapped layer's own penalty.
 
@@ -94,12 +98,12 @@ class SpatialRelaxedWeights(nn.Module):
                                                        1.0 / self.rank))
 
     def equivariance_penalty(self) -> torch.Tensor:
-        """``sum_r sum_{x, x'} |a_r(x) - a_r(x')|``, computed exactly in O(n log n) by sorting."""
+        """``sum_r mean_{x, x'} |a_r(x) - a_r(x')|`` (exact, O(n log n), tied weights get tied
+        gradients: ``aeqkit.nn.pairwise_l1``)."""
+        from aeqkit.nn._common import pairwise_l1
+
         w = self.relaxed_weights.flatten(1)
-        s, _ = torch.sort(w, dim=-1)
-        n = s.shape[-1]
-        coef = 2.0 * torch.arange(n, device=s.device, dtype=s.dtype) - (n - 1)
-        return 2.0 * (s * coef).sum()
+        return pairwise_l1(w, dim=-1) / w.shape[-1] ** 2
 
 
 class RelaxedTranslationMix(nn.Module):

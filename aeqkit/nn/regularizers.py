@@ -8,6 +8,7 @@ otherwise pull them towards zero (a fault of the paper's public code).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 import torch
@@ -54,8 +55,9 @@ def equivariance_penalty(model: nn.Module, alpha: float = 1.0) -> torch.Tensor:
 
     Returns a 0-dim tensor on the model's device (zero if the model has no relaxed layer).
     """
-    if not isinstance(alpha, (int, float)) or alpha < 0:
-        raise ValueError(f"alpha must be a non-negative number, got {alpha!r}")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) \
+            or alpha < 0:
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
     total = None
     for m in relaxed_layers(model):
         term = m.equivariance_penalty()

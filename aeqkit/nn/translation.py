@@ -143,12 +143,15 @@ class RelaxedTranslationConv2d(nn.Module):
         return out
 
     def equivariance_penalty(self) -> torch.Tensor:
-        """Unscaled ``sum_l sum_{g,h} |w_l(h) - w_l(g)|`` over all ordered pairs of positions.
+        """Unscaled ``sum_l mean_{g,h} |w_l(h) - w_l(g)|`` over the ``(HW)²`` ordered pairs of positions.
 
-        Exact pairwise sum, computed by sorting (O(HW log HW)); it grows like ``(HW)^2`` times a
-        typical difference, so choose ``alpha`` accordingly.
+        Exact, computed by sorting (O(HW log HW)). The paper's sum over pairs is divided by ``(HW)²``:
+        the sum grows as ``(HW)²`` while the data gradient on one ``w_l(h)`` shrinks as ``1/(HW)``,
+        so the same ``alpha`` would pin the weights at high resolution; the mean keeps the
+        penalty-to-data gradient ratio independent of the grid.
         """
-        return pairwise_l1(self.relaxed_weights.flatten(1), dim=-1)
+        w = self.relaxed_weights.flatten(1)
+        return pairwise_l1(w, dim=-1) / w.shape[-1] ** 2
 
     def extra_repr(self) -> str:
         return (
