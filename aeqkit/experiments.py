@@ -44,6 +44,7 @@ __all__ = [
     "HEAT_PROFILES",
     "JET_PROFILES",
     "HEAT_MODELS",
+    "MATCHED_ROTATION",
     "JET_MODELS",
     "RESULTS_PATH",
     "heat_data",
@@ -88,7 +89,7 @@ class HeatProfile:
     data_seed: int = 0
     epochs: int = 15
     lr: float = 3e-3
-    batch_size: int = 8
+    batch_size: int = 4
     rollout_steps: int = 2
     eval_steps: int = 5
     target_length: int = 3
@@ -105,9 +106,10 @@ MATCHED_ROTATION = {"*": {"num_layers": 3, "kernel_size": 3, "padding_mode": "ci
                     "rgroup": {"width": 4}}
 
 HEAT_PROFILES: dict[str, HeatProfile] = {
-    "quick": HeatProfile(name="quick", seeds=(0,), epochs=15, hparams=MATCHED_ROTATION),
-    "medium": HeatProfile(name="medium", seeds=(0, 1, 2), epochs=30, hparams=MATCHED_ROTATION,
-                          betas=(0.0, 0.3, 0.6)),
+    "quick": HeatProfile(name="quick", seeds=(0,), epochs=25, batch_size=4,
+                         hparams=MATCHED_ROTATION),
+    "medium": HeatProfile(name="medium", seeds=(0, 1, 2), epochs=40, batch_size=4, num_bases=3,
+                          hparams=MATCHED_ROTATION, betas=(0.0, 0.3, 0.6)),
 }
 
 HEAT_MODELS = HEAT_PROFILES["quick"].models
@@ -358,6 +360,7 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
                            "settings": _jsonable(asdict(prof)),
                            "synthetic": bool(data.meta.get("synthetic", False)),
                            "windows": {k: len(v) for k, v in splits.items()}, "symmetries": {}}
+    shared: dict[tuple[str, int], dict[str, Any]] = {}  # symmetry-free models run once per seed
     for sym in syms:
         names = ("persistence", "stencil", *prof.symmetries[sym])
         if sym == "rotation":
@@ -367,6 +370,9 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
             for name in names:
                 if name in BASELINES and seed != seeds[0]:
                     continue  # deterministic: one fit is every seed's
+                if (name, seed) in shared:
+                    runs.append(dict(shared[(name, seed)], symmetry=sym))
+                    continue
                 hp = _hparams(prof.hparams, name, sym)
                 hp["input_size"] = shape
                 run = _train_eval(name, sym, seed, hp, splits, epochs=prof.epochs,
@@ -375,6 +381,8 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
                                   batch_size=prof.batch_size, rollout_steps=prof.rollout_steps,
                                   eval_steps=prof.eval_steps, ee_inputs=None,
                                   test_limit=prof.test_windows)
+                if name in ("persistence", "stencil", "conv"):
+                    shared[(name, seed)] = run
                 runs.append(run)
                 if log:
                     log(f"jet {sym:11s} seed={seed} {name:12s} params={run['parameters']:6d} "
@@ -389,13 +397,15 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
 # validation-only learning-rate search
 
 
-def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3, 1e-2),
+def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3),
               profile: str = "medium", beta: float = 0.3, symmetry: str = "rotation",
-              seed: int = 0, log: Callable[[str], None] | None = print) -> dict[str, Any]:
-    """Pick each network's learning rate by **validation** RMSE (test splits are not touched).
+              seed: int = 0, alphas: Sequence[float] = (0.0, 1e-4),
+              log: Callable[[str], None] | None = print) -> dict[str, Any]:
+    """Pick each network's learning rate (and α for the relaxed ones) by **validation** RMSE.
 
-    Heat: at ``beta`` with ``profile``'s sizes; jet: for ``symmetry``. Returns
-    ``{"scores": {model: {lr: valid_rmse}}, "best": {model: lr}, "command"}``.
+    Test splits are never touched. Heat: at ``beta`` with ``profile``'s sizes; jet: for
+    ``symmetry``. A diverged fit scores ``inf``. Returns ``{"scores": {model: {setting:
+    valid_rmse}}, "best": {model: setting}, "command", ...}``.
     """
     scores: dict[str, dict[str, float]] = {}
     if experiment == "heat":
@@ -404,13 +414,17 @@ def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3, 1e-2
         names = [m for m in prof.models if m not in BASELINES]
         for name in names:
             for lr in lrs:
-                run = _train_eval(name, "rotation", seed, _hparams(prof.hparams, name, "rotation"),
-                                  data.splits, epochs=prof.epochs, lr=lr,
-                                  batch_size=prof.batch_size, rollout_steps=prof.rollout_steps,
-                                  eval_steps=1, ee_inputs=None)
-                scores.setdefault(name, {})[str(lr)] = run["valid_rmse"]
-                if log:
-                    log(f"lr search heat β={beta} {name} lr={lr}: valid {run['valid_rmse']:.5f}")
+                for alpha in (alphas if name in ("rgroup", "rsteer") else (None,)):
+                    hp = _hparams(prof.hparams, name, "rotation")
+                    key = str(lr)
+                    if alpha is not None:
+                        hp["alpha"] = alpha
+                        key = f"{lr}/alpha={alpha}"
+                    scores.setdefault(name, {})[key] = _valid_score(
+                        name, "rotation", seed, hp, data.splits, prof, lr)
+                    if log:
+                        log(f"search heat β={beta} {name} {key}: valid "
+                            f"{scores[name][key]:.5f}")
     elif experiment == "jet":
         from aeqkit.data import load_dataset, subsample
 
@@ -423,18 +437,39 @@ def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3, 1e-2
             hp = _hparams(prof_j.hparams, name, symmetry)
             hp["input_size"] = shape
             for lr in lrs:
-                run = _train_eval(name, symmetry, seed, hp, splits, epochs=prof_j.epochs, lr=lr,
-                                  batch_size=prof_j.batch_size,
-                                  rollout_steps=prof_j.rollout_steps, eval_steps=1,
-                                  ee_inputs=None, test_limit=1)
-                scores.setdefault(f"{name}/{symmetry}", {})[str(lr)] = run["valid_rmse"]
-                if log:
-                    log(f"lr search jet {symmetry} {name} lr={lr}: valid {run['valid_rmse']:.5f}")
+                for alpha in (alphas if name in ("rgroup", "rsteer") else (None,)):
+                    hpa = dict(hp)
+                    key = str(lr)
+                    if alpha is not None:
+                        hpa["alpha"] = alpha
+                        key = f"{lr}/alpha={alpha}"
+                    scores.setdefault(f"{name}/{symmetry}", {})[key] = _valid_score(
+                        name, symmetry, seed, hpa, splits, prof_j, lr)
+                    if log:
+                        log(f"search jet {symmetry} {name} {key}: valid "
+                            f"{scores[f'{name}/{symmetry}'][key]:.5f}")
     else:
         raise ValueError(f"experiment must be 'heat' or 'jet', got {experiment!r}")
-    best = {m: float(min(s, key=s.get)) for m, s in scores.items()}
-    return {"experiment": experiment, "profile": profile, "scores": scores, "best": best,
-            "command": " ".join(sys.argv)}
+    best = {m: min(s, key=s.get) for m, s in scores.items()}
+    return {"experiment": experiment, "profile": profile, "beta": beta, "symmetry": symmetry,
+            "seed": seed, "scores": scores, "best": best,
+            "command": "python -m aeqkit.experiments " + " ".join(sys.argv[1:])}
+
+
+def _valid_score(name: str, symmetry: str, seed: int, hp: dict[str, Any], splits: dict,
+                 prof: HeatProfile | JetProfile, lr: float) -> float:
+    """Best validation RMSE of one fit (``inf`` when training diverged)."""
+    from aeqkit.train import TrainingDiverged, fit
+
+    model = _build(name, symmetry, seed, hp)
+    try:
+        res = fit(model, splits["train"], splits["valid"], epochs=prof.epochs, lr=lr,
+                  lr_schedule="cosine", batch_size=prof.batch_size,
+                  rollout_steps=prof.rollout_steps, patience=None, seed=seed, progress=False,
+                  device="cpu")
+    except TrainingDiverged:
+        return math.inf
+    return float(res.best_valid_rmse)
 
 
 # --------------------------------------------------------------------------------------------
