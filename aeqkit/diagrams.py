@@ -62,6 +62,7 @@ class _Canvas:
         self.fig.update_yaxes(range=[0, height], **hidden)
         self.boxes: list[str] = []
         self.arrows: list[list[str]] = []
+        self._centres: list[tuple[float, float, str]] = []
 
     def box(self, x0: float, y0: float, x1: float, y1: float, text: str, *,
             fill: str = _BOX_FILL, font_size: int = _FONT, font_color: str = "#1b2538",
@@ -73,6 +74,7 @@ class _Canvas:
                                 font={"size": font_size, "color": font_color})
         label = name or text
         self.boxes.append(label)
+        self._centres.append(((x0 + x1) / 2, (y0 + y1) / 2, text))
         return label
 
     def text(self, x: float, y: float, text: str, *, size: int = _FONT, anchor: str = "center",
@@ -106,6 +108,12 @@ class _Canvas:
                            line={"color": _BOX_LINE, "width": 1})
 
     def finish(self, **meta: Any) -> go.Figure:
+        if self._centres:  # hovering a box repeats its text (and gives the figure one data trace)
+            xs, ys, texts = zip(*self._centres, strict=True)
+            self.fig.add_trace(go.Scatter(
+                x=list(xs), y=list(ys), mode="markers", marker={"size": 18, "opacity": 0},
+                hovertext=[t.replace("<br>", " ") for t in texts], hoverinfo="text", name="boxes",
+            ))
         self.fig.update_layout(meta={"boxes": list(self.boxes), "arrows": list(self.arrows), **meta})
         return self.fig
 
