@@ -108,7 +108,7 @@ MATCHED_ROTATION = {"*": {"num_layers": 3, "kernel_size": 3, "padding_mode": "ci
 HEAT_PROFILES: dict[str, HeatProfile] = {
     "quick": HeatProfile(name="quick", seeds=(0,), epochs=25, batch_size=4,
                          hparams=MATCHED_ROTATION),
-    "medium": HeatProfile(name="medium", seeds=(0, 1, 2), epochs=40, batch_size=4, num_bases=3,
+    "medium": HeatProfile(name="medium", seeds=(0, 1, 2), epochs=30, batch_size=4, num_bases=2,
                           hparams=MATCHED_ROTATION, betas=(0.0, 0.3, 0.6)),
 }
 
@@ -400,6 +400,7 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
 def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3),
               profile: str = "medium", beta: float = 0.3, symmetry: str = "rotation",
               seed: int = 0, alphas: Sequence[float] = (0.0, 1e-4),
+              models: Sequence[str] | None = None,
               log: Callable[[str], None] | None = print) -> dict[str, Any]:
     """Pick each network's learning rate (and α for the relaxed ones) by **validation** RMSE.
 
@@ -411,7 +412,7 @@ def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3),
     if experiment == "heat":
         prof = _heat_profile(profile)
         data = heat_data(beta, prof)
-        names = [m for m in prof.models if m not in BASELINES]
+        names = [m for m in (models or prof.models) if m not in BASELINES]
         for name in names:
             for lr in lrs:
                 for alpha in (alphas if name in ("rgroup", "rsteer") else (None,)):
@@ -433,7 +434,7 @@ def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3),
         splits = dict(data.splits)
         splits["train"] = subsample(splits["train"], prof_j.train_windows)
         shape = tuple(int(v) for v in data.fields.shape[-2:])
-        for name in prof_j.symmetries[symmetry]:
+        for name in (models or prof_j.symmetries[symmetry]):
             hp = _hparams(prof_j.hparams, name, symmetry)
             hp["input_size"] = shape
             for lr in lrs:
@@ -622,6 +623,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", default="quick", choices=("quick", "medium"))
     parser.add_argument("--out", default=None, help="JSON file to write (atomically)")
     parser.add_argument("--symmetry", default="rotation", help="lr-jet: which symmetry")
+    parser.add_argument("--models", default=None, help="lr-*: comma-separated networks")
+    parser.add_argument("--lrs", default="0.001,0.003", help="lr-*: learning rates")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     res: dict[str, Any] = {}
@@ -629,11 +632,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         res["heat"] = heat_experiment(args.profile)
     if args.experiment in ("jet", "all"):
         res["jet"] = jet_experiment(args.profile)
+    search = dict(profile=args.profile, lrs=[float(v) for v in args.lrs.split(",")],
+                  models=args.models.split(",") if args.models else None)
     if args.experiment == "lr-heat":
-        res["lr_search_heat"] = lr_search("heat", profile=args.profile)
+        res["lr_search_heat"] = lr_search("heat", **search)
     if args.experiment == "lr-jet":
-        res["lr_search_jet_" + args.symmetry] = lr_search("jet", profile=args.profile,
-                                                         symmetry=args.symmetry)
+        res["lr_search_jet_" + args.symmetry] = lr_search("jet", symmetry=args.symmetry,
+                                                         **search)
     for key in ("heat", "jet"):
         if key in res:
             for claim in (heat_claims if key == "heat" else jet_claims)(res[key]):

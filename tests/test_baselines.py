@@ -113,3 +113,14 @@ def test_fit_stencil_rejects_networks_and_bad_windows():
     bad = TensorDataset(torch.zeros(2, 9, 2, 6, 6), torch.zeros(2, 1, 2, 6, 6))
     with pytest.raises(ValueError, match="windows"):
         fit_stencil(build("stencil"), bad)
+
+
+def test_c4_tied_stencil_fits_non_square_windows():
+    traj = linear_dynamics(true_kernel(), size=12)[..., :9]  # 12 x 9 windows (jet-like)
+    model = build("stencil_c4").double()
+    info = fit_stencil(model, windows(traj))
+    assert info["equations"] == 4 * info["windows"] * 12 * 9
+    square = build("stencil_c4").double()
+    fit_stencil(square, windows(linear_dynamics(true_kernel(), size=12)))
+    x = torch.randn(2, 10, 2, 8, 8, dtype=torch.float64)
+    assert equivariance_error(model, x, CyclicGroup(4), norm="linf").sup < 1e-12

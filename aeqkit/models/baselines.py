@@ -318,6 +318,19 @@ def _stencil_features(model: StencilForecaster, x: torch.Tensor) -> torch.Tensor
     return feats
 
 
+def _rot90_vectors(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Vector fields turned by ``k`` quarter turns (as ``aeqkit.groups.rot90_field``), on any grid:
+    a non-square window becomes a transposed-shape window, which is all a stencil fit needs.
+
+    Shape: (..., 2, H, W) -> (..., 2, W, H) for odd ``k``
+    """
+    y = torch.rot90(x, k, dims=(-1, -2))
+    u, v = y[..., 0, :, :], y[..., 1, :, :]
+    for _ in range(k % 4):
+        u, v = -v, u
+    return torch.stack([u, v], dim=-3)
+
+
 def c4_symmetrise_kernel(weight: torch.Tensor, frames: int) -> torch.Tensor:
     """Reynolds average ``(1/4) sum_g g^{-1} ∘ conv ∘ g`` of a vector-to-vector convolution kernel.
 
@@ -385,7 +398,6 @@ def fit_stencil(model: Forecaster, dataset: torch.utils.data.Dataset, batch_size
     gram = rhs = None
     equations, windows, tss = 0, 0, 0.0
     orientations = range(4) if model.tie == "C4" else range(1)
-    from aeqkit.groups import rot90_field
 
     for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False):
         if x.ndim != 5 or x.shape[1] != model.input_frames or x.shape[2] != 2:
@@ -395,8 +407,8 @@ def fit_stencil(model: Forecaster, dataset: torch.utils.data.Dataset, batch_size
         y1 = (y if y.ndim == 4 else y[:, 0]).to(torch.float64)
         windows += x.shape[0]
         for g in orientations:
-            xg = rot90_field(x, g) if g else x
-            yg = rot90_field(y1, g) if g else y1
+            xg = _rot90_vectors(x, g) if g else x
+            yg = _rot90_vectors(y1, g) if g else y1
             feats = _stencil_features(model, xg)  # (N, D)
             target = (yg - xg[:, -1]).permute(0, 2, 3, 1).reshape(-1, 2)  # (N, 2)
             gram = feats.T @ feats if gram is None else gram + feats.T @ feats
