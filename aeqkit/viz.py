@@ -1191,7 +1191,7 @@ def relaxed_layer_view(
     per = _per_element_items(rep)
     fig = make_subplots(rows=1, cols=3, column_widths=[0.4, 0.3, 0.3], horizontal_spacing=0.09,
                         subplot_titles=["relaxed weights w_l(h)", "irrep energy (k ≥ 1)",
-                                        "equivariance error per rotation"])
+                                        "error per rotation"])
     # the colour bar lies horizontally under the weights panel, clear of the other panels' axes
     left, right = fig.layout.xaxis.domain
     fig.add_trace(go.Heatmap(z=to_numpy(w), x=[f"h{i}" for i in range(n)],
@@ -1202,6 +1202,8 @@ def relaxed_layer_view(
                                        "thickness": 10}),
                   row=1, col=1)
     fig.add_trace(go.Bar(x=labels[1:], y=spectrum[1:], marker_color=MODEL_COLORS[2]), row=1, col=2)
+    fig.update_yaxes(exponentformat="e", row=1, col=2)  # 8e-05, not plotly's SI "80µ"
+    fig.update_yaxes(exponentformat="e", row=1, col=3)
     fig.add_trace(go.Bar(x=[p[0] for p in per], y=[p[1] for p in per],
                          marker_color=MODEL_COLORS[1]), row=1, col=3)
     fig.update_layout(

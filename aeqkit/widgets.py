@@ -124,13 +124,15 @@ def compact_template() -> go.layout.Template:
     """
     from aeqkit.viz import MODEL_COLORS
 
-    axis = {"gridcolor": "white", "zerolinecolor": "white", "linecolor": "#888", "ticks": ""}
+    # exponentformat "e": small numbers read 1e-12, never with SI suffixes ("1p", "80µ")
+    axis = {"gridcolor": "white", "zerolinecolor": "white", "linecolor": "#888", "ticks": "",
+            "exponentformat": "e"}
     return go.layout.Template(layout={
         "font": {"family": "Arial, sans-serif", "size": 12, "color": "#2a3f5f"},
         "paper_bgcolor": "white", "plot_bgcolor": "#E5ECF6", "colorway": list(MODEL_COLORS),
         "xaxis": axis, "yaxis": axis, "hovermode": "closest",
         "title": {"x": 0.05}, "legend": {"bgcolor": "rgba(255,255,255,0.6)"},
-    })
+    }, data={"heatmap": [{"colorbar": {"exponentformat": "e"}}]})
 
 
 @dataclass(frozen=True)

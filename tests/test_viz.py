@@ -418,3 +418,11 @@ def test_live_readout_does_not_wrap(monkeypatch) -> None:
     assert readout.layout.flex == "0 0 auto"  # never squeezed by the sliders ...
     assert controls.layout.flex_flow == "row wrap"  # ... they wrap as whole items instead
     assert "white-space: nowrap" in readout.value
+
+
+def test_compact_template_has_no_si_suffixes() -> None:
+    template = widgets.compact_template()
+    assert template.layout.xaxis.exponentformat == "e" and template.layout.yaxis.exponentformat == "e"
+    assert template.data.heatmap[0].colorbar.exponentformat == "e"  # 1e-12, never "1p"
+    meta_axes = viz.relaxed_layer_view(2, 0.0, 4, steps=1, size=6).layout
+    assert meta_axes.yaxis2.exponentformat == "e" and meta_axes.yaxis3.exponentformat == "e"
