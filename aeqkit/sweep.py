@@ -1,0 +1,1048 @@
+"""Hyperparameter sweeps on Optuna over the paper's Table 3 grid, on one machine or many.
+
+``python -m aeqkit sweep table1 --symmetry rotation --models conv,rsteer --trials 20`` runs one
+Optuna study per model over its search space (:func:`search_space`: learning rate, batch size,
+hidden width, depth, filter banks for group models only, rollout steps, α for models with a
+relaxation penalty only). The objective is the best **validation** RMSE of
+:func:`aeqkit.train.fit` under the experiment's protocol (:mod:`aeqkit.reproduce`: its data, model
+builder and profile settings); test splits are never touched. A seeded TPE sampler proposes
+settings, a median (or successive-halving) pruner stops poor trials from their per-epoch
+validation RMSE, and ``load_if_exists`` makes an interrupted sweep resume where it stopped.
+
+Storage: SQLite under ``build/sweeps/`` by default; any SQLAlchemy URL otherwise, e.g.
+``postgresql://user:pw@host/db`` (needs the ``postgres`` extra, psycopg 3), so that the same
+command started on several machines joins one study. ``--workers K`` starts K worker processes on
+this machine against the same storage. Optuna does the bookkeeping; aeqkit writes no scheduler,
+queue or storage of its own.
+
+Results a person reads: ``build/sweeps/<study>.json`` (best trial, its ``build`` / ``fit`` keyword
+arguments, every trial's state and value), :func:`study_settings` (the keyword arguments of
+``aeqkit.models.build`` and ``aeqkit.train.fit`` from a finished study), plotly figures
+(:func:`plot_history`, :func:`plot_importances`, :func:`plot_parallel`), and recorded settings
+``aeqkit/settings/<profile>.json`` read by :func:`recorded_settings`, each naming the command,
+trial count and validation score that chose it.
+
+See also: README "Sweeps", :mod:`aeqkit.reproduce`, paper App. A.1 and Table 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import datetime as _dt
+import inspect
+import json
+import math
+import multiprocessing
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "SCALED_SPACE",
+    "SPACES",
+    "TABLE3",
+    "ModelSpace",
+    "SearchSpace",
+    "SweepConfig",
+    "add_arguments",
+    "best_summary",
+    "default_storage",
+    "load_sweep",
+    "main",
+    "plot_history",
+    "plot_importances",
+    "plot_parallel",
+    "record_settings",
+    "recorded_settings",
+    "run_sweep",
+    "search_space",
+    "settings_path",
+    "study_name",
+    "study_settings",
+    "suggest",
+    "toy_objective",
+]
+
+#: Paper App. A.1: every model stays below 10^7 trainable parameters; larger trials are pruned.
+MAX_PARAMETERS = 10**7
+#: Keyword arguments of :func:`aeqkit.train.fit` a sweep chooses (and a recorded setting holds).
+FIT_KEYS = ("lr", "batch_size", "rollout_steps")
+#: Where recorded settings live (``<profile>.json`` with a ``.sha256`` sidecar).
+SETTINGS_DIR = Path(__file__).resolve().parent / "settings"
+#: Default folder of the SQLite storage and the result files.
+DEFAULT_OUT = Path("build") / "sweeps"
+PRUNERS = ("median", "halving", "none")
+OBJECTIVES = ("experiment", "toy")
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Ranges of the paper's Table 3 grid (or a scaled-down copy).
+
+    Attributes:
+        lr: ``(low, high)`` of the learning rate, sampled log-uniformly.
+        batch_sizes: batch size choices.
+        width_factors: hidden width as multiples of the profile's width of each model (Table 3:
+            64-512 hidden channels against aeqkit's default 64).
+        num_layers: ``(low, high)`` depth.
+        num_filter_banks: ``(low, high)`` filter banks L, for models that have them (RGroup).
+        rollout_steps: ``(low, high)`` autoregressive steps of the training loss (capped by the
+            training windows' target length).
+        alphas: α choices for models with a relaxation penalty (Sec. 3.3).
+    """
+
+    lr: tuple[float, float]
+    batch_sizes: tuple[int, ...]
+    width_factors: tuple[float, ...]
+    num_layers: tuple[int, int]
+    num_filter_banks: tuple[int, int]
+    rollout_steps: tuple[int, int]
+    alphas: tuple[float, ...]
+
+
+#: The paper's Table 3 (App. A.1).
+TABLE3 = SearchSpace(lr=(1e-5, 1e-2), batch_sizes=(8, 16, 32, 64), width_factors=(1, 2, 4, 8),
+                     num_layers=(3, 6), num_filter_banks=(1, 4), rollout_steps=(3, 6),
+                     alphas=(0.0, 1e-2, 1e-4, 1e-6))
+#: Table 3 scaled to a CPU budget: the rates that move in tens of epochs, half to twice the
+#: profile's width, 2-4 layers, 1-3 banks, 2-4 rollout steps.
+SCALED_SPACE = SearchSpace(lr=(1e-4, 1e-2), batch_sizes=(8, 16, 32), width_factors=(0.5, 1, 2),
+                           num_layers=(2, 4), num_filter_banks=(1, 3), rollout_steps=(2, 4),
+                           alphas=(0.0, 1e-2, 1e-4, 1e-6))
+#: Space per profile of :data:`aeqkit.reproduce.PROFILES`; any other profile uses
+#: :data:`SCALED_SPACE`.
+SPACES: dict[str, SearchSpace] = {"full": TABLE3}
+
+
+@dataclass(frozen=True)
+class ModelSpace:
+    """The concrete choices of one model's study (stored in the study, checked on resume)."""
+
+    model: str
+    widths: tuple[int, ...]
+    lr: tuple[float, float]
+    batch_sizes: tuple[int, ...]
+    num_layers: tuple[int, int]
+    rollout_steps: tuple[int, int]
+    num_filter_banks: tuple[int, int] | None
+    alphas: tuple[float, ...] | None
+    base: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))
+
+
+def _probe(model: str, symmetry: str | None, build_kw: dict[str, Any],
+           build_fn: Callable[..., Any]) -> tuple[bool, bool]:
+    """(has filter banks, has a relaxation penalty) of a model, from one built instance."""
+    m = build_fn(model, symmetry, **build_kw)
+    banks = "num_filter_banks" in inspect.signature(type(m).__init__).parameters
+    alpha = getattr(m, "alpha", 0.0)
+    return banks, isinstance(alpha, (int, float)) and float(alpha) > 0
+
+
+def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int, int],
+                 max_rollout: int, build_fn: Callable[..., Any] | None = None,
+                 space: SearchSpace | None = None, figure4: bool = False) -> ModelSpace:
+    """The search space of one model under a profile (paper Table 3, per-model).
+
+    Widths are the profile's width of the model (:func:`aeqkit.reproduce.model_hparams`) times
+    ``space.width_factors``; filter banks only for models whose class takes ``num_filter_banks``
+    (RGroup); α only for models built with a positive ``alpha`` (the relaxed models, RPP's prior and
+    CLCNN's hinge); rollout steps capped by ``max_rollout`` (the training target length).
+    """
+    from aeqkit import reproduce as rep
+
+    space = space or SPACES.get(profile, SCALED_SPACE)
+    prof = rep.PROFILES[profile]
+    if figure4 and "figure4" in inspect.signature(rep.model_hparams).parameters:
+        base = rep.model_hparams(prof, model, symmetry, grid, figure4=True)
+    else:
+        base = rep.model_hparams(prof, model, symmetry, grid)
+    width = base.get("width")
+    if width is None:  # the models' defaults are about twice the quick widths (quick_width)
+        width = 2 * rep.quick_width(model, symmetry)
+    widths = tuple(sorted({max(1, int(round(width * f))) for f in space.width_factors}))
+    banks, relaxed = _probe(model, symmetry, base, build_fn or rep._default_build)
+    lo, hi = space.rollout_steps
+    if max_rollout < 1:
+        raise ValueError(f"max_rollout must be >= 1, got {max_rollout}")
+    rollout = (min(lo, max_rollout), min(hi, max_rollout))
+    base = {k: v for k, v in base.items() if k not in ("width", "num_layers", "input_size")}
+    return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=space.batch_sizes,
+                      num_layers=space.num_layers, rollout_steps=rollout,
+                      num_filter_banks=space.num_filter_banks if banks else None,
+                      alphas=space.alphas if relaxed else None, base=base)
+
+
+def suggest(trial, space: ModelSpace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sample one setting: ``(build keyword arguments, fit keyword arguments)``.
+
+    ``build`` holds the profile's other model settings (e.g. ``kernel_size``) but not
+    ``input_size``, which comes from the data.
+    """
+    build = dict(space.base)
+    build["width"] = trial.suggest_categorical("width", list(space.widths))
+    build["num_layers"] = trial.suggest_int("num_layers", *space.num_layers)
+    if space.num_filter_banks is not None:
+        build["num_filter_banks"] = trial.suggest_int("num_filter_banks", *space.num_filter_banks)
+    if space.alphas is not None:
+        build["alpha"] = trial.suggest_categorical("alpha", list(space.alphas))
+    fit = {"lr": trial.suggest_float("lr", *space.lr, log=True),
+           "batch_size": trial.suggest_categorical("batch_size", list(space.batch_sizes)),
+           "rollout_steps": trial.suggest_int("rollout_steps", *space.rollout_steps)}
+    return build, fit
+
+
+# --------------------------------------------------------------------------------------------
+# configuration
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """One sweep request (what ``python -m aeqkit sweep`` parses).
+
+    Attributes:
+        experiment, symmetry, models, profile: as for ``python -m aeqkit reproduce``.
+        trials: total trials per model's study (finished ones count: a resumed sweep runs the
+            rest).
+        storage: SQLAlchemy URL; ``None``: ``sqlite:///<out>/sweeps.db``.
+        study: study name prefix (the model name is appended); default
+            ``<experiment>-<symmetry>-<profile>``.
+        workers: worker processes on this machine.
+        seed: sampler seed (worker ``i`` uses ``seed + i``) and the models' initialisation seed.
+        epochs: epochs per trial (default: the profile's).
+        pruner: ``"median"``, ``"halving"`` or ``"none"``.
+        out: folder of the SQLite file and the result JSON files.
+        objective: ``"experiment"`` (train and validate) or ``"toy"`` (an analytic function of
+            the same space taking ``toy_seconds`` of CPU: tests and storage benchmarks).
+        level: symmetry-breaking level for ``figure4``.
+        device: ``"cpu"``, ``"cuda"`` ... (default automatic); with several GPUs worker ``i``
+            uses GPU ``i mod n``.
+        record: write the best settings into ``aeqkit/settings/<profile>.json``.
+    """
+
+    experiment: str
+    symmetry: str = "rotation"
+    models: tuple[str, ...] = ()
+    trials: int = 20
+    profile: str = "quick"
+    storage: str | None = None
+    study: str | None = None
+    workers: int = 1
+    seed: int = 0
+    epochs: int | None = None
+    pruner: str = "median"
+    out: str = str(DEFAULT_OUT)
+    objective: str = "experiment"
+    toy_seconds: float = 0.0
+    level: int = 0
+    device: str | None = None
+    progress: bool = True
+    record: bool = False
+    command: str | None = None
+
+    def validated(self) -> SweepConfig:
+        """A copy with the model names resolved; ``ValueError`` naming accepted values otherwise."""
+        from aeqkit import reproduce as rep
+
+        rep.validate_request(self.experiment, self.symmetry, self.profile)
+        is_baseline = getattr(rep, "is_baseline_name", lambda name: False)
+        if not self.models:  # the experiment's networks; closed-form baselines have nothing to tune
+            models = tuple(m for m in rep.parse_models(None, self.experiment, self.symmetry)
+                           if not is_baseline(m))
+        else:
+            models = tuple(rep.parse_models(list(self.models), self.experiment, self.symmetry))
+            fixed = [m for m in models if is_baseline(m)]
+            if fixed:
+                raise ValueError(f"{', '.join(fixed)}: closed-form baseline(s) with no "
+                                 "hyperparameters to sweep; give network models")
+        for name, value, low in (("trials", self.trials, 1), ("workers", self.workers, 1),
+                                 ("seed", self.seed, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        if self.epochs is not None and (isinstance(self.epochs, bool)
+                                        or not isinstance(self.epochs, int) or self.epochs < 1):
+            raise ValueError(f"epochs must be an integer >= 1 or None, got {self.epochs!r}")
+        if self.pruner not in PRUNERS:
+            raise ValueError(f"unknown pruner {self.pruner!r}; accepted: {', '.join(PRUNERS)}")
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"unknown objective {self.objective!r}; accepted: "
+                             f"{', '.join(OBJECTIVES)}")
+        if not (self.toy_seconds >= 0 and math.isfinite(self.toy_seconds)):
+            raise ValueError(f"toy_seconds must be a finite number >= 0, got {self.toy_seconds!r}")
+        if self.study is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", self.study):
+            raise ValueError(f"study must use letters, digits, '.', '_' or '-', got {self.study!r}")
+        if self.storage is not None:
+            _check_storage_url(self.storage)
+        return replace(self, models=models)
+
+
+def _check_storage_url(url: str) -> None:
+    if not isinstance(url, str) or not re.match(r"^[a-z][a-z0-9+]*://", url):
+        raise ValueError(f"storage must be an SQLAlchemy URL such as sqlite:///build/sweeps/s.db or "
+                         f"postgresql://user:password@host:5432/db, got {url!r}")
+    if url.startswith("postgresql"):
+        import importlib.util
+
+        if not (importlib.util.find_spec("psycopg") or importlib.util.find_spec("psycopg2")):
+            raise ValueError("a postgresql storage needs psycopg: pip install 'aeqkit[postgres]'")
+
+
+def default_storage(out: str | os.PathLike = DEFAULT_OUT) -> str:
+    """``sqlite:///<out>/sweeps.db`` (absolute path; the folder is created)."""
+    folder = Path(out).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'sweeps.db'}"
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """``postgresql://`` through psycopg 3 when psycopg2 is not installed."""
+    import importlib.util
+
+    if url.startswith("postgresql://") and importlib.util.find_spec("psycopg2") is None:
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _public_url(url: str) -> str:
+    """The storage URL without its password (for files a person reads)."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+def _storage(url: str, heartbeat: bool = True):
+    import optuna
+
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 120}}
+    else:
+        kwargs["engine_kwargs"] = {"pool_pre_ping": True}
+    if heartbeat:  # a killed worker's trial is marked FAIL after the grace period, not left RUNNING
+        kwargs.update(heartbeat_interval=20, grace_period=90)
+    return optuna.storages.RDBStorage(_sqlalchemy_url(url), **kwargs)
+
+
+def study_name(cfg: SweepConfig, model: str) -> str:
+    """``<prefix>-<model>``; prefix ``cfg.study`` or ``<experiment>-<symmetry>-<profile>``."""
+    prefix = cfg.study or f"{cfg.experiment}-{cfg.symmetry}-{cfg.profile}"
+    return f"{prefix}-{model}"
+
+
+def _pruner(name: str, epochs: int):
+    import optuna
+
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=max(1, epochs // 4))
+    if name == "halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, epochs // 8))
+    return optuna.pruners.NopPruner()
+
+
+def _open_study(cfg: SweepConfig, model: str, storage_url: str, worker: int, epochs: int):
+    import optuna
+
+    with _quiet_experimental():
+        sampler = optuna.samplers.TPESampler(seed=cfg.seed + worker, n_startup_trials=5,
+                                             multivariate=True)
+        return optuna.create_study(storage=_storage(storage_url),
+                                   study_name=study_name(cfg, model), sampler=sampler,
+                                   pruner=_pruner(cfg.pruner, epochs), direction="minimize",
+                                   load_if_exists=True)
+
+
+@contextlib.contextmanager
+def _quiet_experimental():
+    """Optuna flags heartbeats and multivariate TPE as experimental on every use; we rely on
+    both knowingly, so silence that one warning category here (only here)."""
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
+
+
+# --------------------------------------------------------------------------------------------
+# objectives
+
+
+def toy_objective(trial, space: ModelSpace, seconds: float = 0.0, epochs: int = 5) -> float:
+    """An analytic stand-in over the same space: ``(log10 lr + 3)^2 + 0.01 width/width_max``,
+    reported per "epoch" for the pruner, after ``seconds`` of CPU work (a busy loop, as a real
+    trial would load a core). Used by tests and the storage benchmark."""
+    import optuna
+
+    build, fit = suggest(trial, space)
+    value = (math.log10(fit["lr"]) + 3) ** 2 + 0.01 * build["width"] / max(space.widths)
+    t_end = time.process_time() + seconds
+    x = 0.0
+    while time.process_time() < t_end:
+        for i in range(1000):
+            x += i * 1e-9
+    for epoch in range(epochs):
+        trial.report(value * (1 + 1.0 / (epoch + 1)), epoch)
+        if trial.should_prune():
+            raise optuna.TrialPruned()
+    trial.set_user_attr("build", build)
+    trial.set_user_attr("fit", fit)
+    return value
+
+
+class _ExperimentObjective:
+    """Train one model under the experiment's protocol; return its best validation RMSE."""
+
+    def __init__(self, cfg: SweepConfig, model: str, space: ModelSpace, data: Any,
+                 build_fn: Callable[..., Any], model_symmetry: str | None, device: Any) -> None:
+        from aeqkit import reproduce as rep
+        from aeqkit.train import fit, target_length
+
+        self.cfg, self.model, self.space, self.data = cfg, model, space, data
+        self.build_fn, self.model_symmetry, self.device = build_fn, model_symmetry, device
+        prof = rep.PROFILES[cfg.profile]
+        accepted = inspect.signature(fit).parameters
+        # the profile's training settings that fit takes (epochs, patience, schedule, ...)
+        self.fit_base = {k: v for k, v in asdict(prof).items() if k in accepted}
+        if cfg.epochs is not None:
+            self.fit_base["epochs"] = cfg.epochs
+        valid = data.splits["valid"]
+        self.fit_base["valid_steps"] = min(prof.valid_steps, target_length(valid))
+        self.grid = rep._grid(data)
+        self.has_callbacks = "callbacks" in accepted
+
+    def __call__(self, trial) -> float:
+        import optuna
+
+        from aeqkit.models import count_parameters
+        from aeqkit.train import fit
+        from aeqkit.utils import seeded
+
+        build, fit_kw = suggest(trial, self.space)
+        trial.set_user_attr("build", build)
+        trial.set_user_attr("fit", fit_kw)
+        with seeded(self.cfg.seed):
+            net = self.build_fn(self.model, self.model_symmetry, input_size=self.grid, **build)
+        n_params = int(count_parameters(net))
+        trial.set_user_attr("parameters", n_params)
+        if n_params > MAX_PARAMETERS:
+            trial.set_user_attr("pruned_because", f"{n_params} parameters > {MAX_PARAMETERS}")
+            raise optuna.TrialPruned()
+
+        def report(epoch: int, metrics: dict[str, float]) -> None:
+            trial.report(float(metrics["valid_rmse"]), epoch)
+            if trial.should_prune():
+                trial.set_user_attr("pruned_at_epoch", epoch)
+                raise optuna.TrialPruned()
+
+        kw = dict(self.fit_base, **fit_kw)
+        if self.has_callbacks:
+            kw["callbacks"] = (report,)
+        try:
+            res = fit(net, self.data.splits["train"], self.data.splits["valid"], seed=self.cfg.seed,
+                      device=self.device, progress=False, **kw)
+        except ArithmeticError as err:  # TrainingDiverged / FloatingPointError: a bad setting
+            trial.set_user_attr("pruned_because", f"diverged: {str(err)[:200]}")
+            raise optuna.TrialPruned() from err
+        trial.set_user_attr("epochs_run", res.epochs_run)
+        trial.set_user_attr("best_epoch", res.best_epoch)
+        trial.set_user_attr("seconds", res.seconds)
+        if not self.has_callbacks:  # older fit: report afterwards, for the figures
+            for epoch, v in enumerate(res.history["valid_rmse"]):
+                trial.report(float(v), epoch)
+        if not math.isfinite(res.best_valid_rmse):
+            raise optuna.TrialPruned()
+        return float(res.best_valid_rmse)
+
+
+def _load_data(cfg: SweepConfig, load_fn: Callable[..., Any] | None):
+    from aeqkit import reproduce as rep
+
+    name, _ = rep.experiment_setup(cfg.experiment, cfg.symmetry)
+    kw: dict[str, Any] = {"progress": False}
+    if cfg.experiment == "figure4":
+        kw["level"] = cfg.level
+    prof = rep.PROFILES[cfg.profile]
+    data_profile = getattr(prof, "data_profile", None) or cfg.profile
+    return (load_fn or rep._default_load)(name, data_profile, **kw)
+
+
+def _model_space(cfg: SweepConfig, model: str, data: Any,
+                 build_fn: Callable[..., Any] | None) -> ModelSpace:
+    from aeqkit import reproduce as rep
+    from aeqkit.train import target_length
+
+    _, model_symmetry = rep.experiment_setup(cfg.experiment, cfg.symmetry)
+    if data is None:  # the toy objective: the space of a 32x32 grid
+        grid, max_rollout = (32, 32), 6
+    else:
+        grid, max_rollout = rep._grid(data), target_length(data.splits["train"])
+    return search_space(model, model_symmetry, cfg.profile, grid, max_rollout, build_fn=build_fn,
+                        figure4=cfg.experiment == "figure4")
+
+
+def _objective(cfg: SweepConfig, model: str, worker: int,
+               load_fn: Callable[..., Any] | None = None,
+               build_fn: Callable[..., Any] | None = None) -> Callable[[Any], float]:
+    from aeqkit import reproduce as rep
+    from aeqkit.utils import default_device
+
+    if cfg.objective == "toy":
+        space = _model_space(cfg, model, None, build_fn)
+        epochs = cfg.epochs or 5
+        return lambda trial: toy_objective(trial, space, cfg.toy_seconds, epochs)
+    data = _load_data(cfg, load_fn)
+    space = _model_space(cfg, model, data, build_fn)
+    _, model_symmetry = rep.experiment_setup(cfg.experiment, cfg.symmetry)
+    device = _worker_device(cfg.device, worker) if cfg.device is not None else default_device()
+    return _ExperimentObjective(cfg, model, space, data, build_fn or rep._default_build,
+                                model_symmetry, device)
+
+
+def _worker_device(device: str, worker: int):
+    import torch
+
+    if device == "cuda" and torch.cuda.device_count() > 1:
+        return torch.device(f"cuda:{worker % torch.cuda.device_count()}")
+    return torch.device(device)
+
+
+# --------------------------------------------------------------------------------------------
+# running
+
+
+def _counts(study) -> dict[str, int]:
+    from optuna.trial import TrialState
+
+    out = {s.name.lower(): 0 for s in TrialState}
+    for t in study.get_trials(deepcopy=False):
+        out[t.state.name.lower()] += 1
+    return out
+
+
+def _finished(study) -> int:
+    c = _counts(study)
+    return c["complete"] + c["pruned"]
+
+
+def _optimize(cfg: SweepConfig, model: str, storage_url: str, n_trials: int, worker: int,
+              load_fn=None, build_fn=None, progress: bool = False) -> None:
+    """Run up to ``n_trials`` trials in this process, stopping when the study has ``cfg.trials``
+    finished trials (other workers or machines count)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    inner = _objective(cfg, model, worker, load_fn, build_fn)
+    host = socket.gethostname()
+
+    def objective(trial) -> float:
+        trial.set_user_attr("worker", f"{host}:{os.getpid()}:{worker}")
+        return inner(trial)
+
+    epochs = cfg.epochs or _profile_epochs(cfg)
+    study = _open_study(cfg, model, storage_url, worker, epochs)
+    stop = optuna.study.MaxTrialsCallback(cfg.trials, states=(TrialState.COMPLETE,
+                                                              TrialState.PRUNED))
+    study.optimize(objective, n_trials=n_trials, callbacks=[stop], gc_after_trial=False,
+                   show_progress_bar=progress, catch=())
+
+
+def _profile_epochs(cfg: SweepConfig) -> int:
+    if cfg.objective == "toy":
+        return 5
+    from aeqkit import reproduce as rep
+
+    return rep.PROFILES[cfg.profile].epochs
+
+
+def _worker_main(cfg_dict: dict[str, Any], model: str, storage_url: str, n_trials: int,
+                 worker: int) -> None:
+    """Entry point of a worker process (spawned: a fresh interpreter, one torch thread)."""
+    import logging
+
+    import optuna
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    optuna.logging.set_verbosity(logging.WARNING)
+    cfg = SweepConfig(**cfg_dict)
+    _sigterm_as_interrupt()
+    _optimize(cfg, model, storage_url, n_trials, worker)
+
+
+def _sigterm_as_interrupt() -> None:
+    """Treat SIGTERM (a cluster scheduler's preemption, ``kill``) like Ctrl-C, so that Optuna
+    marks the running trial FAIL at once and a rerun resumes cleanly."""
+    import signal
+    import threading
+
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _split(n: int, k: int) -> list[int]:
+    return [n // k + (1 if i < n % k else 0) for i in range(k)]
+
+
+def _run_workers(cfg: SweepConfig, model: str, storage_url: str, remaining: int,
+                 log: Callable[[str], None]) -> None:
+    """K spawned worker processes share ``remaining`` trials exactly (``n // K`` each, the rest one
+    more), so together they run exactly ``remaining`` trials."""
+    ctx = multiprocessing.get_context("spawn")
+    shares = [s for s in _split(remaining, cfg.workers) if s > 0]
+    cfg_dict = asdict(replace(cfg, progress=False))
+    cfg_dict["models"] = tuple(cfg_dict["models"])
+    procs = [ctx.Process(target=_worker_main, args=(cfg_dict, model, storage_url, s, i),
+                         name=f"aeqkit-sweep-{model}-{i}") for i, s in enumerate(shares)]
+    for p in procs:
+        p.start()
+    bar = None
+    try:
+        if cfg.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg.trials, desc=f"sweep {model} ({len(procs)} workers)")
+        study = None
+        while any(p.is_alive() for p in procs):
+            time.sleep(1.0)
+            if bar is not None:
+                import optuna
+
+                study = study or optuna.load_study(study_name=study_name(cfg, model),
+                                                   storage=_storage(storage_url, heartbeat=False))
+                bar.n = _finished(study)
+                bar.refresh()
+    except KeyboardInterrupt:
+        for p in procs:
+            p.join(timeout=30)  # the workers got the SIGINT too; Optuna marks their trials FAIL
+        raise
+    finally:
+        for p in procs:
+            p.join()
+        if bar is not None:
+            bar.close()
+    bad = [(p.name, p.exitcode) for p in procs if p.exitcode != 0]
+    if bad:
+        raise RuntimeError(f"sweep worker(s) failed: {bad}; the finished trials are kept, run the "
+                           "same command again to resume")
+    log(f"{model}: {len(procs)} workers done")
+
+
+def run_sweep(cfg: SweepConfig, *, log: Callable[[str], None] | None = None,
+              load_fn: Callable[..., Any] | None = None,
+              build_fn: Callable[..., Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Run (or resume) one study per model and write ``<out>/<study>.json`` for each.
+
+    Args:
+        cfg: the request (:class:`SweepConfig`).
+        log: where progress lines go (default: stderr).
+        load_fn, build_fn: stand-ins for the data loader and model builder (tests; in-process
+            only, i.e. ``workers=1``), with :func:`aeqkit.reproduce.reproduce`'s signatures.
+
+    Returns:
+        ``{model: best_summary(...)}``.
+
+    Raises:
+        ValueError: a bad request, before any training.
+    """
+    import logging
+
+    import optuna
+
+    cfg = cfg.validated()
+    if cfg.workers > 1 and (load_fn is not None or build_fn is not None):
+        raise ValueError("load_fn / build_fn work in-process only; use workers=1")
+    log = log or (lambda s: print(s, file=sys.stderr, flush=True))
+    storage_url = cfg.storage or default_storage(cfg.out)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(logging.WARNING)
+    command = cfg.command or _command(cfg)
+    if cfg.objective == "experiment":  # generate / verify the data cache once, build every model
+        data = _load_data(cfg, load_fn)
+        for m in cfg.models:
+            _model_space(cfg, m, data, build_fn)
+    results: dict[str, dict[str, Any]] = {}
+    for model in cfg.models:
+        epochs = cfg.epochs or _profile_epochs(cfg)
+        study = _open_study(cfg, model, storage_url, 0, epochs)
+        with _quiet_experimental():
+            optuna.storages.fail_stale_trials(study)
+        space = _model_space(cfg, model, data if cfg.objective == "experiment" else None,
+                             build_fn)
+        _check_space(study, cfg, model, space, epochs)
+        c = _counts(study)
+        remaining = max(0, cfg.trials - c["complete"] - c["pruned"] - c["running"])
+        log(f"study {study.study_name}: {c['complete']} complete, {c['pruned']} pruned, "
+            f"{c['running']} running, {c['fail']} failed; running {remaining} more "
+            f"({cfg.workers} worker(s)) on {_public_url(storage_url)}")
+        t0 = time.perf_counter()
+        if remaining > 0:
+            if cfg.workers == 1:
+                _optimize(cfg, model, storage_url, remaining, 0, load_fn, build_fn,
+                          progress=cfg.progress)
+            else:
+                _run_workers(cfg, model, storage_url, remaining, log)
+        study = optuna.load_study(study_name=study.study_name,
+                                  storage=_storage(storage_url, heartbeat=False))
+        summary = best_summary(study, command=command, storage=storage_url)
+        summary["seconds_this_run"] = time.perf_counter() - t0
+        path = _write_json(summary, out / f"{study.study_name}.json")
+        summary["file"] = str(path)
+        best = summary["best"]
+        log(f"{model}: best validation RMSE {best['value']:.4g} (trial {best['number']}) "
+            f"of {summary['trials']} finished trials -> {path}" if best else
+            f"{model}: no completed trial yet -> {path}")
+        if cfg.record and best:
+            record_settings(summary, cfg.profile)
+            log(f"{model}: recorded in {settings_path(cfg.profile)}")
+        results[model] = summary
+    return results
+
+
+def _check_space(study, cfg: SweepConfig, model: str, space: ModelSpace, epochs: int) -> None:
+    meta = {"experiment": cfg.experiment, "symmetry": cfg.symmetry, "model": model,
+            "profile": cfg.profile, "epochs_per_trial": epochs, "objective": cfg.objective,
+            "level": cfg.level if cfg.experiment == "figure4" else None,
+            "space": space.to_json()}
+    stored = study.user_attrs.get("aeqkit")
+    if stored is None:
+        study.set_user_attr("aeqkit", meta)
+    elif stored != meta:
+        diff = sorted(k for k in meta if stored.get(k) != meta[k])
+        raise ValueError(f"study {study.study_name!r} was created with different settings "
+                         f"({', '.join(diff)}); give a new --study name or the same settings")
+
+
+def _command(cfg: SweepConfig) -> str:
+    parts = ["python", "-m", "aeqkit", "sweep", cfg.experiment, "--symmetry", cfg.symmetry,
+             "--models", ",".join(cfg.models), "--trials", str(cfg.trials), "--profile",
+             cfg.profile, "--seed", str(cfg.seed), "--pruner", cfg.pruner]
+    if cfg.epochs is not None:
+        parts += ["--epochs", str(cfg.epochs)]
+    if cfg.workers > 1:
+        parts += ["--workers", str(cfg.workers)]
+    if cfg.study:
+        parts += ["--study", cfg.study]
+    if cfg.experiment == "figure4":
+        parts += ["--level", str(cfg.level)]
+    return shlex.join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# results
+
+
+def load_sweep(name: str, storage: str | None = None):
+    """Load a study by name (default storage: :func:`default_storage`)."""
+    import optuna
+
+    url = storage or default_storage()
+    return optuna.load_study(study_name=name, storage=_storage(url, heartbeat=False))
+
+
+def study_settings(study) -> dict[str, dict[str, Any]]:
+    """``{"build": kwargs of aeqkit.models.build, "fit": kwargs of aeqkit.train.fit}`` of the best
+    trial (``input_size`` is the data's and is not included).
+
+    Raises:
+        ValueError: the study has no completed trial.
+    """
+    from optuna.trial import TrialState
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))]
+    if not done:
+        raise ValueError(f"study {study.study_name!r} has no completed trial yet")
+    best = study.best_trial
+    return {"build": dict(best.user_attrs["build"]), "fit": dict(best.user_attrs["fit"])}
+
+
+def best_summary(study, command: str | None = None, storage: str | None = None) -> dict[str, Any]:
+    """A JSON-serialisable summary: the request, the best trial and its settings, every trial."""
+    from optuna.trial import TrialState
+
+    meta = dict(study.user_attrs.get("aeqkit", {}))
+    trials = []
+    for t in study.get_trials(deepcopy=False):
+        trials.append({"number": t.number, "state": t.state.name, "value": t.value,
+                       "params": t.params,
+                       "seconds": (t.duration.total_seconds() if t.duration else None),
+                       "parameters": t.user_attrs.get("parameters"),
+                       "epochs_run": t.user_attrs.get("epochs_run"),
+                       "worker": t.user_attrs.get("worker"),
+                       "note": t.user_attrs.get("pruned_because")})
+    done = [t for t in trials if t["state"] == TrialState.COMPLETE.name]
+    best = None
+    if done:
+        bt = study.best_trial
+        best = {"number": bt.number, "value": bt.value, "params": bt.params,
+                **study_settings(study), "parameters": bt.user_attrs.get("parameters")}
+    counts = _counts(study)
+    return {"study": study.study_name, "storage": _public_url(storage) if storage else None,
+            "command": command, **meta, "trials": counts["complete"] + counts["pruned"],
+            "counts": counts, "best": best, "date": _now(), "commit": _commit(),
+            "all_trials": trials}
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=10, cwd=Path(__file__).resolve().parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _write_json(obj: Any, path: Path) -> Path:
+    from aeqkit.io import atomic_write_bytes
+
+    return atomic_write_bytes(json.dumps(obj, indent=1, sort_keys=True).encode() + b"\n", path)
+
+
+# --------------------------------------------------------------------------------------------
+# recorded settings
+
+
+def settings_path(profile: str) -> Path:
+    """``aeqkit/settings/<profile>.json``."""
+    if not isinstance(profile, str) or not re.fullmatch(r"[a-z0-9_]+", profile):
+        raise ValueError(f"profile must be a lower-case name such as 'quick', got {profile!r}")
+    return SETTINGS_DIR / f"{profile}.json"
+
+
+_CHOSEN_BY = {"command": str, "trials": int, "valid_rmse": float, "study": str, "date": str,
+              "commit": str}
+
+
+def _validate_entry(key: str, entry: Any, path: Path) -> None:
+    from aeqkit.io import CorruptFileError
+
+    def bad(why: str) -> CorruptFileError:
+        return CorruptFileError(f"{path}: entry {key!r} {why}")
+
+    if not re.fullmatch(r"[a-z0-9]+/[a-z]+/[a-z0-9_]+", key):
+        raise bad("is not '<experiment>/<symmetry>/<model>'")
+    if not isinstance(entry, dict) or not {"build", "fit", "chosen_by"} <= set(entry):
+        raise bad("needs 'build', 'fit' and 'chosen_by'")
+    build, fit, chosen = entry["build"], entry["fit"], entry["chosen_by"]
+    if not isinstance(build, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float, str, bool)) and not
+            (isinstance(v, float) and not math.isfinite(v)) for k, v in build.items()):
+        raise bad("'build' must map names to finite numbers, strings or booleans")
+    if "input_size" in build:
+        raise bad("'build' must not hold input_size (it comes from the data)")
+    if not isinstance(fit, dict) or not set(fit) <= set(FIT_KEYS) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+            for v in fit.values()):
+        raise bad(f"'fit' must map a subset of {FIT_KEYS} to positive numbers")
+    if not isinstance(chosen, dict):
+        raise bad("'chosen_by' must be a dict")
+    for k, typ in _CHOSEN_BY.items():
+        v = chosen.get(k)
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) if typ is float else \
+            isinstance(v, typ) and not isinstance(v, bool)
+        if not ok:
+            raise bad(f"'chosen_by.{k}' must be a {typ.__name__}, got {v!r}")
+
+
+def _load_settings(path: Path) -> dict[str, Any]:
+    from aeqkit.io import CorruptFileError, verify
+
+    verify(path)  # the SHA-256 sidecar written with it
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptFileError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise CorruptFileError(f"{path} must hold a JSON object, got {type(data).__name__}")
+    for key, entry in data.items():
+        _validate_entry(key, entry, path)
+    return data
+
+
+def recorded_settings(profile: str, experiment: str, symmetry: str, model: str) -> dict | None:
+    """The recorded sweep setting of a model, or ``None`` when none was recorded.
+
+    Returns:
+        ``{"build": {...}, "fit": {...}, "chosen_by": {"command", "trials", "valid_rmse",
+        "study", "date", "commit", ...}}`` (a copy): ``build`` holds keyword arguments of
+        ``aeqkit.models.build`` (without ``input_size``), ``fit`` those of ``aeqkit.train.fit``
+        among ``lr``, ``batch_size``, ``rollout_steps``.
+
+    Raises:
+        ValueError: a malformed argument.
+        aeqkit.io.CorruptFileError: the file does not match its checksum or its schema (it is
+            parsed as JSON; nothing in it is executed).
+    """
+    for name, value in (("experiment", experiment), ("symmetry", symmetry), ("model", model)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    path = settings_path(profile)
+    if not path.exists():
+        return None
+    entry = _load_settings(path).get(f"{experiment}/{symmetry}/{model}")
+    return copy.deepcopy(entry) if entry is not None else None
+
+
+def record_settings(summary: dict[str, Any], profile: str, path: str | os.PathLike | None = None
+                    ) -> Path:
+    """Add (or replace) a study's best setting in ``aeqkit/settings/<profile>.json`` (atomic, with
+    a checksum sidecar, under a file lock so that concurrent sweeps do not lose entries).
+
+    Args:
+        summary: :func:`best_summary` of a study with a completed trial.
+        profile: the profile the sweep ran under.
+        path: another settings file (tests).
+    """
+    from filelock import FileLock
+
+    from aeqkit.io import atomic_write_bytes
+
+    best = summary.get("best")
+    if not best:
+        raise ValueError(f"study {summary.get('study')!r} has no completed trial to record")
+    path = Path(path) if path is not None else settings_path(profile)
+    key = f"{summary['experiment']}/{summary['symmetry']}/{summary['model']}"
+    entry = {"build": best["build"], "fit": best["fit"],
+             "chosen_by": {"command": summary.get("command") or "", "trials": summary["trials"],
+                           "valid_rmse": best["value"], "study": summary["study"],
+                           "date": summary["date"], "commit": summary["commit"],
+                           "epochs_per_trial": summary.get("epochs_per_trial"),
+                           "trial": best["number"], "parameters": best.get("parameters")}}
+    _validate_entry(key, entry, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        data = _load_settings(path) if path.exists() else {}
+        data[key] = entry
+        atomic_write_bytes(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", path)
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# figures (plotly; Optuna's own optuna.visualization)
+
+
+def _message_figure(title: str, text: str):
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(title=title, xaxis_visible=False, yaxis_visible=False)
+    return fig
+
+
+def _n_complete(study) -> int:
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+
+def plot_history(study):
+    """Optimisation history: validation RMSE of every completed trial and the best so far."""
+    from optuna.visualization import plot_optimization_history
+
+    fig = plot_optimization_history(study, target_name="validation RMSE")
+    fig.update_layout(title=f"{study.study_name}: optimisation history")
+    return fig
+
+
+def plot_importances(study):
+    """Hyperparameter importances (fANOVA) for the validation RMSE; a message figure when fewer
+    than two trials completed."""
+    from optuna.visualization import plot_param_importances
+
+    title = f"{study.study_name}: hyperparameter importances"
+    if _n_complete(study) < 2:
+        return _message_figure(title, "needs at least two completed trials")
+    fig = plot_param_importances(study, target_name="validation RMSE")
+    fig.update_layout(title=title)
+    return fig
+
+
+def plot_parallel(study):
+    """Parallel coordinates of the sampled settings, coloured by validation RMSE."""
+    from optuna.visualization import plot_parallel_coordinate
+
+    title = f"{study.study_name}: parallel coordinates"
+    if _n_complete(study) < 1:
+        return _message_figure(title, "needs at least one completed trial")
+    fig = plot_parallel_coordinate(study, target_name="validation RMSE")
+    fig.update_layout(title=title)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``python -m aeqkit sweep``."""
+    from aeqkit import reproduce as rep
+
+    parser.add_argument("experiment", help=f"which table or figure: {', '.join(rep.EXPERIMENTS)}")
+    parser.add_argument("--symmetry", default="rotation", help="a row of the experiment")
+    parser.add_argument("--models", default=None,
+                        help="comma-separated model names (default: the experiment's)")
+    parser.add_argument("--trials", type=int, default=20, help="trials per model's study")
+    parser.add_argument("--profile", default="quick", help=f"one of {', '.join(rep.PROFILES)}")
+    parser.add_argument("--storage", default=None,
+                        help="SQLAlchemy URL shared by workers, e.g. postgresql://u:pw@host/db "
+                             "(default: sqlite under --out)")
+    parser.add_argument("--study", default=None,
+                        help="study name prefix (default <experiment>-<symmetry>-<profile>)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs per trial (default: the profile's)")
+    parser.add_argument("--pruner", default="median", help=f"one of {', '.join(PRUNERS)}")
+    parser.add_argument("--level", type=int, default=0, help="figure4: symmetry-breaking level")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder of results and SQLite file")
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: automatic)")
+    parser.add_argument("--record", action="store_true",
+                        help="write the best settings into aeqkit/settings/<profile>.json")
+    parser.add_argument("--objective", default="experiment", help=argparse.SUPPRESS)
+    parser.add_argument("--toy-seconds", type=float, default=0.0, help=argparse.SUPPRESS)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``python -m aeqkit sweep``; a bad request exits 2 with a one-line message."""
+    from aeqkit.utils import configure_threads
+
+    models = tuple(m.strip() for m in args.models.split(",")) if args.models else ()
+    cfg = SweepConfig(experiment=args.experiment, symmetry=args.symmetry, models=models,
+                      trials=args.trials, profile=args.profile, storage=args.storage,
+                      study=args.study, workers=args.workers, seed=args.seed, epochs=args.epochs,
+                      pruner=args.pruner, out=args.out, objective=args.objective,
+                      toy_seconds=args.toy_seconds, level=args.level, device=args.device,
+                      progress=not args.no_progress, record=args.record)
+    try:
+        cfg = cfg.validated()
+    except ValueError as err:
+        print(f"python -m aeqkit sweep: error: {err}", file=sys.stderr)
+        return 2
+    configure_threads(cfg.profile)
+    _sigterm_as_interrupt()
+    results = run_sweep(cfg)
+    for model, s in results.items():
+        best = s["best"]
+        line = (f"{model:<10} best validation RMSE {best['value']:.4g} with build {best['build']} "
+                f"fit {best['fit']}" if best else f"{model:<10} no completed trial")
+        print(f"{line}  [{s['trials']} trials, {s['file']}]")
+    return 0

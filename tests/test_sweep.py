@@ -1,0 +1,431 @@
+"""Tests for aeqkit.sweep: search spaces, workers sharing a study (SQLite and a real PostgreSQL
+server), resuming, results, recorded settings, figures and the ``sweep`` command line.
+
+Training here uses tiny synthetic data injected through ``load_fn`` (as in test_reproduce.py)
+with aeqkit's real model builder, so a real trial takes about a second; the many-worker tests use
+the toy objective (an analytic function of the same space), which exercises the storage, the
+sampler, the pruner and the worker processes without training.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import optuna
+import pytest
+import torch
+from optuna.trial import TrialState
+
+from aeqkit import sweep
+from aeqkit.__main__ import main as cli
+from aeqkit.io import CorruptFileError
+
+N = 8  # grid of the fake data
+
+
+class Windows(torch.utils.data.Dataset):
+    def __init__(self, traj: torch.Tensor, k: int):
+        self.traj, self.k = traj, k
+        self.per = traj.shape[1] - 10 - k + 1
+
+    def __len__(self) -> int:
+        return self.traj.shape[0] * self.per
+
+    def __getitem__(self, i: int):
+        n, t = divmod(i, self.per)
+        return self.traj[n, t: t + 10], self.traj[n, t + 10: t + 10 + self.k]
+
+
+class Forbidden(torch.utils.data.Dataset):
+    """A test split: the objective must never read it."""
+
+    def __len__(self) -> int:
+        raise AssertionError("a sweep touched a test split")
+
+    def __getitem__(self, i: int):
+        raise AssertionError("a sweep touched a test split")
+
+
+def _traj(n: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x0 = torch.randn(n, 2, N, N, generator=g)
+    return torch.stack([torch.roll(x0, t, dims=-1) * 0.97**t for t in range(20)], dim=1)
+
+
+def fake_load(name: str, profile: str, level: int = 0, **overrides):
+    splits = {"train": Windows(_traj(2, 0), 4), "valid": Windows(_traj(1, 1), 4),
+              "test_future": Forbidden(), "test_domain": Forbidden()}
+    return SimpleNamespace(splits=splits, meta={"name": name})
+
+
+def _cfg(tmp_path, **kw) -> sweep.SweepConfig:
+    kw.setdefault("experiment", "table1")
+    kw.setdefault("symmetry", "rotation")
+    kw.setdefault("models", ("conv",))
+    kw.setdefault("trials", 3)
+    kw.setdefault("epochs", 2)
+    kw.setdefault("progress", False)
+    kw.setdefault("device", "cpu")
+    return sweep.SweepConfig(out=str(tmp_path), **kw)
+
+
+def _study(storage: str, name: str):
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def _assert_exactly(study, n: int) -> None:
+    trials = study.get_trials(deepcopy=False)
+    assert sorted(t.number for t in trials) == list(range(n)), "lost or duplicate trial numbers"
+    assert len({t._trial_id for t in trials}) == n
+    assert all(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials), \
+        [t.state for t in trials]
+
+
+# ---------------------------------------------------------------------------------------------
+# spaces
+
+
+def test_search_space_per_model():
+    spaces = {m: sweep.search_space(m, "rotation", "quick", (16, 16), max_rollout=5)
+              for m in ("conv", "equiv", "rgroup", "rsteer")}
+    # filter banks only for the group-conv model, α only for relaxed ones
+    assert spaces["rgroup"].num_filter_banks == sweep.SCALED_SPACE.num_filter_banks
+    assert all(spaces[m].num_filter_banks is None for m in ("conv", "equiv", "rsteer"))
+    assert spaces["rgroup"].alphas == spaces["rsteer"].alphas == (0.0, 1e-2, 1e-4, 1e-6)
+    assert spaces["conv"].alphas is None and spaces["equiv"].alphas is None
+    # widths: half to twice the profile's width of each model
+    from aeqkit import reproduce as rep
+
+    for m, space in spaces.items():
+        base = rep.model_hparams(rep.PROFILES["quick"], m, "rotation", (16, 16))["width"]
+        assert space.widths == tuple(sorted({max(1, round(base * f)) for f in (0.5, 1, 2)}))
+        assert "input_size" not in space.base and "width" not in space.base
+    assert spaces["conv"].base["kernel_size"] == 3
+    # rollout capped by the training windows' target length
+    assert sweep.search_space("conv", "rotation", "quick", (16, 16), 3).rollout_steps == (2, 3)
+
+
+def test_full_profile_uses_table3():
+    s = sweep.search_space("rgroup", "rotation", "full", (16, 16), max_rollout=6)
+    assert s.lr == (1e-5, 1e-2) and s.batch_sizes == (8, 16, 32, 64)
+    assert s.num_layers == (3, 6) and s.num_filter_banks == (1, 4) and s.rollout_steps == (3, 6)
+    assert s.widths == (16, 32, 64, 128)  # 64-512 channels of C4 regular fields
+
+
+def test_suggest_gives_build_and_fit_kwargs():
+    s = sweep.search_space("rgroup", "rotation", "quick", (16, 16), max_rollout=5)
+    width = s.widths[-1]
+    trial = optuna.trial.FixedTrial({"width": width, "num_layers": 2, "num_filter_banks": 2,
+                                     "alpha": 1e-4, "lr": 3e-3, "batch_size": 8,
+                                     "rollout_steps": 3})
+    build, fit = sweep.suggest(trial, s)
+    assert build == {"kernel_size": 3, "width": width, "num_layers": 2, "num_filter_banks": 2,
+                     "alpha": 1e-4}
+    assert fit == {"lr": 3e-3, "batch_size": 8, "rollout_steps": 3}
+    from aeqkit.models import build as build_model
+
+    build_model("rgroup", symmetry="rotation", input_size=(16, 16), **build)
+
+
+# ---------------------------------------------------------------------------------------------
+# the real objective (tiny data, real models)
+
+
+def test_experiment_sweep_validation_only_and_settings(tmp_path):
+    cfg = _cfg(tmp_path, models=("conv", "rgroup"), trials=2, pruner="none")
+    res = sweep.run_sweep(cfg, load_fn=fake_load, log=lambda s: None)  # Forbidden test splits
+    storage = sweep.default_storage(tmp_path)
+    for model in ("conv", "rgroup"):
+        summary = res[model]
+        study = _study(storage, "table1-rotation-quick-" + model)
+        _assert_exactly(study, 2)
+        best = study.best_trial
+        # the value is the best per-epoch validation RMSE reported through fit's callbacks
+        assert len(best.intermediate_values) == 2
+        assert best.value == pytest.approx(min(best.intermediate_values.values()))
+        settings = sweep.study_settings(study)
+        assert set(settings["fit"]) == set(sweep.FIT_KEYS)
+        assert ("num_filter_banks" in settings["build"]) == (model == "rgroup")
+        assert ("alpha" in settings["build"]) == (model == "rgroup")
+        on_disk = json.loads(Path(summary["file"]).read_text())
+        assert on_disk["best"]["value"] == best.value and on_disk["trials"] == 2
+        assert on_disk["model"] == model and on_disk["epochs_per_trial"] == 2
+        assert "test" not in json.dumps(on_disk["best"])
+        from aeqkit.models import build as build_model
+
+        build_model(model, symmetry="rotation", input_size=(N, N), **settings["build"])
+
+
+def test_resume_runs_only_the_missing_trials(tmp_path):
+    cfg = _cfg(tmp_path, objective="toy", trials=3)
+    sweep.run_sweep(cfg, log=lambda s: None)
+    storage = sweep.default_storage(tmp_path)
+    name = "table1-rotation-quick-conv"
+    first = {t.number: t.params for t in _study(storage, name).get_trials()}
+    # an interrupted trial (Ctrl-C marks it FAIL) does not count towards the total
+    study = _study(storage, name)
+    study.tell(study.ask(), state=TrialState.FAIL)
+    sweep.run_sweep(sweep.SweepConfig(**{**cfg.__dict__, "trials": 5}), log=lambda s: None)
+    trials = _study(storage, name).get_trials()
+    finished = [t for t in trials if t.state != TrialState.FAIL]
+    assert len(finished) == 5 and len(trials) == 6
+    assert {t.number: t.params for t in trials if t.number in first} == first
+    # the same request again runs nothing
+    sweep.run_sweep(sweep.SweepConfig(**{**cfg.__dict__, "trials": 5}), log=lambda s: None)
+    assert len(_study(storage, name).get_trials()) == 6
+
+
+def test_resume_with_other_settings_is_refused(tmp_path):
+    sweep.run_sweep(_cfg(tmp_path, objective="toy", trials=1), log=lambda s: None)
+    with pytest.raises(ValueError, match="different settings.*epochs_per_trial"):
+        sweep.run_sweep(_cfg(tmp_path, objective="toy", trials=2, epochs=3), log=lambda s: None)
+
+
+def test_pruner_prunes_bad_trials(tmp_path):
+    cfg = _cfg(tmp_path, objective="toy", trials=14, epochs=6, pruner="median")
+    sweep.run_sweep(cfg, log=lambda s: None)
+    study = _study(sweep.default_storage(tmp_path), "table1-rotation-quick-conv")
+    states = [t.state for t in study.get_trials()]
+    assert TrialState.PRUNED in states and TrialState.COMPLETE in states
+
+
+# ---------------------------------------------------------------------------------------------
+# many workers, one study
+
+
+@pytest.mark.slow
+def test_two_worker_processes_share_one_sqlite_study(tmp_path):
+    n = 8
+    cfg = _cfg(tmp_path, objective="toy", trials=n, workers=2, toy_seconds=0.05, pruner="none")
+    sweep.run_sweep(cfg, log=lambda s: None)
+    study = _study(sweep.default_storage(tmp_path), "table1-rotation-quick-conv")
+    _assert_exactly(study, n)
+    workers = {t.user_attrs["worker"].rsplit(":", 1)[1] for t in study.get_trials()}
+    assert workers == {"0", "1"}  # both processes ran trials
+    assert len({t.user_attrs["worker"].split(":")[1] for t in study.get_trials()}) == 2
+
+
+def _find_pg_bin() -> Path | None:
+    for cand in [shutil.which("initdb"), *sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))]:
+        if cand and Path(cand).exists():
+            return Path(cand).resolve().parent
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL server on 127.0.0.1 in a temporary folder, as a non-root user; stopped after."""
+    pg_bin = _find_pg_bin()
+    if pg_bin is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found; apt-get install postgresql")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed; pip install 'aeqkit[postgres]'")
+    prefix: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="aeqkit-pg-", dir="/tmp"))
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        import pwd
+
+        try:
+            user = pwd.getpwnam("nobody")
+        except KeyError:
+            shutil.rmtree(folder, ignore_errors=True)
+            pytest.skip("running as root and no 'nobody' user to run PostgreSQL as")
+        switch = shutil.which("setpriv") or shutil.which("runuser")
+        if switch is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            pytest.skip("running as root and neither setpriv nor runuser to switch user")
+        prefix = ([switch, f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
+                  if switch.endswith("setpriv") else [switch, "-u", "nobody", "--"])
+        os.chown(folder, user.pw_uid, user.pw_gid)
+    data, port = folder / "data", _free_port()
+    env = dict(os.environ, HOME=str(folder))
+
+    def run(*args: str, check: bool = True):
+        return subprocess.run(prefix + list(args), cwd=folder, env=env, check=check,
+                              capture_output=True, text=True, timeout=120)
+
+    try:
+        run(str(pg_bin / "initdb"), "-D", str(data), "-U", "aeqkit", "--auth=trust", "-E", "UTF8",
+            "--no-instructions")
+        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60",
+            "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start")
+    except subprocess.CalledProcessError as err:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"could not start PostgreSQL: {err.stderr or err.stdout}")
+    try:
+        yield f"postgresql://aeqkit@127.0.0.1:{port}/postgres"
+    finally:
+        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", check=False)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_two_worker_processes_share_one_postgresql_study(tmp_path, postgres_url):
+    n = 6
+    cfg = _cfg(tmp_path, objective="toy", trials=n, workers=2, toy_seconds=0.05, pruner="none",
+               storage=postgres_url)
+    res = sweep.run_sweep(cfg, log=lambda s: None)
+    study = _study(sweep._sqlalchemy_url(postgres_url), "table1-rotation-quick-conv")
+    _assert_exactly(study, n)
+    assert {t.user_attrs["worker"].rsplit(":", 1)[1] for t in study.get_trials()} == {"0", "1"}
+    # a second "machine" joining with the same command finds the study complete
+    sweep.run_sweep(cfg, log=lambda s: None)
+    _assert_exactly(_study(sweep._sqlalchemy_url(postgres_url), "table1-rotation-quick-conv"), n)
+    assert res["conv"]["storage"] == postgres_url  # no password in this URL to hide
+
+
+def test_public_url_hides_password():
+    assert sweep._public_url("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert sweep._sqlalchemy_url("postgresql://u@h/db").startswith("postgresql+psycopg://")
+
+
+# ---------------------------------------------------------------------------------------------
+# recorded settings
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "settings"
+    monkeypatch.setattr(sweep, "SETTINGS_DIR", folder)
+    return folder
+
+
+def _summary(tmp_path):
+    res = sweep.run_sweep(_cfg(tmp_path, objective="toy", trials=2, pruner="none"),
+                          log=lambda s: None)
+    return res["conv"]
+
+
+def test_record_and_read_settings(tmp_path, settings_dir):
+    assert sweep.recorded_settings("quick", "table1", "rotation", "conv") is None
+    summary = _summary(tmp_path)
+    path = sweep.record_settings(summary, "quick")
+    assert path == settings_dir / "quick.json"
+    got = sweep.recorded_settings("quick", "table1", "rotation", "conv")
+    assert got["build"] == summary["best"]["build"] and got["fit"] == summary["best"]["fit"]
+    chosen = got["chosen_by"]
+    assert chosen["trials"] == 2 and chosen["valid_rmse"] == summary["best"]["value"]
+    assert chosen["command"].startswith("python -m aeqkit sweep table1")
+    assert chosen["study"] == "table1-rotation-quick-conv" and chosen["date"] and chosen["commit"]
+    assert sweep.recorded_settings("quick", "table1", "rotation", "rsteer") is None
+    # a hand-edited or truncated file is refused, never half-read
+    text = path.read_text()
+    path.write_text(text.replace('"lr"', '"lr_typo"'))
+    with pytest.raises(CorruptFileError):
+        sweep.recorded_settings("quick", "table1", "rotation", "conv")
+
+
+def test_settings_schema_is_checked(tmp_path, settings_dir):
+    from aeqkit.io import atomic_write_bytes
+
+    entry = {"build": {"width": 8}, "fit": {"lr": 1e-3, "epochs_typo": 3},
+             "chosen_by": {"command": "c", "trials": 2, "valid_rmse": 0.1, "study": "s",
+                           "date": "d", "commit": "x"}}
+    atomic_write_bytes(json.dumps({"table1/rotation/conv": entry}).encode(),
+                       settings_dir / "quick.json")
+    with pytest.raises(CorruptFileError, match="'fit' must map a subset"):
+        sweep.recorded_settings("quick", "table1", "rotation", "conv")
+    atomic_write_bytes(b"__import__('os')", settings_dir / "quick.json")
+    with pytest.raises(CorruptFileError, match="not valid JSON"):
+        sweep.recorded_settings("quick", "table1", "rotation", "conv")
+    with pytest.raises(ValueError, match="profile"):
+        sweep.recorded_settings("../etc", "table1", "rotation", "conv")
+    with pytest.raises(ValueError, match="model"):
+        sweep.recorded_settings("quick", "table1", "rotation", "")
+
+
+def test_shipped_settings_are_valid_and_build():
+    """Every recorded setting in the package validates and builds its model."""
+    from aeqkit import reproduce as rep
+    from aeqkit.models import build as build_model
+
+    files = sorted(sweep.SETTINGS_DIR.glob("*.json"))
+    if not files:
+        pytest.skip("no recorded settings shipped yet")
+    for path in files:
+        data = sweep._load_settings(path)
+        for key, entry in data.items():
+            experiment, symmetry, model = key.split("/")
+            _, model_symmetry = rep.experiment_setup(experiment, symmetry)
+            build_model(model, symmetry=model_symmetry, input_size=(16, 16), **entry["build"])
+            assert entry["chosen_by"]["trials"] >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# figures
+
+
+def test_figures(tmp_path):
+    import plotly.graph_objects as go
+
+    sweep.run_sweep(_cfg(tmp_path, objective="toy", trials=6, models=("rgroup",)),
+                    log=lambda s: None)
+    study = sweep.load_sweep("table1-rotation-quick-rgroup", sweep.default_storage(tmp_path))
+    hist = sweep.plot_history(study)
+    assert isinstance(hist, go.Figure)
+    n_complete = len(study.get_trials(states=(TrialState.COMPLETE,)))
+    assert len(hist.data[0].y) == n_complete
+    imp = sweep.plot_importances(study)
+    names = set(imp.data[0].y)
+    assert names <= {"lr", "width", "num_layers", "num_filter_banks", "alpha", "batch_size",
+                     "rollout_steps"} and "lr" in names
+    par = sweep.plot_parallel(study)  # one line per completed trial over objective + settings
+    assert len(par.data) >= n_complete
+    assert len(par.data[0].x) == 1 + len(study.best_trial.params)
+    empty = optuna.create_study()
+    assert "at least two" in sweep.plot_importances(empty).layout.annotations[0].text
+    assert "at least one" in sweep.plot_parallel(empty).layout.annotations[0].text
+
+
+# ---------------------------------------------------------------------------------------------
+# command line
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["table9"], "unknown experiment"),
+    (["table1", "--symmetry", "shear"], "unknown symmetry"),
+    (["table1", "--models", "conv,nope"], "unknown model"),
+    (["table1", "--workers", "0"], "workers must be an integer >= 1"),
+    (["table1", "--trials", "0"], "trials must be an integer >= 1"),
+    (["table1", "--pruner", "hyperband"], "unknown pruner"),
+    (["table1", "--profile", "huge"], "unknown profile"),
+    (["table1", "--storage", "nonsense"], "SQLAlchemy URL"),
+    (["table1", "--study", "a b"], "study must use"),
+    (["table1", "--models", "persistence"], "no hyperparameters to sweep"),
+])
+def test_cli_errors_exit_2_with_one_line(args, needle, capsys, tmp_path):
+    assert cli(["sweep", *args, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp_path / "sweeps.db").exists()
+
+
+def test_cli_runs_a_toy_sweep(tmp_path, capsys):
+    rc = cli(["sweep", "table1", "--models", "conv", "--trials", "2", "--objective", "toy",
+              "--out", str(tmp_path), "--no-progress"])
+    assert rc == 0
+    assert "best validation RMSE" in capsys.readouterr().out
+    assert (tmp_path / "table1-rotation-quick-conv.json").exists()
+
+
+def test_split_is_exact():
+    for n in range(0, 12):
+        for k in range(1, 5):
+            parts = sweep._split(n, k)
+            assert sum(parts) == n and max(parts) - min(parts) <= 1
+
