@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +42,19 @@ __all__ = [
     "crop",
     "stack_records",
     "regrid_isotropic",
+    "NAVY_WINDS",
+    "navy_winds_path",
 ]
+
+#: Debian's ``ferret-datasets`` file: FNOC monthly surface winds 1982-1992, 73 x 144 (notebook 06).
+NAVY_WINDS = "/usr/share/ferret-vis/data/monthly_navy_winds.cdf"
+NAVY_WINDS_INSTALL = "apt-get install -y --no-install-recommends ferret-datasets (or tools/install_data.sh)"
+
+
+def navy_winds_path() -> Path | None:
+    """The Navy winds file (``$AEQKIT_NAVY_WINDS`` or :data:`NAVY_WINDS`), or None when it is missing."""
+    path = Path(os.environ.get("AEQKIT_NAVY_WINDS", NAVY_WINDS))
+    return path if path.is_file() else None
 
 
 class Splits(dict):
