@@ -29,8 +29,9 @@
 #
 # - reproduce the paper's Fig. 2: heat diffusing on a plate whose diffusion coefficient varies by a controllable amount β;
 # - measure the *data* equivariance error and see it grow from round-off at β = 0;
-# - train a ConvNet, a strictly equivariant E2CNN and a relaxed RSteer model quickly on the same data;
-# - compare each model's equivariance error with the data's (the idea behind Fig. 4).
+# - train a ConvNet, a strictly equivariant E2CNN and a relaxed RGroup model on orbit-balanced data, beside
+#   the baselines every forecaster must beat first (persistence, a linear least-squares stencil);
+# - compare each model's equivariance error with the data's *one-step* error (the idea behind Fig. 4).
 
 # %% [markdown]
 # ## Prerequisites
@@ -39,15 +40,13 @@
 # - paper Sec. 2.2 (Fig. 2) and Sec. 5.2
 # - `aeqkit.train.fit` / `evaluate` (a forecaster maps 10 frames to the next)
 #
-# Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` is the paper-scale profile meant for a GPU.
+# Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in under three minutes on two CPU cores; `"full"` runs the medium profile of `aeqkit.experiments` (three seeds, RSteer too; about 20 minutes on two CPU cores).
 #
 # **Time**: about 50 minutes in class (section times below), plus the exercises at the end.
 
 # %%
 # Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
 # Seeding happens in the cell after `parameters`, so a papermill-injected SEED takes effect.
-import torch
-
 from aeqkit import viz, widgets
 from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
@@ -62,20 +61,15 @@ PROFILE = "quick"
 SEED = 0
 GRID = 16  # plate resolution for training
 STEPS = 30  # saved frames per simulation
-NUM_SIMS = 6  # simulations per β (the last one is held out for testing)
 BETAS = [0.0, 0.3, 0.6]  # symmetry-breaking strengths the models are trained on
-FIT_SECONDS = None  # optional wall-clock cap per fit (None: fixed epochs, repeatable numbers)
+EPOCHS = 20  # training epochs per network (quick)
 
 # %%
 check_parameters(PROFILE, SEED)  # PROFILE must be "quick" or "full"
 seed_everything(SEED)
-sizes = {
-    "quick": {"grid": GRID, "steps": STEPS, "sims": NUM_SIMS, "betas": BETAS,
-              "fit_seconds": FIT_SECONDS, "epochs": 15, "width": 8, "layers": 2},
-    "full": {"grid": 64, "steps": 100, "sims": 16, "betas": [0.0, 0.2, 0.4, 0.6, 0.8],
-             "fit_seconds": None, "epochs": 100, "width": 32, "layers": 5},
-}[PROFILE]
-print(PROFILE, sizes)
+if PROFILE == "full":
+    BETAS = [0.0, 0.3, 0.6]  # the medium profile's (three seeds; about 20 min on two CPU cores)
+print(PROFILE, {"grid": GRID, "steps": STEPS, "betas": BETAS, "epochs": EPOCHS})
 
 # %% [markdown]
 # ## 1 · Fig. 2 with a knob (≈ 10 min)
@@ -113,90 +107,152 @@ record("heat_data_ee_beta04", rot_ee[3])
 record("heat_data_ee_beta08_over_beta04", rot_ee[5] / rot_ee[3])
 
 # %% [markdown]
-# ## 3 · Three models on the same data (≈ 20 min)
+# ## 3 · Baselines and networks on rotated plates (≈ 20 min)
 #
 # The forecasters of `aeqkit.models` take velocity-like *vector* fields, so we learn the heat
-# **gradient** `∇T = (∂T/∂x, ∂T/∂y)`, a vector field that rotates with the plate. For each β we
-# simulate a few plates, train Conv, E2CNN (strict C4) and RSteer (relaxed, Eq. 7) briefly, test on a
-# held-out plate and measure each model's equivariance error. The data's own equivariance error is
-# measured as in Sec. 5.2: simulate the same initial plate rotated by each `g ∈ C4`, rotate the runs
-# back and compare (`aeqkit.equivariance.data_equivariance_error`).
-
-# %%
-from aeqkit.data import heat_gradient_trajectories, sliding_windows
-from aeqkit.equivariance import data_equivariance_error
-from aeqkit.groups import get_group
-
-
-def simulate(beta, sims, seed, k=0):  # ∇T of `sims` plates (S, T, 2, H, W), initial plates turned by k·90°
-    return heat_gradient_trajectories(beta, sims, seed, resolution=sizes["grid"], steps=sizes["steps"],
-                                      quarter_turns=k)
-
-
-# %%
-from aeqkit.models import build
-from aeqkit.reproduce import model_equivariance_error
-from aeqkit.train import evaluate, fit
-
-MODELS = {"Conv": "conv", "E2CNN": "equiv", "RSteer": "rsteer"}
-results = {name: {"rmse": [], "model_ee": []} for name in MODELS}
-data_ee = []
-for beta in sizes["betas"]:
-    traj = simulate(beta, sizes["sims"], SEED)
-    train, test = sliding_windows(traj[:-2]), sliding_windows(traj[-1:])
-    valid = sliding_windows(traj[-2:-1])
-    rotated = torch.stack([simulate(beta, 1, SEED + 100, k)[0] for k in range(4)])
-    data_ee.append(data_equivariance_error(rotated, [0, 1, 2, 3], get_group("C4"), "vector"))
-    for name, key in MODELS.items():
-        seed_everything(SEED)
-        model = build(key, symmetry="rotation", width=sizes["width"],
-                      num_layers=sizes["layers"], kernel_size=3)
-        fit(model, train, valid, epochs=sizes["epochs"], lr=3e-3, rollout_steps=2, patience=None,
-            time_limit=sizes["fit_seconds"], progress=False, seed=SEED)
-        results[name]["rmse"].append(evaluate(model, test, steps=3).rmse)
-        results[name]["model_ee"].append(model_equivariance_error(model, test.tensors[0][:8]))
-    print(f"β = {beta}: data EE {data_ee[-1]:.2e}",
-          {n: f"RMSE {r['rmse'][-1]:.4f}, EE {r['model_ee'][-1]:.1e}" for n, r in results.items()})
-
-# %%
-rows = [{"model": n, **{f"RMSE β={b}": r["rmse"][i] for i, b in enumerate(sizes["betas"])}}
-        for n, r in results.items()]
-viz.metric_table_figure(rows, title="3-step test RMSE on a held-out plate").show()
-for name, r in results.items():
-    record(f"{name.lower()}_rmse_beta_max", r["rmse"][-1])
-    record(f"{name.lower()}_model_ee_beta_max", r["model_ee"][-1])
-record("data_ee_grad_beta0", data_ee[0])
-record("data_ee_grad_beta_max", data_ee[-1])
-
-# %% [markdown]
-# ## 4 · Model equivariance error against data equivariance error (≈ 10 min)
+# **gradient** `∇T = (∂T/∂x, ∂T/∂y)`, a vector field that rotates with the plate.
 #
-# A model that learned the right amount of symmetry sits near the diagonal. E2CNN is pinned to zero
-# by construction; the ConvNet has no symmetry bias at all; the relaxed model can follow the data.
+# Two things make the comparison fair (issue 10):
+#
+# - **Orbit-balanced data.** Each random initial plate is simulated in all four 90° orientations
+#   (`heat.heat_orbit_trajectories`); `make_splits(..., orbits=...)` holds out whole orbits for
+#   test-domain and keeps every orientation of each training plate, in equal number, in train, valid
+#   and test-future. At β = 0 the training loss is then C4-invariant.
+# - **Baselines and matched sizes.** Persistence (next frame = last frame), a 5×5 linear
+#   least-squares stencil and its C4-tied version are fitted in closed form in well under a second;
+#   Conv, E2CNN (strict C4) and the relaxed RGroup (Eq. 4-5) have about 8-10k parameters each (the
+#   table prints the counts). Learning rate and α were chosen on *validation* data.
+#
+# `aeqkit.experiments.heat_experiment` runs it all (a low-data regime: two initial plates, one for
+# training in its four orientations, one held out).
 
 # %%
-viz.model_vs_data_error(data_ee, {n: r["model_ee"] for n, r in results.items()},
-                        title="Model vs data equivariance error (heat gradient, C4, L1)").show()
+from dataclasses import replace
+
+from aeqkit import experiments
+
+if PROFILE == "quick":
+    prof = replace(experiments.HEAT_PROFILES["quick"], resolution=GRID, steps=STEPS,
+                   betas=tuple(BETAS), seeds=(SEED,), epochs=EPOCHS)
+else:
+    prof = experiments.HEAT_PROFILES["medium"]  # three seeds, RSteer too (the ledger's numbers)
+result = experiments.heat_experiment(prof, log=None)
+
+# %%
+NAMES = {"persistence": "Persistence", "stencil": "Stencil 5×5", "stencil_c4": "Stencil C4",
+         "conv": "Conv", "equiv": "E2CNN", "rgroup": "RGroup", "rsteer": "RSteer"}
+rows = []
+for row in result["betas"]:
+    for name, s in experiments.summarise(row["runs"]).items():
+        rows.append({"β": row["beta"], "model": NAMES[name], "parameters": s["parameters"],
+                     "test-domain RMSE": s["test_domain"][0], "test-future RMSE": s["test_future"][0],
+                     "model EE": s["model_ee"][0]})
+viz.metric_table_figure(rows, title=f"{prof.eval_steps}-step RMSE, held-out plate (domain) and "
+                                    f"later frames (future); {PROFILE} profile").show()
+by = {(r["β"], r["model"]): r for r in rows}
+b_max = max(BETAS)
+for name in ("Conv", "E2CNN", "RGroup", "Persistence", "Stencil C4"):
+    record(f"{name.lower().replace(' ', '_')}_rmse_beta_max", by[(b_max, name)]["test-domain RMSE"])
+record("conv_model_ee_beta_max", by[(b_max, "Conv")]["model EE"])
+record("e2cnn_model_ee_beta_max", by[(b_max, "E2CNN")]["model EE"])
+record("e2cnn_over_conv_rmse_beta0", by[(0.0, "E2CNN")]["test-domain RMSE"]
+       / by[(0.0, "Conv")]["test-domain RMSE"])
+worst_net = max(by[(b, n)]["test-domain RMSE"] / by[(b, "Persistence")]["test-domain RMSE"]
+                for b in BETAS for n in ("Conv", "E2CNN", "RGroup"))
+record("worst_network_over_persistence", worst_net)
 
 # %% [markdown]
-# > **Think.** After 15 short epochs, is the ConvNet's equivariance error at β = 0 zero? What would it take for it to learn the symmetry from data alone?
+# **What the table shows.** (Quick profile, one seed; the three-seed medium numbers follow below.)
+# Every network beats persistence. The closed-form stencils beat every network by a wide margin:
+# heat diffusion is *linear and local* (one saved frame is one or two explicit 5-point steps), so a
+# least-squares 5×5 stencil is almost the exact one-step map; a network must learn that operator
+# from 36 windows by gradient descent. The C4-tied stencil is as good as the free one and exactly
+# equivariant. Among the networks, the strict E2CNN is *not* better than Conv even at β = 0 on this
+# small budget, and RGroup is the best network at β ≥ 0.3: see the claims below for the measured
+# verdicts, which the text does not assume.
+
+# %%
+claims = experiments.heat_claims(result)
+for c in claims:
+    print(("HOLDS  " if c["holds"] else "FAILS  ") + c["claim"] + " - " + c["measured"])
 
 # %% [markdown]
-# > **Try it.** Set `PROFILE = "full"` on a GPU (or raise the quick profile's `epochs`) and see whether RSteer's points move toward the diagonal.
+# ## 4 · Model equivariance error against the data's one-step error (≈ 10 min)
+#
+# A forecaster is a *one-step* map, so the comparable data quantity is the equivariance error of the
+# simulator's own one-step map on the same windows: step the simulator once from `g·T` and compare
+# with `g·step(T)` (Def. 3.1, L1 norm, the three non-identity rotations;
+# `heat.heat_one_step_equivariance_error`). The Sec. 5.2 *trajectory* error (whole runs rotated back
+# and compared, differences accumulated over all frames) is printed beside it as a second, larger
+# quantity; it is not on the figure's axis. Log-log axes; the dotted line is y = x. Exact zeros
+# (E2CNN, the C4 stencil) sit on the bottom edge as down-triangles.
+
+# %%
+one_step = [row["data_one_step_ee"] for row in result["betas"]]
+for row in result["betas"]:
+    print(f"β = {row['beta']}: data one-step error {row['data_one_step_ee']:.2e}, "
+          f"Sec. 5.2 trajectory error {row['data_trajectory_ee']:.2e}")
+model_ee = {NAMES[n]: [experiments.summarise(row["runs"])[n]["model_ee"][0] for row in result["betas"]]
+            for n in ("conv", "equiv", "rgroup", "rsteer") if n in prof.models}
+viz.model_vs_data_error(one_step, model_ee, log=True,
+                        title="Model vs one-step data equivariance error (heat ∇T, C4, L1)").show()
+record("data_one_step_ee_beta0", one_step[0])
+record("data_one_step_ee_beta_max", one_step[-1])
+record("rgroup_model_ee_beta_max", model_ee["RGroup"][-1])
+
+# %% [markdown]
+# **What the figure shows.** The data's one-step error is round-off at β = 0 and grows with β.
+# E2CNN stays at zero (by construction). Conv's error is set by training noise, not by the data: it
+# lies *above* the data's at every β (it never learned the symmetry from 36 windows). RGroup starts
+# exactly equivariant; with α = 0 and mini-batch training its relaxed weights drift a little even at
+# β = 0 (a mini-batch of a balanced set is not itself balanced), but its error stays below the data's
+# at β > 0: at this budget it does not *follow* the data's error. The medium profile (three seeds,
+# RSteer too) below shows the same. Prop. 3.3 only says the errors converge as the model error goes
+# to zero; these models' RMSE is still far above the stencil's.
+
+# %%
+try:
+    ledger = experiments.load_results()["heat"]
+except FileNotFoundError:
+    ledger = None
+if ledger is not None:
+    med = []
+    for row in ledger["betas"]:
+        for name, s in experiments.summarise(row["runs"]).items():
+            med.append({"β": row["beta"], "model": NAMES[name], "parameters": s["parameters"],
+                        "test-domain RMSE": f"{s['test_domain'][0]:.4f} ± {s['test_domain'][1]:.4f}",
+                        "model EE": f"{s['model_ee'][0]:.1e}",
+                        "data one-step EE": f"{row['data_one_step_ee']:.1e}"})
+    viz.metric_table_figure(med, title=f"Medium profile, seeds {ledger['settings']['seeds']} "
+                                       f"(mean ± std; {ledger['date']}, commit {ledger['commit']})").show()
+    for c in experiments.heat_claims(ledger):
+        print(("HOLDS  " if c["holds"] else "FAILS  ") + c["claim"] + " - " + c["measured"])
+
+# %% [markdown]
+# > **Think.** Why can a 5×5 linear stencil beat every network here? What does the C4-tied stencil
+# > lose against the free one at β = 0.6, where κ(x) breaks the symmetry?
+
+# %% [markdown]
+# > **Try it.** Train with `batch_size` equal to the training set (one batch per epoch): at β = 0 the
+# > relaxed model's error then stays at float32 round-off (`tests/test_experiments.py`).
 
 # %% [markdown]
 # ## Summary
 #
 # - `aeqkit.data.heat` gives a physical system with a symmetry-breaking knob β; at β = 0 its data
 #   equivariance error is round-off, and it grows smoothly with β (Fig. 2).
+# - Compare like with like: a forecaster's one-step equivariance error against the simulator's
+#   one-step error on the same windows, never against the trajectory error.
 # - A strictly equivariant model's error stays at zero whatever the data; an unconstrained model's is
-#   whatever training leaves; a relaxed model can match the data's (Prop. 3.3, Fig. 4).
+#   whatever training leaves. A relaxed model *can* match the data's (Prop. 3.3, Fig. 4), but only as
+#   its forecast error approaches zero; at this budget it does not, and a linear stencil beats all
+#   networks on this linear dynamics. Baselines first.
 #
 # ## Exercises
 #
 # 1. Break translation symmetry only: use a κ that is rotation-symmetric about the plate's centre
 #    (hint: `heat.simulate_heat(..., kappa=...)`). Which errors vanish?
-# 2. Train `rgroup` (relaxed group convolution) as a fourth model. Where does it sit?
+# 2. Add `rsteer` (relaxed steerable convolution) to `prof.models`. Where does it sit?
 # 3. Plot each model's RMSE against β: where does strict symmetry start to hurt?
 #
 # ## References
