@@ -53,6 +53,7 @@ __all__ = [
     "SPACES",
     "TABLE3",
     "ModelSpace",
+    "PostgresUnavailable",
     "SearchSpace",
     "SweepConfig",
     "add_arguments",
@@ -71,6 +72,7 @@ __all__ = [
     "study_name",
     "study_settings",
     "suggest",
+    "temporary_postgres",
     "toy_objective",
 ]
 
@@ -739,6 +741,94 @@ def _command(cfg: SweepConfig) -> str:
     if cfg.experiment == "figure4":
         parts += ["--level", str(cfg.level)]
     return shlex.join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# a throwaway PostgreSQL server (tests, benchmarks, trying a shared study on one machine)
+
+
+class PostgresUnavailable(RuntimeError):
+    """What is missing to start a local PostgreSQL server (binaries, psycopg, a non-root user)."""
+
+
+def _pg_bin() -> Path | None:
+    import shutil
+
+    for cand in [shutil.which("initdb"), *sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))]:
+        if cand and Path(cand).exists():
+            return Path(cand).resolve().parent
+    return None
+
+
+@contextlib.contextmanager
+def temporary_postgres(run_as: str = "nobody"):
+    """Start a PostgreSQL server on 127.0.0.1 (a free port, trust authentication) in a temporary
+    folder and yield its URL ``postgresql://aeqkit@127.0.0.1:<port>/postgres``; the server is
+    stopped and the folder removed on exit. As root, the server runs as ``run_as`` (initdb refuses
+    root), switched with ``setpriv`` or ``runuser``.
+
+    Raises:
+        PostgresUnavailable: naming what is missing (PostgreSQL binaries, psycopg, the user or a
+            way to switch to it).
+    """
+    import importlib.util
+    import shutil
+    import tempfile
+
+    pg_bin = _pg_bin()
+    if pg_bin is None:
+        raise PostgresUnavailable("PostgreSQL binaries (initdb, pg_ctl) not found; install the "
+                                  "Debian 'postgresql' package")
+    if not (importlib.util.find_spec("psycopg") or importlib.util.find_spec("psycopg2")):
+        raise PostgresUnavailable("psycopg is not installed; pip install 'aeqkit[postgres]'")
+    prefix: list[str] = []
+    owner = None
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            owner = pwd.getpwnam(run_as)
+        except KeyError:
+            raise PostgresUnavailable(f"running as root and no user {run_as!r} to run "
+                                      "PostgreSQL as (initdb refuses root)") from None
+        switch = shutil.which("setpriv") or shutil.which("runuser")
+        if switch is None:
+            raise PostgresUnavailable("running as root and neither setpriv nor runuser to switch "
+                                      f"to {run_as!r}")
+        prefix = ([switch, f"--reuid={owner.pw_uid}", f"--regid={owner.pw_gid}", "--clear-groups"]
+                  if switch.endswith("setpriv") else [switch, "-u", run_as, "--"])
+    folder = Path(tempfile.mkdtemp(prefix="aeqkit-pg-", dir="/tmp" if Path("/tmp").is_dir()
+                                   else None))
+    if owner is not None:
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+    data = folder / "data"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, HOME=str(folder))
+
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(prefix + list(args), cwd=folder, env=env, check=check,
+                              capture_output=True, text=True, timeout=120)
+
+    started = False
+    try:
+        try:
+            run(str(pg_bin / "initdb"), "-D", str(data), "-U", "aeqkit", "--auth=trust",
+                "-E", "UTF8", "--no-instructions")
+            run(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w",
+                "-t", "60", "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start")
+        except subprocess.CalledProcessError as err:
+            log = (folder / "log").read_text() if (folder / "log").exists() else ""
+            raise RuntimeError(f"could not start PostgreSQL: {err.stderr or err.stdout}"
+                               f"{log[-2000:]}") from None
+        started = True
+        yield f"postgresql://aeqkit@127.0.0.1:{port}/postgres"
+    finally:
+        if started:
+            run(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop",
+                check=False)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------

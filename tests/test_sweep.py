@@ -10,11 +10,6 @@ sampler, the pruner and the worker processes without training.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -212,66 +207,14 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path):
     assert len({t.user_attrs["worker"].split(":")[1] for t in study.get_trials()}) == 2
 
 
-def _find_pg_bin() -> Path | None:
-    for cand in [shutil.which("initdb"), *sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))]:
-        if cand and Path(cand).exists():
-            return Path(cand).resolve().parent
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def postgres_url():
     """A PostgreSQL server on 127.0.0.1 in a temporary folder, as a non-root user; stopped after."""
-    pg_bin = _find_pg_bin()
-    if pg_bin is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found; apt-get install postgresql")
     try:
-        import psycopg  # noqa: F401
-    except ImportError:
-        pytest.skip("psycopg is not installed; pip install 'aeqkit[postgres]'")
-    prefix: list[str] = []
-    folder = Path(tempfile.mkdtemp(prefix="aeqkit-pg-", dir="/tmp"))
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        import pwd
-
-        try:
-            user = pwd.getpwnam("nobody")
-        except KeyError:
-            shutil.rmtree(folder, ignore_errors=True)
-            pytest.skip("running as root and no 'nobody' user to run PostgreSQL as")
-        switch = shutil.which("setpriv") or shutil.which("runuser")
-        if switch is None:
-            shutil.rmtree(folder, ignore_errors=True)
-            pytest.skip("running as root and neither setpriv nor runuser to switch user")
-        prefix = ([switch, f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
-                  if switch.endswith("setpriv") else [switch, "-u", "nobody", "--"])
-        os.chown(folder, user.pw_uid, user.pw_gid)
-    data, port = folder / "data", _free_port()
-    env = dict(os.environ, HOME=str(folder))
-
-    def run(*args: str, check: bool = True):
-        return subprocess.run(prefix + list(args), cwd=folder, env=env, check=check,
-                              capture_output=True, text=True, timeout=120)
-
-    try:
-        run(str(pg_bin / "initdb"), "-D", str(data), "-U", "aeqkit", "--auth=trust", "-E", "UTF8",
-            "--no-instructions")
-        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-t", "60",
-            "-o", f"-h 127.0.0.1 -p {port} -k {folder}", "start")
-    except subprocess.CalledProcessError as err:
-        shutil.rmtree(folder, ignore_errors=True)
-        pytest.fail(f"could not start PostgreSQL: {err.stderr or err.stdout}")
-    try:
-        yield f"postgresql://aeqkit@127.0.0.1:{port}/postgres"
-    finally:
-        run(str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", check=False)
-        shutil.rmtree(folder, ignore_errors=True)
+        with sweep.temporary_postgres() as url:
+            yield url
+    except sweep.PostgresUnavailable as err:
+        pytest.skip(str(err))
 
 
 @pytest.mark.slow
@@ -429,3 +372,10 @@ def test_split_is_exact():
             parts = sweep._split(n, k)
             assert sum(parts) == n and max(parts) - min(parts) <= 1
 
+
+
+def test_temporary_postgres_names_what_is_missing(monkeypatch):
+    monkeypatch.setattr(sweep, "_pg_bin", lambda: None)
+    with pytest.raises(sweep.PostgresUnavailable, match="initdb, pg_ctl"):
+        with sweep.temporary_postgres():
+            pass
