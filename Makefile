@@ -15,7 +15,7 @@ MKL_NUM_THREADS ?= $(OMP_NUM_THREADS)
 export OMP_NUM_THREADS MKL_NUM_THREADS
 export MPLBACKEND := Agg
 
-.PHONY: help install run test test-fast lint lab bench info clean sync student
+.PHONY: help install run test test-fast lint lab bench info clean sync student docs
 
 help:
 	@echo "make run      execute every notebook ($(PROFILE) profile) into build/notebooks, summary in build/"
@@ -23,6 +23,7 @@ help:
 	@echo "make lab      open JupyterLab on notebooks/ (sources notebooks/NN_name.py, paired .ipynb)"
 	@echo "make sync     pair/sync notebooks/NN_name.py with notebooks/NN_name.ipynb (jupytext), then lint"
 	@echo "make student  student edition (solutions stripped) into build/student/"
+	@echo "make docs     static site from the executed notebooks of make run, build/docs/html/index.html"
 	@echo "make bench    layer and discovery benchmarks (ratios printed, JSON in build/)"
 	@echo "make info     versions, import checks, GPU presence"
 	@echo "PROFILE=full  paper-scale notebooks (meant for a GPU)"
@@ -32,7 +33,7 @@ $(STAMP): pyproject.toml requirements/escnn.txt
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24" setuptools wheel
 	# torch first, pinned, so the CPU build on local disk satisfies the bounded range in pyproject
 	$(BIN)/python -m pip install --quiet "torch==2.13.0"
-	$(BIN)/python -m pip install --quiet -e ".[notebooks,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[notebooks,dev,docs]"
 	# escnn without its Fortran-only py3nj dependency (its other needs are in pyproject.toml)
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements/escnn.txt
 	$(BIN)/python -m aeqkit info
@@ -71,6 +72,11 @@ sync: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python tools/export_notebooks.py --edition student --out build/student
+
+# the site shows the outputs of `make run` (never re-executes); offline: see the docs extra
+docs: $(STAMP)
+	test -f build/summary.json || $(MAKE) run
+	$(BIN)/python tools/build_docs.py --notebooks build/notebooks --out build/docs
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
