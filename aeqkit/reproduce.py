@@ -16,7 +16,7 @@ a GPU). A fixed number of epochs (no
 wall-clock limit unless ``profile_overrides={"time_limit": s}``) keeps results independent of
 machine load.
 
-See also: notebook 06 (reproduction) and :func:`aeqkit.train.fit`.
+See also: notebook 03 (Table 1 and Fig. 4 at the profile's scale) and :func:`aeqkit.train.fit`.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ may stop training by raising (e.g. ``optuna.TrialPruned``), which propagates unc
 Seeding: ``fit(..., seed=s)`` seeds shuffling; build the model under
 :func:`aeqkit.utils.seeded` to seed its initialisation too.
 
-See also: notebook 05 (forecasting) and ``python -m aeqkit reproduce``.
+See also: notebooks 01, 03 and 04 (they train with :func:`fit`) and ``python -m aeqkit reproduce``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """LieGAN-style symmetry discovery: learn the group from data, measure it, use it.
 
-See also: notebook 05 (``notebooks/05_liegan_discovery.ipynb``).
+See also: notebook 05 (``notebooks/05_liegan_discovery.py``).
 """
 
 from aeqkit.discovery.augment import augmentation_comparison, group_sampler, train_forecaster

@@ -59,7 +59,8 @@ Models that hold per-position weights (``mlp``, ``clcnn``, translation ``rpp`` a
 ``rsteer_tr``, ``rsteer_ts``) need ``input_size=(H, W)`` (default ``(64, 64)``); every model
 accepts that hyper-parameter, so a trainer can always pass it.
 
-See also: notebook 05 (forecasting).
+See also: notebooks 01 (heat diffusion), 03 (smoke plumes, Table 1) and 04 (jet flow, Table 2
+analogue), sources ``notebooks/NN_name.py``.
 """
 
 from __future__ import annotations
