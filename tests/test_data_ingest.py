@@ -117,6 +117,11 @@ def test_packed_int16_scale_offset_and_fill(tmp_path: Path) -> None:
     keep = np.broadcast_to(valid[:, None], got.shape)
     np.testing.assert_allclose(got[keep], exp[keep], atol=6e-4)  # packing resolution 1e-3
     assert got[2, :, 1, 3].tolist() == [0.0, 0.0]  # invalid cells hold 0, never the fill value
+    with xr.open_dataset(path, mask_and_scale=False) as raw:  # a caller's undecoded data set
+        assert raw["u"].dtype == np.int16
+        rec_raw = from_xarray(raw.load())
+    assert torch.equal(rec_raw.fields, rec.fields) and torch.equal(rec_raw.valid, rec.valid)
+    assert any("CF decoding" in n for n in rec_raw.notes)
 
 
 @pytest.mark.parametrize("fill_kind", ["missing_value", "_FillValue"])
@@ -391,6 +396,27 @@ def test_regrid_isotropic_exact_on_linear_fields_and_crop() -> None:
     assert c.fields.shape == (1, 3, 2, 3, 4) and c.y.tolist() == lat[1:4].tolist()
     with pytest.raises(ValueError, match="lat-lon"):
         regrid_isotropic(from_arrays(u, v))
+
+
+def test_navy_winds_path_honours_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aeqkit.data.records import navy_winds_path
+
+    monkeypatch.setenv("AEQKIT_NAVY_WINDS", str(tmp_path / "absent.cdf"))
+    assert navy_winds_path() is None
+    (tmp_path / "here.cdf").write_bytes(b"x")
+    monkeypatch.setenv("AEQKIT_NAVY_WINDS", str(tmp_path / "here.cdf"))
+    assert navy_winds_path() == tmp_path / "here.cdf"
+
+
+def test_anisotropic_grid_is_noted_by_split_record() -> None:
+    lat = np.arange(40.0, 60.01, 2.5)
+    lon = np.arange(0.0, 20.01, 2.5)
+    u = np.random.default_rng(0).normal(size=(40, len(lat), len(lon)))
+    rec = from_arrays(u, u, y=lat, x=lon, coord_units={"y": "degrees_north", "x": "degrees_east"})
+    data = split_record(rec, input_length=4, target_length=2, eval_steps=2)
+    assert any("anisotropic" in n and "regrid_isotropic" in n for n in data.meta["notes"])
+    iso = split_record(regrid_isotropic(rec), input_length=4, target_length=2, eval_steps=2)
+    assert not any("anisotropic" in n for n in iso.meta["notes"])
 
 
 @pytest.mark.skipif(not NAVY.exists(), reason=f"{NAVY} missing (apt-get install ferret-datasets)")

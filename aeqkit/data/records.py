@@ -273,6 +273,10 @@ def split_record(
         "eval_steps": E, "future_start": blocks["test"][0][0] if "test" in blocks else T,
         "domain_frames": domain_frames, "anisotropy": record.anisotropy(),
     }
+    if abs(meta["anisotropy"] - 1.0) > 0.02:
+        meta["notes"].append(f"grid cells are anisotropic (dx/dy = {meta['anisotropy']:.3f}): a 90° turn of "
+                             "the array is not a physical rotation; use regrid_isotropic() before rotation "
+                             "models")
     return ForecastData(name=name, fields=fields, splits=splits, meta=meta, config=None)
 
 
