@@ -44,8 +44,8 @@
 # **Time**: about 50 minutes in class (section times below), plus the exercises at the end.
 
 # %%
-# Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
-# Seeding happens in the cell after `parameters`, so a papermill-injected SEED takes effect.
+# Setup: imports, plotly display, device and version banner.
+# The random seed is set in the cell after the parameters, so a SEED changed there takes effect.
 import torch
 
 from aeqkit import viz, widgets
@@ -169,7 +169,8 @@ for name, f_theta in [("group average", group_average), ("identity", identity)]:
 # ## 4 · A knob for symmetry breaking (≈ 10 min)
 #
 # The slider sets the breaking strength `s`; the left panel shows the error per group element, the
-# right the sup error against `s`. In JupyterLab drag it; headless, the default view is drawn once.
+# right the sup error against `s`. Drag it in JupyterLab (a static page, such as the course site, shows the
+# default view).
 
 # %%
 view = interactive_view(viz.breaking_strength_view, readout="equivariance_error",

@@ -45,8 +45,8 @@
 # **Time**: about 50 minutes in class (section times below), plus the exercises at the end.
 
 # %%
-# Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
-# Seeding happens in the cell after `parameters`, so a papermill-injected SEED takes effect.
+# Setup: imports, plotly display, device and version banner.
+# The random seed is set in the cell after the parameters, so a SEED changed there takes effect.
 from aeqkit import viz, widgets
 from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
@@ -86,7 +86,8 @@ view = interactive_view(viz.heat_view, readout="data_equivariance_error",
 record("heat_view_ee_default", view.readout)
 
 # %% [markdown]
-# > **Think.** Where in the plate does the difference map light up first? Compare with where κ(x) varies most (`viz.field_figure(heat.diffusivity(cfg))`).
+# > **Think.** Where in the plate does the difference map light up first? Compare with where κ(x) varies most:
+# > run `from aeqkit.data import heat` and `viz.field_figure(heat.diffusivity(heat.HeatConfig(beta=0.3)))` in a new cell.
 
 # %% [markdown]
 # ## 2 · Data equivariance error against β (≈ 10 min)

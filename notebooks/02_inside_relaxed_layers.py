@@ -44,8 +44,8 @@
 # **Time**: about 75 minutes in class (section times below), plus the exercises at the end.
 
 # %%
-# Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
-# Seeding happens in the cell after `parameters`, so a papermill-injected SEED takes effect.
+# Setup: imports, plotly display, device and version banner.
+# The random seed is set in the cell after the parameters, so a SEED changed there takes effect.
 import torch
 
 from aeqkit import viz, widgets
