@@ -1,4 +1,4 @@
-"""Command line: ``python -m aeqkit {info,demo,reproduce}``.
+"""Command line: ``python -m aeqkit {info,demo,reproduce,...}``.
 
 * ``info``: versions, import checks of the kit and its dependencies, GPU presence (an install
   self-check in the spirit of PhiFlow's ``phi.verify()``); exits 1 when a required check fails.
@@ -8,16 +8,27 @@
   initialisation and with perturbed relaxed weights, on a random velocity field.
 * ``reproduce {table1,table2,figure4}``: train and evaluate models as in the paper's Sec. 5
   (:func:`aeqkit.reproduce.reproduce`).
+* further sub-commands registered in :data:`COMMANDS` (e.g. ``sweep``).
+
+Sub-commands are rows of :data:`COMMANDS`: a :class:`Command` with ``add_arguments(parser)``,
+``check(args)`` (validation only: a ``ValueError`` / ``TypeError`` raised there is a user error) and
+``run(args) -> exit status``. Add one with :func:`register` (or a row naming ``"module:function"``
+strings, imported only when used). User errors (bad options, bad ``OMP_NUM_THREADS``,
+``AEQKIT_DEVICE``, ``AEQKIT_PROFILE``) exit with status 2 and one line on stderr naming the option
+and the accepted values, before any long work starts.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
-__all__ = ["main", "build_parser", "info", "demo"]
+__all__ = ["COMMANDS", "Command", "UsageError", "build_parser", "demo", "info", "main", "register"]
 
 
 def _check(name: str, fn: Callable[[], str], rows: list[tuple[str, bool, str, float]]) -> None:
@@ -177,69 +188,226 @@ def _demo_hparams(name: str, size: int) -> dict[str, object]:
     return model_hparams(PROFILES["quick"], name, "rotation", (size, size))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m aeqkit`` argument parser."""
+class UsageError(ValueError):
+    """A user error: reported as one line on stderr with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (``prog: error: ...``) and exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+Fn = Callable[..., object] | str
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``python -m aeqkit`` sub-command.
+
+    Attributes:
+        help: one line for ``--help``.
+        add_arguments: ``fn(parser)`` adding the command's options (or ``"module:function"``).
+        run: ``fn(args) -> int`` exit status (or ``"module:function"``).
+        check: ``fn(args)`` validating the options before any work (or ``"module:function"``);
+            a ``ValueError`` / ``TypeError`` raised here exits 2 with its message.
+    """
+
+    help: str
+    add_arguments: Fn | None
+    run: Fn
+    check: Fn | None = None
+
+
+def _resolve(fn: Fn | None) -> Callable[..., object] | None:
+    if fn is None or callable(fn):
+        return fn
+    module, _, name = fn.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+#: Sub-commands by name, in ``--help`` order. See :func:`register`.
+COMMANDS: dict[str, Command] = {}
+
+
+def register(name: str, command: Command) -> None:
+    """Add (or replace) a sub-command."""
+    COMMANDS[name] = command
+
+
+# ---------------------------------------------------------------- info
+
+
+def _info_run(args: argparse.Namespace) -> int:
+    return info()
+
+
+# ---------------------------------------------------------------- demo
+
+DEMO_SIZES = (8, 256)
+
+
+def _demo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--size", type=int, default=24,
+                   help=f"grid size of the random field and the heat plate "
+                        f"({DEMO_SIZES[0]}-{DEMO_SIZES[1]})")
+    p.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
+
+
+def _demo_check(args: argparse.Namespace) -> None:
+    lo, hi = DEMO_SIZES
+    if not lo <= args.size <= hi:
+        raise ValueError(f"--size must be an integer in {lo}..{hi}, got {args.size}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+
+
+def _demo_run(args: argparse.Namespace) -> int:
+    from aeqkit.utils import configure_threads
+
+    configure_threads("quick")
+    demo(size=args.size, seed=args.seed)
+    return 0
+
+
+# ---------------------------------------------------------------- reproduce
+
+
+def _reproduce_arguments(p: argparse.ArgumentParser) -> None:
     from aeqkit.reproduce import EXPERIMENTS, PROFILES
 
-    parser = argparse.ArgumentParser(
+    p.add_argument("experiment", choices=EXPERIMENTS, help="which table or figure")
+    p.add_argument("--symmetry", default="rotation",
+                   help="translation, rotation, scaling (table1/2), combination (table2); "
+                        "figure4: rotation")
+    p.add_argument("--profile", default="quick", choices=tuple(PROFILES))
+    p.add_argument("--seeds", type=int, default=None,
+                   help="number of seeds (default: 1 quick, 3 full)")
+    p.add_argument("--models", default=None,
+                   help="comma-separated model names, e.g. conv,equiv,rgroup,rsteer")
+    p.add_argument("--out", default="build", help="folder for the JSON and CSV results")
+    p.add_argument("--device", default=None, help="cpu, cuda, ... (default: automatic)")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
+
+
+def _reproduce_check(args: argparse.Namespace) -> None:
+    from aeqkit.reproduce import (
+        check_models_exist,
+        check_out_writable,
+        experiment_setup,
+        parse_models,
+        validate_request,
+    )
+    from aeqkit.utils import resolve_device
+
+    validate_request(args.experiment, args.symmetry, args.profile)
+    args.models = parse_models(args.models, args.experiment, args.symmetry)
+    check_models_exist(args.models, experiment_setup(args.experiment, args.symmetry)[1])
+    if args.seeds is not None and args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    args.device = str(resolve_device(args.device, "--device"))
+    check_out_writable(args.out)
+
+
+def _reproduce_run(args: argparse.Namespace) -> int:
+    from aeqkit.reproduce import format_results, reproduce
+    from aeqkit.utils import configure_threads
+
+    configure_threads(args.profile)
+    results = reproduce(args.experiment, args.symmetry, args.profile, seeds=args.seeds,
+                        models=args.models, out=args.out, device=args.device,
+                        progress=not args.no_progress)
+    print(format_results(results))  # always, even when the files could not be written
+    for path in results.get("files", []):
+        print(f"wrote {path}")
+    if results.get("write_error"):
+        print(f"python -m aeqkit reproduce: error: {results['write_error']}", file=sys.stderr)
+        return 1
+    return 0
+
+
+register("info", Command("versions, import checks and GPU presence (install self-check)",
+                         None, _info_run))
+register("demo", Command("equivariance errors of conv / equiv / relaxed models",
+                         _demo_arguments, _demo_run, _demo_check))
+register("reproduce", Command("train and evaluate models as in the paper's Sec. 5",
+                              _reproduce_arguments, _reproduce_run, _reproduce_check))
+register("sweep", Command("Optuna hyperparameter sweeps (Table 3 grid), resumable, many workers "
+                          "/ machines", "aeqkit.sweep:add_arguments", "aeqkit.sweep:main"))
+
+
+# ---------------------------------------------------------------- parser and entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m aeqkit`` argument parser, one sub-parser per row of :data:`COMMANDS`.
+
+    A row whose module is missing (a partial checkout) is left out.
+    """
+    parser = _Parser(
         prog="python -m aeqkit",
         description="aeqkit: approximately equivariant networks for imperfectly symmetric dynamics")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,demo,reproduce}")
-    sub.add_parser("info", help="versions, import checks and GPU presence (install self-check)")
-    p_demo = sub.add_parser("demo", help="equivariance errors of conv / equiv / relaxed models")
-    p_demo.add_argument("--size", type=int, default=24, help="grid size of the random field")
-    p_demo.add_argument("--seed", type=int, default=0)
-    p_rep = sub.add_parser("reproduce", help="train and evaluate models as in the paper's Sec. 5")
-    p_rep.add_argument("experiment", choices=EXPERIMENTS, help="which table or figure")
-    p_rep.add_argument("--symmetry", default="rotation",
-                       help="translation, rotation, scaling (table1/2), combination (table2); "
-                            "figure4: rotation")
-    p_rep.add_argument("--profile", default="quick", choices=tuple(PROFILES))
-    p_rep.add_argument("--seeds", type=int, default=None,
-                       help="number of seeds (default: 1 quick, 3 full)")
-    p_rep.add_argument("--models", default=None,
-                       help="comma-separated model names, e.g. conv,equiv,rgroup,rsteer")
-    p_rep.add_argument("--out", default="build", help="folder for the JSON and CSV results")
-    p_rep.add_argument("--device", default=None, help="cpu, cuda, ... (default: automatic)")
-    p_rep.add_argument("--no-progress", action="store_true", help="no tqdm bars")
-    p_rep.set_defaults(subparser=p_rep)
+    names = []
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, cmd in COMMANDS.items():
+        try:
+            add = _resolve(cmd.add_arguments)
+        except ModuleNotFoundError:
+            continue
+        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        if add is not None:
+            add(p)
+        names.append(name)
+    sub.metavar = "{" + ",".join(names) + "}"
     return parser
 
 
+def _check_environment() -> None:
+    """Validate the environment variables aeqkit reads, before any work (exit 2 when wrong)."""
+    from aeqkit.utils import default_device, profile_from_env, threads_from_env
+
+    threads_from_env()
+    if os.environ.get("AEQKIT_DEVICE"):
+        default_device()
+    if os.environ.get("AEQKIT_PROFILE"):
+        profile_from_env()
+    t = os.environ.get("AEQKIT_LOCK_TIMEOUT")
+    if t:
+        try:
+            if not float(t) > 0:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"AEQKIT_LOCK_TIMEOUT must be a number of seconds > 0, got {t!r}") from None
+
+
+def _fail(prog: str, message: str) -> int:
+    print(f"{prog}: error: {message.splitlines()[0] if message else 'invalid input'}",
+          file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m aeqkit``; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command == "info":
-        return info()
-    from aeqkit.utils import configure_threads
-
-    if args.command == "demo":
-        configure_threads("quick")
-        demo(size=args.size, seed=args.seed)
-        return 0
-    from aeqkit.reproduce import (
-        format_results,
-        parse_models,
-        reproduce,
-        validate_request,
-    )
-
+    """Entry point of ``python -m aeqkit``; returns the exit status (2: a user error)."""
+    prog = "python -m aeqkit"
     try:
-        validate_request(args.experiment, args.symmetry, args.profile)
-        models = parse_models(args.models, args.experiment, args.symmetry)
-        if args.seeds is not None and args.seeds < 1:
-            raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
-    except ValueError as err:
-        args.subparser.error(str(err))
-    configure_threads(args.profile)
-    results = reproduce(args.experiment, args.symmetry, args.profile, seeds=args.seeds,
-                        models=models, out=args.out, device=args.device,
-                        progress=not args.no_progress)
-    print(format_results(results))
-    for path in results.get("files", []):
-        print(f"wrote {path}")
-    return 0
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        prog = f"{prog} {args.command}"
+        _check_environment()
+        cmd = COMMANDS[args.command]
+        check = _resolve(cmd.check)
+        if check is not None:
+            check(args)
+        run = _resolve(cmd.run)
+    except (UsageError, ValueError, TypeError) as err:
+        return _fail(prog, str(err))
+    try:
+        status = run(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)
 
 
 if __name__ == "__main__":

@@ -236,6 +236,48 @@ def equivariance_inputs(data, limit: int = 32, input_length: int = 10) -> torch.
                         for t in starts.tolist()])
 
 
+def check_eval_steps(data: Any, eval_steps: int) -> None:
+    """Raise ``ValueError`` before any training when a test split holds fewer than ``eval_steps``
+    target frames per window (the horizon is never cut silently)."""
+    for split in SPLITS:
+        k = target_length(data.splits[split])
+        if k < eval_steps:
+            raise ValueError(f"eval_steps={eval_steps} but the {split} windows hold only {k} target "
+                             f"frames; expected eval_steps <= {k} (load longer trajectories)")
+
+
+def check_models_exist(names: Sequence[str], symmetry: str | None) -> None:
+    """Raise ``ValueError`` (before any data generation) when a model does not exist for
+    ``symmetry``, naming the models that do."""
+    from aeqkit.models import available_models, model_symmetries
+
+    for m in names:
+        if symmetry not in model_symmetries(m):
+            fits = sorted(n for n, syms in available_models().items() if symmetry in syms)
+            raise ValueError(f"model {m!r} does not exist for symmetry {symmetry!r} (it exists "
+                             f"for {model_symmetries(m)}); models for {symmetry!r}: "
+                             f"{', '.join(fits)}")
+
+
+def check_out_writable(out: str | os.PathLike) -> Path:
+    """Create ``out`` and probe that a file can be written there, before any training.
+
+    Raises:
+        ValueError: naming ``--out`` / ``out`` and the reason, when it cannot be written.
+    """
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-", suffix=".tmp"):
+            pass
+    except OSError as err:
+        raise ValueError(f"--out {str(out)!r} is not a writable folder ({err.strerror or err}); "
+                         "expected a folder this user can create files in") from None
+    return out
+
+
 def experiment_setup(experiment: str, symmetry: str) -> tuple[str, str | None]:
     """``(data set name for aeqkit.data.load_dataset, symmetry for aeqkit.models.build)`` of a row
     of an experiment (used by :mod:`aeqkit.sweep`)."""
@@ -319,7 +361,7 @@ def _train_one(build_fn: Callable, model_name: str, symmetry: str, data, prof: P
                            "fit": res.to_dict()}
     for split in SPLITS:
         ds = data.splits[split]
-        steps = min(prof.eval_steps, target_length(ds))
+        steps = prof.eval_steps  # the splits were checked to hold this many (check_eval_steps)
         run[split] = evaluate(model, ds, steps=steps, batch_size=prof.batch_size).to_dict()
     if with_ee:
         x = equivariance_inputs(data)
@@ -530,6 +572,11 @@ def reproduce(
     model_symmetry = _MODEL_SYMMETRY.get(symmetry, symmetry)
     data_name = _DATASETS[experiment][symmetry]
     overrides = dict(data_overrides or {})
+    overrides.setdefault("eval_steps", prof.eval_steps)  # test windows long enough for the horizon
+    if build_fn is _default_build:  # a model that does not exist for this row fails now
+        check_models_exist(names, model_symmetry)
+    if out is not None:
+        check_out_writable(out)  # fail now, not after all the training
 
     start = time.perf_counter()
     cpu_start = time.process_time()
@@ -540,6 +587,7 @@ def reproduce(
         datasets = {}
         for lv in levels:
             datasets[lv] = load_fn(data_name, profile, level=lv, progress=progress, **overrides)
+            check_eval_steps(datasets[lv], prof.eval_steps)
             data_ee[lv] = _data_equivariance_error(datasets[lv])
         _preflight(build_fn, names, model_symmetry, prof, _grid(datasets[levels[0]]))
         total = len(levels) * len(names) * n_seeds
@@ -559,6 +607,7 @@ def reproduce(
         data_meta = {lv: _jsonable(getattr(datasets[lv], "meta", {})) for lv in levels}
     else:
         data = load_fn(data_name, profile, progress=progress, **overrides)
+        check_eval_steps(data, prof.eval_steps)
         _preflight(build_fn, names, model_symmetry, prof, _grid(data))
         total = len(names) * n_seeds
         for m in names:
@@ -582,8 +631,12 @@ def reproduce(
         "versions": versions(), "data_meta": data_meta, "runs": runs, "summary": summary,
     }
     if out is not None:
-        json_path, csv_path = _write_outputs(results, Path(out))
-        results["files"] = [str(json_path), str(csv_path)]
+        try:
+            json_path, csv_path = _write_outputs(results, Path(out))
+            results["files"] = [str(json_path), str(csv_path)]
+        except OSError as err:  # e.g. the disk filled up during training: keep the results
+            results["write_error"] = f"could not write the results to {out}: {err}"
+            log(results["write_error"])
     return results
 
 

@@ -15,6 +15,8 @@ __all__ = [
     "seed_everything",
     "seeded",
     "default_device",
+    "resolve_device",
+    "threads_from_env",
     "banner",
     "versions",
     "check_finite",
@@ -62,11 +64,44 @@ def seeded(seed: int) -> Iterator[torch.Generator]:
             np.random.set_state(np_state)
 
 
+def resolve_device(spec: str | torch.device | None, name: str = "device") -> torch.device:
+    """A usable torch device from ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or None (automatic).
+
+    Raises:
+        ValueError: naming ``name`` (e.g. ``--device`` or ``AEQKIT_DEVICE``) and the accepted
+            values, when the string is not a device or the device is not available here.
+    """
+    if spec is None or spec == "":
+        return default_device()
+    accepted = "cpu" + (", cuda, cuda:0" if torch.cuda.is_available() else "") + (
+        ", mps" if torch.backends.mps.is_available() else "")
+    try:
+        dev = torch.device(spec)
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"{name} must be a device such as {accepted}; got {spec!r}") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name}={spec!r} but no CUDA GPU is available here; accepted: "
+                             f"{accepted}") from None
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"{name}={spec!r} but only {torch.cuda.device_count()} CUDA "
+                             f"device(s) exist; accepted: {accepted}")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{name}={spec!r} but MPS is not available here; accepted: {accepted}")
+    elif dev.type not in {"cpu", "cuda", "mps"}:
+        raise ValueError(f"{name} must be one of {accepted}; got {spec!r}")
+    return dev
+
+
 def default_device() -> torch.device:
-    """CUDA when available (override with ``AEQKIT_DEVICE``), else CPU."""
+    """CUDA when available (override with ``AEQKIT_DEVICE``), else CPU.
+
+    Raises:
+        ValueError: ``AEQKIT_DEVICE`` names a device that does not exist or is not available.
+    """
     env = os.environ.get("AEQKIT_DEVICE")
     if env:
-        return torch.device(env)
+        return resolve_device(env, "AEQKIT_DEVICE")
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
@@ -113,12 +148,31 @@ def is_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
-def profile_from_env(default: str = "quick") -> str:
-    """The run profile from ``AEQKIT_PROFILE`` (``"quick"`` or ``"full"``)."""
-    p = os.environ.get("AEQKIT_PROFILE", default)
-    if p not in {"quick", "full"}:
-        raise ValueError(f"AEQKIT_PROFILE must be 'quick' or 'full', got {p!r}")
+def profile_from_env(default: str = "quick",
+                     choices: tuple[str, ...] = ("quick", "medium", "full")) -> str:
+    """The run profile from ``AEQKIT_PROFILE`` (one of ``choices``), else ``default``."""
+    p = os.environ.get("AEQKIT_PROFILE") or default
+    if p not in choices:
+        raise ValueError(f"AEQKIT_PROFILE must be one of {', '.join(choices)}; got {p!r}")
     return p
+
+
+def threads_from_env() -> int | None:
+    """``OMP_NUM_THREADS`` as a positive int, None when unset.
+
+    Raises:
+        ValueError: naming ``OMP_NUM_THREADS`` when it is not a positive integer.
+    """
+    env = os.environ.get("OMP_NUM_THREADS")
+    if env is None or env.strip() == "":
+        return None
+    try:
+        n = int(env)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(f"OMP_NUM_THREADS must be a positive integer (e.g. 1), got {env!r}")
+    return n
 
 
 def configure_threads(profile: str = "quick") -> int:
@@ -128,9 +182,9 @@ def configure_threads(profile: str = "quick") -> int:
     small, and on a busy machine OpenMP barriers made multi-threaded small ops 10-40x slower than
     one thread (see DEVELOPERS.md); the full profile keeps torch's default.
     """
-    env = os.environ.get("OMP_NUM_THREADS")
-    if env:
-        n = int(env)
+    env = threads_from_env()
+    if env is not None:
+        n = env
     elif profile == "quick":
         n = 1
     else:
