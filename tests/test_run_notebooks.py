@@ -210,3 +210,38 @@ def test_papermill_bad_profile_names_the_accepted_ones(tmp_path: Path) -> None:
                             cwd=str(ROOT / "notebooks"), kernel_name="python3", progress_bar=False)
     assert info.value.ename == "ValueError"
     assert "PROFILE must be one of ['quick', 'full'], got 'slow'" in info.value.evalue
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_notebook_and_leaves_an_incomplete_summary(tmp_path: Path) -> None:
+    import signal
+
+    root = tmp_path / "nb"
+    _write(root, "00_sleep", "import time\ntime.sleep(600)\n")
+    summary_path = tmp_path / "summary.json"
+    script = tmp_path / "drive.py"
+    script.write_text(
+        "import importlib.util, signal, sys\n"
+        f"spec = importlib.util.spec_from_file_location('rn', {str(ROOT / 'tools' / 'run_notebooks.py')!r})\n"
+        "rn = importlib.util.module_from_spec(spec); spec.loader.exec_module(rn)\n"
+        "signal.signal(signal.SIGTERM, lambda s, f: sys.exit(143))\n"
+        f"rn.run_all(summary_path=rn.Path({str(summary_path)!r}),\n"
+        f"           out_dir=rn.Path({str(tmp_path / 'out')!r}),\n"
+        f"           root=rn.Path({str(root)!r}), verbose=False, timeout_s=300)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT)
+    deadline = time.time() + 120
+    log = tmp_path / "out" / ".inputs" / "00_sleep.log"
+    while time.time() < deadline and not (log.exists() and summary_path.exists()):
+        time.sleep(0.5)
+    time.sleep(8)  # let papermill start the kernel
+    import psutil
+
+    family = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+    assert family, "papermill was not started"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 143
+    time.sleep(2)
+    alive = [pid for pid in family if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert not alive, f"papermill or its kernel survived the runner: {alive}"
+    summary = json.loads(summary_path.read_text())
+    assert summary["complete"] is False and summary["unfinished"] == ["00_sleep"]

@@ -28,6 +28,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,9 @@ def run_notebook(path: Path, out_dir: Path, profile: str = "quick", seed: int = 
         except subprocess.TimeoutExpired:
             _kill_tree(proc)
             returncode = None
+        except BaseException:  # Ctrl-C / SIGTERM of the runner: its own session would survive it
+            _kill_tree(proc)
+            raise
     seconds = time.perf_counter() - start
     cell_error = _cell_error(out_path)
     if returncode is None:
@@ -429,6 +433,10 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"seconds per notebook before it is stopped (default {TIMEOUT_FACTOR:g}x its "
                              "budget, at least 60)")
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM unwinds like Ctrl-C, so the running notebook and its kernel are stopped too
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     profile = args.profile or os.environ.get("PROFILE") or "quick"
     try:
         if profile not in PROFILES:
@@ -438,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"run_notebooks: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0 if summary["ok"] else 1
 
 
