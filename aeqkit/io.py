@@ -48,6 +48,7 @@ __all__ = [
     "sha256_file",
     "verify",
     "remove_stale_temp_files",
+    "clean_stale_temp_files",
     "WRITE_STEPS",
 ]
 
@@ -167,6 +168,30 @@ def remove_stale_temp_files(path: str | os.PathLike) -> list[Path]:
             except FileNotFoundError:
                 pass
     return removed
+
+
+def clean_stale_temp_files(path: str | os.PathLike) -> list[Path]:
+    """Best effort, for readers: remove a killed writer's temporary files beside ``path`` when no
+    writer is active in its folder (a non-blocking try of the folder lock) and the folder is
+    writable; never raises and never waits.
+
+    Returns:
+        The removed paths (empty when the folder is busy, read-only or clean).
+    """
+    folder = Path(path).parent
+    if not os.access(folder, os.W_OK):
+        return []
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return []
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return remove_stale_temp_files(path)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
 
 
 def _read_sidecar(side: Path) -> list[tuple[str, int]]:

@@ -480,3 +480,21 @@ def test_a_waiter_says_who_holds_the_lock_and_honours_its_timeout(tmp_path, monk
         with pytest.warns(dcache.CacheLockWaitWarning, match=rf"pid {os.getpid()} .*since"):
             with pytest.raises(CacheLockTimeout, match="gave up after"):
                 cached(Cfg(value=5.0), _gen, root=tmp_path, lock_timeout=2.5)
+
+
+def test_a_reader_removes_a_killed_writers_leftovers_when_the_folder_is_idle(tmp_path):
+    cfg = Cfg(value=6.0)
+    cached(cfg, _gen, root=tmp_path)
+    path = cache_path(cfg, tmp_path)
+    # a refresh killed after writing its temporary data file: the old cache stays valid
+    code = _run_killed(_refresh_child, str(tmp_path), "data_tmp_written")
+    assert code == -signal.SIGKILL and _temp_files(tmp_path)
+    out = cached(cfg, _gen, root=tmp_path)
+    assert not out["generated"] and torch.equal(out["data"]["fields"], torch.full((8, 3), 6.0))
+    assert _temp_files(tmp_path) == []
+    verify(path)
+
+
+def _refresh_child(root: str, step: str) -> None:
+    aio._fault_hook = _kill_at(step)
+    cached(Cfg(value=6.0), _gen, root=root, refresh=True)

@@ -39,7 +39,7 @@ from typing import Any
 
 import torch
 
-from aeqkit.io import CorruptFileError, atomic_save, verified_load
+from aeqkit.io import CorruptFileError, atomic_save, clean_stale_temp_files, verified_load
 
 __all__ = [
     "FORMAT_VERSION",
@@ -304,6 +304,7 @@ def cached(
     if not refresh:
         payload, err = _try_load(path, config)  # lock-free: reads never need write access
         if payload is not None:
+            clean_stale_temp_files(path)  # a killed refresh's leftovers; no-op when read-only
             payload.update(path=str(path), generated=False)
             return payload
     if not _writable(path.parent):
