@@ -129,7 +129,8 @@ SPACES: dict[str, SearchSpace] = {"full": TABLE3}
 
 @dataclass(frozen=True)
 class ModelSpace:
-    """The concrete choices of one model's study (stored in the study, checked on resume)."""
+    """The concrete choices of one model's study (stored in the study, checked on resume);
+    ``default`` is the profile's own setting (the parts inside the space), tried first."""
 
     model: str
     widths: tuple[int, ...]
@@ -140,18 +141,22 @@ class ModelSpace:
     num_filter_banks: tuple[int, int] | None
     alphas: tuple[float, ...] | None
     base: dict[str, Any] = field(default_factory=dict)
+    default: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))
 
 
 def _probe(model: str, symmetry: str | None, build_kw: dict[str, Any],
-           build_fn: Callable[..., Any]) -> tuple[bool, bool]:
-    """(has filter banks, has a relaxation penalty) of a model, from one built instance."""
+           build_fn: Callable[..., Any]) -> tuple[int | None, float | None]:
+    """(default filter banks or None, default α when the model has a relaxation penalty, else
+    None) of a model, from one built instance."""
     m = build_fn(model, symmetry, **build_kw)
-    banks = "num_filter_banks" in inspect.signature(type(m).__init__).parameters
+    param = inspect.signature(type(m).__init__).parameters.get("num_filter_banks")
+    banks = param.default if param is not None and isinstance(param.default, int) else None
     alpha = getattr(m, "alpha", 0.0)
-    return banks, isinstance(alpha, (int, float)) and float(alpha) > 0
+    relaxed = isinstance(alpha, (int, float)) and float(alpha) > 0
+    return banks, float(alpha) if relaxed else None
 
 
 def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int, int],
@@ -162,7 +167,8 @@ def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int
     Widths are the profile's width of the model (:func:`aeqkit.reproduce.model_hparams`) times
     ``space.width_factors``; filter banks only for models whose class takes ``num_filter_banks``
     (RGroup); α only for models built with a positive ``alpha`` (the relaxed models, RPP's prior and
-    CLCNN's hinge); rollout steps capped by ``max_rollout`` (the training target length).
+    CLCNN's hinge); rollout steps capped by ``max_rollout`` (the training target length). The
+    profile's own setting (``default``) is enqueued as a new study's first trial.
     """
     from aeqkit import reproduce as rep
 
@@ -176,16 +182,27 @@ def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int
     if width is None:  # the models' defaults are about twice the quick widths (quick_width)
         width = 2 * rep.quick_width(model, symmetry)
     widths = tuple(sorted({max(1, int(round(width * f))) for f in space.width_factors}))
-    banks, relaxed = _probe(model, symmetry, base, build_fn or rep._default_build)
+    banks, alpha = _probe(model, symmetry, base, build_fn or rep._default_build)
     lo, hi = space.rollout_steps
     if max_rollout < 1:
         raise ValueError(f"max_rollout must be >= 1, got {max_rollout}")
     rollout = (min(lo, max_rollout), min(hi, max_rollout))
+    # the profile's own setting, evaluated first so that a sweep can only improve on it
+    default: dict[str, Any] = {"width": width, "num_layers": base.get("num_layers"),
+                               "num_filter_banks": banks, "alpha": alpha, "lr": prof.lr,
+                               "batch_size": prof.batch_size,
+                               "rollout_steps": min(prof.rollout_steps, max_rollout)}
+    ranges = {"num_layers": space.num_layers, "num_filter_banks": space.num_filter_banks,
+              "lr": space.lr, "rollout_steps": rollout}
+    choices = {"width": widths, "alpha": space.alphas, "batch_size": space.batch_sizes}
+    default = {k: v for k, v in default.items() if v is not None and (
+        (k in ranges and ranges[k][0] <= v <= ranges[k][1]) or (k in choices and v in choices[k]))}
     base = {k: v for k, v in base.items() if k not in ("width", "num_layers", "input_size")}
     return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=space.batch_sizes,
                       num_layers=space.num_layers, rollout_steps=rollout,
-                      num_filter_banks=space.num_filter_banks if banks else None,
-                      alphas=space.alphas if relaxed else None, base=base)
+                      num_filter_banks=space.num_filter_banks if banks is not None else None,
+                      alphas=space.alphas if alpha is not None else None, base=base,
+                      default=default)
 
 
 def suggest(trial, space: ModelSpace) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -685,6 +702,8 @@ def run_sweep(cfg: SweepConfig, *, log: Callable[[str], None] | None = None,
         space = _model_space(cfg, model, data if cfg.objective == "experiment" else None,
                              build_fn)
         _check_space(study, cfg, model, space, epochs)
+        if not study.get_trials(deepcopy=False) and space.default:
+            study.enqueue_trial(space.default)  # trial 0: the profile's own setting
         c = _counts(study)
         remaining = max(0, cfg.trials - c["complete"] - c["pruned"] - c["running"])
         log(f"study {study.study_name}: {c['complete']} complete, {c['pruned']} pruned, "

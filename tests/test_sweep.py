@@ -141,6 +141,10 @@ def test_experiment_sweep_validation_only_and_settings(tmp_path):
         summary = res[model]
         study = _study(storage, "table1-rotation-quick-" + model)
         _assert_exactly(study, 2)
+        from aeqkit import reproduce as rep
+
+        first = study.get_trials()[0].params  # trial 0 is the profile's own setting
+        assert first["lr"] == rep.PROFILES["quick"].lr and first["num_layers"] == 3
         best = study.best_trial
         # the value is the best per-epoch validation RMSE reported through fit's callbacks
         assert len(best.intermediate_values) == 2
