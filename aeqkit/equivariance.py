@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from aeqkit.groups import FieldType, Group, get_group
+from aeqkit.groups import FieldType, Group, as_field_type, get_group
 
 __all__ = [
     "NORMS",
@@ -74,9 +74,9 @@ def _per_sample(diff: torch.Tensor, ref: torch.Tensor, norm: str, mask: torch.Te
     B = diff.shape[0]
     if mask is not None:
         m = mask.to(diff.device).expand_as(diff)
-        diff = diff * m
-        ref = ref * m
-        count = m.reshape(B, -1).sum(1).clamp_min(1)
+        diff = torch.where(m, diff, torch.zeros((), dtype=diff.dtype, device=diff.device))
+        ref = torch.where(m, ref, torch.zeros((), dtype=ref.dtype, device=ref.device))
+        count = m.reshape(B, -1).sum(1).clamp_min(1).to(diff.dtype)
     else:
         count = torch.full((B,), diff[0].numel(), dtype=diff.dtype, device=diff.device)
     d = diff.reshape(B, -1)
@@ -223,6 +223,30 @@ def element_mask(group: Group, g: Hashable, shape: tuple[int, int], valid_mask: 
     return mask
 
 
+def _channel_mask(group: Group, g: Hashable, ftype: Any, channels: int) -> torch.Tensor | None:
+    ft = ftype if isinstance(ftype, FieldType) else as_field_type(ftype, channels)
+    return group.channel_mask(g, ft)
+
+
+def _defined_cells(group: Group, g: Hashable, ftype: Any, shape: torch.Size) -> torch.Tensor | None:
+    """Bool ``(C, H, W)`` mask of the entries of ``act(g, h)`` that are defined (``None``: all)."""
+    C, H, W = shape[-3], shape[-2], shape[-1]
+    spatial = None if group.is_exact(g, (H, W)) else group.valid_mask(g, (H, W))
+    chan = _channel_mask(group, g, ftype, C)
+    if spatial is None and chan is None:
+        return None
+    spatial = torch.ones(H, W, dtype=torch.bool) if spatial is None else spatial
+    chan = torch.ones(C, dtype=torch.bool) if chan is None else chan
+    return chan[:, None, None] & spatial[None]
+
+
+def _taint(h: torch.Tensor, defined: torch.Tensor | None) -> torch.Tensor:
+    """``h`` with undefined entries set to NaN, so everything computed from them is NaN too."""
+    if defined is None:
+        return h
+    return torch.where(defined.to(h.device), h, torch.full((), float("nan"), dtype=h.dtype, device=h.device))
+
+
 def _flat_times(t: Any) -> list[Any]:
     if t is None:
         return [None]
@@ -304,6 +328,9 @@ def equivariance_error(
         exact = group.is_exact(g, shape_in) and group.is_exact(g, shape_out)
         times = _flat_times(in_times) + _flat_times(out_times) if timed else [None]
         mask = element_mask(group, g, shape_out, valid_mask, erode, times)
+        cmask = _channel_mask(group, g, out_type, y.shape[-3])
+        if cmask is not None:  # scale channels shifted in from outside the scale axis
+            mask = cmask[:, None, None] & (torch.ones(shape_out, dtype=torch.bool) if mask is None else mask)
         valid = 1.0 if mask is None else float(mask.float().mean())
         if mask is not None and not bool(mask.any()):
             raise ValueError(f"no cell left to score element {group.label(g)} (mask, lost corners and "
@@ -345,7 +372,12 @@ def assert_equivariant(
 
 @dataclass
 class LayerError:
-    """Per-layer entry of :func:`layer_equivariance_report`."""
+    """Per-layer entry of :func:`layer_equivariance_report`.
+
+    ``local`` / ``propagated`` are ``None`` for layers with unknown field types and NaN where no
+    entry was left to score (every output depends on something undefined, e.g. a max over a
+    truncated scale axis under a scale shift).
+    """
 
     name: str
     module: str
@@ -353,6 +385,7 @@ class LayerError:
     out_type: str
     local: float | None  # error of the layer alone on its own input: ‖L(g h) - g L(h)‖
     propagated: float | None  # error of the feature map: ‖F(g x) - g F(x)‖ (accumulated up to here)
+    actions: tuple[str, ...] = ()  # "exact" / "interpolated" per element
 
 
 def _layer_types(module: nn.Module, field_types: dict[str, tuple[Any, Any]] | None, name: str):
@@ -361,6 +394,23 @@ def _layer_types(module: nn.Module, field_types: dict[str, tuple[Any, Any]] | No
     fi = getattr(module, "in_field_type", None)
     fo = getattr(module, "out_field_type", None)
     return (fi, fo) if fi is not None and fo is not None else None
+
+
+def _masked_mean(lhs: torch.Tensor, rhs: torch.Tensor, norm: str, mask: torch.Tensor | None) -> float:
+    """Mean over samples of the ``norm`` of ``lhs - rhs`` on ``mask ∧ finite(lhs)`` (NaN if empty)."""
+    finite = torch.isfinite(lhs)
+    m = finite if mask is None else finite & mask.to(lhs.device)
+    if not bool(m.any()):
+        return float("nan")
+    if bool(m.all()):
+        m = None
+    return float(_per_sample((lhs - rhs).double(), rhs.double(), norm, m).mean())
+
+
+def _nanmax(values: Sequence[float]) -> float:
+    """Largest non-NaN value (0 for no values, NaN if all are NaN)."""
+    finite = [v for v in values if not math.isnan(v)]
+    return max(finite) if finite else (float("nan") if values else 0.0)
 
 
 @torch.no_grad()
@@ -378,14 +428,23 @@ def layer_equivariance_report(
 
     A submodule is reported when its field types are known, from ``field_types[name] = (in, out)``
     or from its attributes ``in_field_type`` / ``out_field_type``. For each such layer two numbers are
-    given, both the max over elements of the mean over samples: ``local``, the layer alone on its
-    recorded input, and ``propagated``, the feature map's error after this layer (which accumulates the
-    errors of earlier layers). Layers with unknown types are listed with ``None``.
+    given, both the max over non-identity elements of the mean over samples: ``local``, the layer
+    alone on its recorded input, and ``propagated``, the feature map's error after this layer (which
+    accumulates the errors of earlier layers). Layers with unknown types are listed with ``None``.
+
+    Elements that do not act exactly (interpolated rotations, scalings) leave some entries of
+    ``g·h`` undefined: pixels from outside the grid and, for scale fields, scales from outside the
+    scale axis. Those entries are set to NaN before the layer (or model) runs, and only outputs that
+    stay finite, i.e. do not depend on anything undefined, are compared (an exact erosion by the
+    layer's receptive field). The layers must therefore be local (convolutions, pointwise maps).
 
     Shape: ``x: (B, ..., C, H, W)``.
     """
     group = get_group(group)
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; accepted: {', '.join(NORMS)}")
     els = _resolve_elements(group, elements, exact_only, tuple(x.shape[-2:]))
+    els = [g for g in els if not _is_identity(group, g)] or els
     names = {m: n for n, m in model.named_modules() if n}
     captured: dict[str, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
@@ -402,7 +461,8 @@ def layer_equivariance_report(
         transformed = []
         for g in els:
             captured.clear()
-            model(group.act(g, x, in_type))
+            gx = _taint(group.act(g, x, in_type), _defined_cells(group, g, in_type, x.shape))
+            model(gx)
             transformed.append({k: v[0] for k, v in captured.items()})
     finally:
         for h in handles:
@@ -418,15 +478,18 @@ def layer_equivariance_report(
             continue
         ti, to = types
         h_in, h_out = base[name]
-        local, prop = 0.0, 0.0
+        locals_, props, actions = [], [], []
         for g, tr in zip(els, transformed):
-            lhs = mod(group.act(g, h_in, ti))
+            exact = group.is_exact(g, tuple(h_in.shape[-2:])) and group.is_exact(g, tuple(h_out.shape[-2:]))
+            actions.append("exact" if exact else "interpolated")
+            lhs = mod(_taint(group.act(g, h_in, ti), _defined_cells(group, g, ti, h_in.shape)))
             rhs = group.act(g, h_out, to, check_finite=False)
-            local = max(local, float(_per_sample((lhs - rhs).double(), rhs.double(), norm, None).mean()))
+            defined = _defined_cells(group, g, to, h_out.shape)
+            locals_.append(_masked_mean(lhs, rhs, norm, defined))
             if name in tr:
-                d = tr[name][1] - rhs
-                prop = max(prop, float(_per_sample(d.double(), rhs.double(), norm, None).mean()))
-        out.append(LayerError(name, type(mod).__name__, repr(ti), repr(to), local, prop))
+                props.append(_masked_mean(tr[name][1], rhs, norm, defined))
+        out.append(LayerError(name, type(mod).__name__, repr(ti), repr(to), _nanmax(locals_),
+                              _nanmax(props), tuple(actions)))
     return out
 
 

@@ -55,9 +55,10 @@ __all__ = [
     "scale_field",
     "uniform_motion",
     "galilean_boost",
+    "scale_steps",
 ]
 
-BLOCK_KINDS = ("scalar", "vector", "regular")
+BLOCK_KINDS = ("scalar", "vector", "regular", "scale")
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,14 +68,24 @@ BLOCK_KINDS = ("scalar", "vector", "regular")
 class FieldType:
     """How the channel axis of a field is typed: a tuple of blocks.
 
-    Each block is ``"scalar"`` (1 channel), ``"vector"`` (2 channels, ``(u, v)``) or ``"regular"``
-    (``group_order`` channels: a function on C_N; a rotation by k steps of 2π/N rolls it by +k).
+    Each block is ``"scalar"`` (1 channel), ``"vector"`` (2 channels, ``(u, v)``), ``"regular"``
+    (``group_order`` channels: a function on C_N; a rotation by k steps of 2π/N rolls it by +k) or
+    ``"scale"`` (``num_scales`` channels: one feature per scale ``scale_step**s`` of a scale CNN, in
+    the units of the input raised to ``scale_weight``: 1 for velocities, 0 for scalars). Rotations,
+    reflections and translations move a scale block like scalars; the scaling ``λ = scale_step**m``
+    multiplies it by ``λ**scale_weight`` and shifts its scale axis,
+    ``(λ·h)[s](p) = λ^w h[s + m](λ p)``; scales shifted in from outside ``0..S-1`` are zero and
+    masked (:meth:`ScaleGroup.channel_mask`).
 
-    Example: ``FieldType.vectors(10)`` types 10 stacked velocity frames, 20 channels.
+    Example: ``FieldType.vectors(10)`` types 10 stacked velocity frames, 20 channels;
+    ``FieldType.scale_fields(24, 3, 2.0)`` the 72 channels of a dilation scale layer.
     """
 
     blocks: tuple[str, ...]
     group_order: int | None = None
+    num_scales: int | None = None
+    scale_step: float | None = None
+    scale_weight: float = 1.0
 
     def __post_init__(self) -> None:
         blocks = tuple(self.blocks)
@@ -85,6 +96,11 @@ class FieldType:
         if "regular" in blocks and (self.group_order is None or self.group_order < 1):
             raise ValueError("a FieldType with 'regular' blocks needs group_order >= 1, "
                              f"got group_order={self.group_order!r}")
+        if "scale" in blocks and (not isinstance(self.num_scales, int) or self.num_scales < 1
+                                  or not isinstance(self.scale_step, (int, float))
+                                  or not self.scale_step > 1):
+            raise ValueError("a FieldType with 'scale' blocks needs num_scales >= 1 and scale_step > 1, "
+                             f"got num_scales={self.num_scales!r}, scale_step={self.scale_step!r}")
 
     @classmethod
     def scalars(cls, n: int = 1) -> FieldType:
@@ -98,20 +114,35 @@ class FieldType:
     def regular(cls, n: int, group_order: int) -> FieldType:
         return cls(("regular",) * n, group_order=group_order)
 
+    @classmethod
+    def scale_fields(cls, n: int, num_scales: int, scale_step: float, scale_weight: float = 1.0) -> FieldType:
+        """``n`` scale features of ``num_scales`` scales each (scale axis innermost), in units of
+        velocity (``scale_weight=1``) or of a scalar (0)."""
+        return cls(("scale",) * n, num_scales=num_scales, scale_step=float(scale_step),
+                   scale_weight=float(scale_weight))
+
     @property
     def size(self) -> int:
         """Number of channels ``C``."""
         return sum(self.block_size(b) for b in self.blocks)
 
     def block_size(self, kind: str) -> int:
-        return {"scalar": 1, "vector": 2, "regular": self.group_order or 0}[kind]
+        return {"scalar": 1, "vector": 2, "regular": self.group_order or 0,
+                "scale": self.num_scales or 0}[kind]
 
     def __add__(self, other: FieldType) -> FieldType:
         if (self.group_order and other.group_order and self.group_order != other.group_order
                 and "regular" in self.blocks and "regular" in other.blocks):
             raise ValueError("cannot concatenate regular fields of different group orders "
                              f"({self.group_order} and {other.group_order})")
-        return FieldType(self.blocks + other.blocks, self.group_order or other.group_order)
+        if ("scale" in self.blocks and "scale" in other.blocks
+                and (self.num_scales, self.scale_step) != (other.num_scales, other.scale_step)):
+            raise ValueError("cannot concatenate scale fields with different scale axes ("
+                             f"{self.num_scales} x {self.scale_step} and "
+                             f"{other.num_scales} x {other.scale_step})")
+        weight = self.scale_weight if "scale" in self.blocks else other.scale_weight
+        return FieldType(self.blocks + other.blocks, self.group_order or other.group_order,
+                         self.num_scales or other.num_scales, self.scale_step or other.scale_step, weight)
 
     def __repr__(self) -> str:
         parts, prev, count = [], None, 0
@@ -123,6 +154,7 @@ class FieldType:
                 parts.append(f"{count}x{prev}")
             prev, count = b, 1
         go = f", N={self.group_order}" if "regular" in self.blocks else ""
+        go += f", S={self.num_scales} x {self.scale_step:g}" if "scale" in self.blocks else ""
         return f"FieldType({' + '.join(parts)}{go})"
 
 
@@ -208,10 +240,16 @@ def rotation_matrix(theta: float, dtype: torch.dtype = torch.float64) -> torch.T
 
 
 def _fiber(x: torch.Tensor, ft: FieldType, vec: torch.Tensor, scalar: float = 1.0,
-           regular_shift: int | None = 0, regular_flip: bool = False) -> torch.Tensor:
-    """Apply the fibre representation block-wise on the channel axis -3."""
+           regular_shift: int | None = 0, regular_flip: bool = False, scale_factor: float = 1.0,
+           scale_shift: int = 0) -> torch.Tensor:
+    """Apply the fibre representation block-wise on the channel axis -3.
+
+    Scale blocks are multiplied by ``scale_factor`` and shifted on their scale axis,
+    ``out[s] = in[s + scale_shift]`` (zero where ``s + scale_shift`` falls outside ``0..S-1``).
+    """
     identity_vec = bool(torch.equal(vec, torch.eye(2, dtype=vec.dtype)))
-    if identity_vec and scalar == 1.0 and regular_shift == 0 and not regular_flip:
+    if identity_vec and scalar == 1.0 and regular_shift == 0 and not regular_flip \
+            and ("scale" not in ft.blocks or (scale_factor == 1.0 and scale_shift == 0)):
         return x
     out, c = [], 0
     for b in ft.blocks:
@@ -222,6 +260,14 @@ def _fiber(x: torch.Tensor, ft: FieldType, vec: torch.Tensor, scalar: float = 1.
         elif b == "vector":
             m = vec.to(dtype=x.dtype, device=x.device)
             blk = torch.einsum("ij,...jhw->...ihw", m, blk)
+        elif b == "scale":
+            blk = blk * scale_factor if scale_factor != 1.0 else blk
+            if scale_shift:
+                shifted = torch.zeros_like(blk)
+                lo, hi = max(0, -scale_shift), min(n, n - scale_shift)
+                if lo < hi:
+                    shifted[..., lo:hi, :, :] = blk[..., lo + scale_shift:hi + scale_shift, :, :]
+                blk = shifted
         else:
             if regular_shift is None:
                 raise ValueError(f"this group element does not permute the {ft.group_order} channels of a "
@@ -233,6 +279,17 @@ def _fiber(x: torch.Tensor, ft: FieldType, vec: torch.Tensor, scalar: float = 1.
         out.append(blk)
         c += n
     return torch.cat(out, dim=-3)
+
+
+def scale_steps(ft: FieldType, lam: float) -> int:
+    """The shift ``m`` of the scale axis for a scaling by ``λ = scale_step**m`` (0 without scale blocks)."""
+    if "scale" not in ft.blocks or lam == 1.0:
+        return 0
+    m = math.log(lam) / math.log(ft.scale_step)
+    if abs(m - round(m)) > 1e-9:
+        raise ValueError(f"scale factor {lam:g} is not a whole number of steps of the scale axis "
+                         f"(scale_step={ft.scale_step:g}) of {ft!r}; use a power of {ft.scale_step:g}")
+    return int(round(m))
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,7 +435,8 @@ def scale_field(x: torch.Tensor, lam: float, field_type: FieldType | str = "vect
     """Scale a field about the grid centre: ``out(p) = λ_f · x(λ p)``.
 
     This is the spatial part of the Navier-Stokes scaling symmetry ``w -> λ w(λ x, λ² t)``: vector
-    channels are multiplied by ``λ``, scalars are resampled unchanged. For ``λ < 1`` the border comes
+    channels are multiplied by ``λ``, scalars are resampled unchanged, scale blocks are multiplied by
+    ``λ`` and their scale axis shifted by ``log(λ) / log(scale_step)`` steps. For ``λ < 1`` the border comes
     from outside the grid and is zero-filled (``return_mask=True`` reports the valid pixels); for
     trajectories use :meth:`ScaleGroup.time_factor` (``λ²``).
 
@@ -390,8 +448,10 @@ def scale_field(x: torch.Tensor, lam: float, field_type: FieldType | str = "vect
     if lam == 1.0:
         out, mask = x, torch.ones(x.shape[-2:], dtype=torch.bool, device=x.device)
     else:
+        shift = scale_steps(ft, lam)
         y, mask = _grid_resample(x, torch.eye(2, dtype=torch.float64) * lam, mode=mode)
-        out = _fiber(y, ft, torch.eye(2, dtype=torch.float64) * lam, regular_shift=0)
+        out = _fiber(y, ft, torch.eye(2, dtype=torch.float64) * lam, regular_shift=0,
+                     scale_factor=lam ** ft.scale_weight, scale_shift=shift)
     return (out, mask) if return_mask else out
 
 
@@ -410,7 +470,7 @@ def uniform_motion(x: torch.Tensor, velocity: tuple[float, float], t: float | Se
     """
     ft = _check_field(x, field_type, check_finite)
     cx, cy = _as_pair(velocity, "velocity", "a pair (c_x, c_y) in grid cells per unit time")
-    if "regular" in ft.blocks:
+    if "regular" in ft.blocks or "scale" in ft.blocks:
         raise ValueError("uniform motion is defined on scalar and vector fields only, got " + repr(ft))
     if isinstance(t, torch.Tensor):
         t = t.tolist()
@@ -494,6 +554,13 @@ class Group(ABC):
     def check_element(self, g: Any) -> Hashable:
         """``g`` in the group's canonical form; ``ValueError`` naming the accepted elements otherwise."""
         return g
+
+    def channel_mask(self, g: Any, field_type: FieldType) -> torch.Tensor | None:
+        """Bool ``(C,)`` mask of channels of ``act(g, x)`` that are defined (``None``: all of them).
+
+        Only scalings of scale fields lose channels (scales shifted in from outside the scale axis).
+        """
+        return None
 
     def action_kind(self, g: Any, shape: tuple[int, int]) -> str:
         """``"exact"`` or ``"interpolated"``: how ``act(g, ·)`` acts on a grid of ``shape`` (for reports)."""
@@ -817,6 +884,16 @@ class ScaleGroup(Group):
     def act(self, g: float, x: torch.Tensor, field_type: FieldType | str = "vector",
             check_finite: bool = True) -> torch.Tensor:
         return scale_field(x, self.check_element(g), field_type, check_finite=check_finite)
+
+    def channel_mask(self, g: float, field_type: FieldType) -> torch.Tensor | None:
+        if not isinstance(field_type, FieldType) or "scale" not in field_type.blocks:
+            return None
+        m = scale_steps(field_type, self.check_element(g))
+        keep = []
+        for b in field_type.blocks:
+            n = field_type.block_size(b)
+            keep += [0 <= s + m < n for s in range(n)] if b == "scale" else [True] * n
+        return torch.tensor(keep, dtype=torch.bool)
 
 
 class UniformMotionGroup(_AdditiveGroup):

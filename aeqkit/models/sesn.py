@@ -24,9 +24,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from aeqkit.models.base import check_int, check_odd_kernel, check_padding_mode, pad2d
+from aeqkit.nn.scale import lifted_input_type, scale_feature_type
 
 __all__ = ["ScaleLiftConv2d", "ScaleGroupConv2d", "ScaleProjection", "SESNTrunk",
            "upsample_blocks"]
+
+
+def _exact_groups(padding_mode: str, local_size: tuple[int, int] | None, scaling: bool = True
+                  ) -> tuple[str, ...]:
+    """Groups a (shared-kernel) scale layer is exactly equivariant to; none for locally connected."""
+    if local_size is not None:
+        return ()
+    return (("scaling",) if scaling else ()) + (("translation",) if padding_mode == "circular" else ())
 
 
 def upsample_blocks(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
@@ -85,6 +94,10 @@ class ScaleLiftConv2d(nn.Module):
         self.num_scales = check_int(num_scales, "num_scales")
         self.kernel = _DilatedKernel(in_channels, out_channels, kernel_size, padding_mode,
                                      local_size)
+        #: field types for ``aeqkit.equivariance.layer_equivariance_report`` (scale axis: factor 2)
+        self.in_field_type = lifted_input_type(in_channels)
+        self.out_field_type = scale_feature_type(out_channels, self.num_scales, 2.0, self.in_field_type)
+        self.exact_groups = _exact_groups(padding_mode, local_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [self.kernel(x, 2**s) for s in range(self.num_scales)]
@@ -107,6 +120,9 @@ class ScaleGroupConv2d(nn.Module):
         self.scale_window = check_int(scale_window, "scale_window")
         self.kernel = _DilatedKernel(in_channels * self.scale_window, out_channels, kernel_size,
                                      padding_mode, local_size)
+        self.in_field_type = scale_feature_type(self.in_channels, self.num_scales, 2.0)
+        self.out_field_type = scale_feature_type(out_channels, self.num_scales, 2.0)
+        self.exact_groups = _exact_groups(padding_mode, local_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         s_count, win = self.num_scales, self.scale_window
@@ -135,6 +151,10 @@ class ScaleProjection(nn.Module):
         self.in_channels = in_channels
         self.num_scales = num_scales
         self.kernel = _DilatedKernel(in_channels, out_channels, 1, "zeros", local_size)
+        self.in_field_type = scale_feature_type(in_channels, num_scales, 2.0)
+        self.out_field_type = lifted_input_type(out_channels)
+        # the max over a truncated scale axis is not scale equivariant (scales leave and enter)
+        self.exact_groups = _exact_groups("circular", local_size, scaling=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape

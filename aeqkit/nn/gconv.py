@@ -143,6 +143,10 @@ class RelaxedRotGroupConv2d(nn.Module):
         #: aeqkit field types, read by ``aeqkit.equivariance.layer_equivariance_report``
         self.in_field_type = FieldType.regular(self.in_channels, n)
         self.out_field_type = FieldType.regular(self.out_channels, n)
+        #: groups the layer is exactly equivariant to with equal relaxed weights (C_N: on its exact
+        #: elements, the multiples of 90°; cyclic shifts with circular 'same' padding)
+        self.exact_groups = (f"C{n}",) + (
+            ("translation",) if self.padding_mode == "circular" and self.padding == k // 2 else ())
         idx = torch.arange(n)
         # d_index[i, j] = (j - i) mod N, i = output element g, j = input element h
         self.register_buffer("d_index", (idx[None, :] - idx[:, None]) % n, persistent=False)
@@ -314,6 +318,7 @@ class RotGroupToVector(nn.Module):
         nn.init.uniform_(self.weight, -1.0, 1.0)
         self.in_field_type = FieldType.regular(self.in_channels, n)
         self.out_field_type = FieldType.vectors(1)
+        self.exact_groups = (f"C{n}", "translation")  # pointwise in space
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = self.group_order

@@ -58,6 +58,19 @@ __all__ = [
 ]
 
 
+def lifted_input_type(channels: int) -> FieldType:
+    """Type of the plain input of a scale lifting layer: ``(u, v)`` velocity pairs when ``channels``
+    is even (as the forecasters feed it), scalars otherwise."""
+    return FieldType.vectors(channels // 2) if channels % 2 == 0 else FieldType.scalars(channels)
+
+
+def scale_feature_type(fields: int, num_scales: int, scale_step: float, lifted_from: FieldType | None = None
+                       ) -> FieldType:
+    """Scale features in the units of what was lifted (velocity units unless lifted from scalars)."""
+    weight = 0.0 if lifted_from is not None and "vector" not in lifted_from.blocks else 1.0
+    return FieldType.scale_fields(fields, num_scales, scale_step, weight)
+
+
 def _pad_conv(x, weight, bias, padding: int, dilation: int, padding_mode: str):
     if padding_mode != "zeros" and padding > 0:
         x = F.pad(x, (padding,) * 4, mode=padding_mode)
@@ -122,9 +135,16 @@ class RelaxedScaleGroupConv2d(nn.Module):
         else:
             self.register_buffer("relaxed_weights", ones)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        # channels are scalars for translations (the scale action is not a FieldType action)
-        self.in_field_type = FieldType.scalars(self._expected_channels())
-        self.out_field_type = FieldType.scalars(out_channels * s)
+        # scale axis: dilation 2^s, so one step of the axis is a factor 2 (FieldType "scale" blocks)
+        if self._lifting:
+            self.in_field_type = lifted_input_type(in_channels)
+            self.out_field_type = scale_feature_type(out_channels, s, 2.0, self.in_field_type)
+        else:
+            self.in_field_type = scale_feature_type(in_channels, s, 2.0)
+            self.out_field_type = scale_feature_type(out_channels, s, 2.0)
+        #: groups this layer is exactly equivariant to with equal relaxed weights (scalings by powers
+        #: of 2 on odd grids, compared where nothing undefined is read; cyclic shifts if circular)
+        self.exact_groups = ("scaling",) + (("translation",) if self.padding_mode == "circular" else ())
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -370,8 +390,20 @@ class RelaxedScaleSteerConv2d(nn.Module):
                     band[s, d, s + d] = 1.0
         self.register_buffer("band", band.to(torch.get_default_dtype()), persistent=False)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.in_field_type = FieldType.scalars(in_channels * (1 if self.lift else S))
-        self.out_field_type = FieldType.scalars(out_channels * S)
+        ratios = [b / a for a, b in zip(scales, scales[1:])]
+        step = ratios[0] if ratios and all(abs(r - ratios[0]) < 1e-9 for r in ratios) and ratios[0] > 1 \
+            else None
+        if step is None:  # not a geometric scale axis: the scaling action is undefined on it
+            self.in_field_type = FieldType.scalars(in_channels * (1 if self.lift else S))
+            self.out_field_type = FieldType.scalars(out_channels * S)
+        elif self.lift:
+            self.in_field_type = lifted_input_type(in_channels)
+            self.out_field_type = scale_feature_type(out_channels, S, step, self.in_field_type)
+        else:
+            self.in_field_type = scale_feature_type(in_channels, S, step)
+            self.out_field_type = scale_feature_type(out_channels, S, step)
+        #: exact only for cyclic shifts (circular padding); scalings are approximate (sampled basis)
+        self.exact_groups = ("translation",) if self.padding_mode == "circular" else ()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

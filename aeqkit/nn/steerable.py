@@ -297,6 +297,9 @@ class RelaxedRotSteerConv2d(nn.Module):
         #: aeqkit field types (None when a field has no aeqkit name, e.g. SO(2) frequency 2)
         self.in_field_type = _to_aeqkit_type(self.in_type, group_order)
         self.out_field_type = _to_aeqkit_type(self.out_type, group_order)
+        #: groups the layer is exactly equivariant to with equal relaxed weights
+        self.exact_groups = (f"C{group_order}",) + (
+            ("translation",) if self.padding_mode == "circular" and self.padding == k // 2 else ())
 
         in_reprs, out_reprs = self.in_type.representations, self.out_type.representations
         in_offsets = [0]

@@ -99,6 +99,8 @@ class RelaxedTranslationConv2d(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.in_field_type = FieldType.scalars(in_channels)
         self.out_field_type = FieldType.scalars(out_channels)
+        #: exactly a convolution at equal relaxed weights: cyclic shifts with circular padding
+        self.exact_groups = ("translation",) if self.padding_mode == "circular" else ()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
