@@ -80,3 +80,19 @@ def test_heat_experiment_reports_data_and_model_errors_beside_baselines():
     assert claims and all(set(c) == {"claim", "measured", "target", "holds"} for c in claims)
     with pytest.raises(ValueError, match="unknown model"):
         heat_experiment(TINY, models=["transformer"], log=None)
+
+
+def test_zero_output_layer_starts_every_network_at_persistence():
+    from aeqkit.equivariance import equivariance_error
+    from aeqkit.experiments import MATCHED_ROTATION, _hparams
+    from aeqkit.groups import CyclicGroup
+
+    x = torch.randn(2, 10, 2, 12, 12)
+    for name in ("conv", "equiv", "rgroup"):
+        hp = dict(_hparams(MATCHED_ROTATION, name, "rotation"), width=2)
+        model = _build(name, "rotation", 0, hp)  # zero_output=True by default
+        assert torch.equal(model(x), x[:, -1])
+        relaxed = [p for n, p in model.named_parameters() if n.endswith("relaxed_weights")]
+        assert all(float(p.std(dim=-1).max()) == 0.0 and float(p.abs().max()) > 0 for p in relaxed)
+        assert equivariance_error(model, x, CyclicGroup(4), norm="linf").sup == 0.0
+    assert not torch.equal(_build("conv", None, 0, {"width": 2}, zero_output=False)(x), x[:, -1])
