@@ -412,6 +412,7 @@ def equivariance_error_bars(
     title: str = "Equivariance error per group element",
     norm: str = "L1",
     tolerance: float | None = None,
+    log_y: bool | str = "auto",
 ) -> go.Figure:
     """Bar chart of the equivariance error for each group element (Def. 3.1, per g).
 
@@ -421,9 +422,12 @@ def equivariance_error_bars(
         title: figure title.
         norm: norm name shown on the y axis.
         tolerance: optional horizontal line (e.g. a float32 tolerance).
+        log_y: logarithmic y axis: True, False or ``"auto"`` (log when the errors span two
+            decades or more, e.g. E2CNN's 1e-7 beside a ConvNet's 0.1; :func:`spans_decades`).
 
     Returns:
-        figure with one bar trace; ``layout.meta`` holds ``sup`` and ``mean`` (over elements).
+        figure with one bar trace; ``layout.meta`` holds ``sup``, ``mean`` (over elements) and
+        ``log_y``.
     """
     names, vals = _labelled_values(per_element, labels)
     if len(vals) == 0:
@@ -435,11 +439,17 @@ def equivariance_error_bars(
     if tolerance is not None:
         fig.add_hline(y=float(tolerance), line_dash="dot", annotation_text="tolerance")
     top = float(np.max(vals)) if len(vals) else 0.0
+    log_y = _resolve_log(log_y, vals, "log_y")
+    if log_y:  # the numbers printed above the bars need headroom on a log axis too
+        low, high = _log_range(vals)
+        y_range = [low, high + 0.4]
+    else:
+        y_range = [0, max(top * 1.25, 1e-12)]
     fig.update_layout(
         title=title, xaxis_title="group element g", yaxis_title=f"error ({norm})",
-        yaxis_range=[0, max(top * 1.25, 1e-12)], width=520, height=360,
+        yaxis_range=y_range, yaxis_type="log" if log_y else "linear", width=520, height=360,
         margin={"l": 60, "r": 10, "t": 50, "b": 50},
-        meta={"sup": top, "mean": float(np.mean(vals))},
+        meta={"sup": top, "mean": float(np.mean(vals)), "log_y": log_y},
     )
     return fig
 

@@ -426,3 +426,12 @@ def test_compact_template_has_no_si_suffixes() -> None:
     assert template.data.heatmap[0].colorbar.exponentformat == "e"  # 1e-12, never "1p"
     meta_axes = viz.relaxed_layer_view(2, 0.0, 4, steps=1, size=6).layout
     assert meta_axes.yaxis2.exponentformat == "e" and meta_axes.yaxis3.exponentformat == "e"
+
+
+def test_equivariance_error_bars_go_log_across_decades() -> None:
+    models = viz.equivariance_error_bars({"Conv": 0.1, "E2CNN": 4e-8, "RSteer": 0.02})
+    assert models.layout.yaxis.type == "log" and models.layout.meta["log_y"]
+    low, high = models.layout.yaxis.range
+    assert low < np.log10(4e-8) and np.log10(0.1) < high  # every bar (and its label) visible
+    toy = viz.equivariance_error_bars({"0°": 0.0, "90°": 0.3, "180°": 0.3})
+    assert toy.layout.yaxis.type == "linear"  # an exact zero at the identity is no decade
