@@ -131,3 +131,16 @@ def test_two_processes_generate_one_valid_file(tmp_path: Path) -> None:
     assert len(files) == 1
     assert torch.equal(verified_load(files[0])["data"]["fields"], torch.full((16, 3), 1.5))
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_numpy_metadata_is_stored_as_plain_values(tmp_path: Path) -> None:
+    import numpy as np
+
+    def gen(c):
+        return {"fields": torch.zeros(2)}, {"dx": np.float32(0.5), "idx": np.arange(3),
+                                            "pairs": [(np.int64(1), 2)]}
+
+    cached(ToyConfig(), gen, root=tmp_path)
+    meta = verified_load(cache_path(ToyConfig(), tmp_path))["meta"]  # weights_only load
+    assert meta == {"dx": 0.5, "idx": [0, 1, 2], "pairs": [(1, 2)]}
+    assert type(meta["dx"]) is float and type(meta["pairs"][0][0]) is int

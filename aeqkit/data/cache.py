@@ -333,6 +333,22 @@ def cached(
         return _generate(config, generate, path, write=True)
 
 
+def _plain_meta(obj: Any) -> Any:
+    """NumPy scalars and arrays in generator metadata as plain numbers and lists, so the cache
+    loads with ``weights_only=True`` (anything else non-plain makes ``atomic_save`` refuse)."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {k: _plain_meta(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_plain_meta(v) for v in obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+
+
 def _generate(config: Any, generate: Callable, path: Path, write: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     data, meta = generate(config)
@@ -343,7 +359,7 @@ def _generate(config: Any, generate: Callable, path: Path, write: bool) -> dict[
         if val.is_floating_point() and not bool(torch.isfinite(val).all()):
             raise ValueError(f"generated array {key!r} contains NaN or inf; nothing was written. "
                              "Lower dt or the inflow/buoyancy strength in the config")
-    payload = {"data": data, "meta": meta, "config": json.loads(config_to_json(config)),
+    payload = {"data": data, "meta": _plain_meta(meta), "config": json.loads(config_to_json(config)),
                "hash": config_hash(config), "seconds": seconds}
     if write:
         try:
