@@ -19,7 +19,6 @@ toolchain, with the command that fixes it).
 from __future__ import annotations
 
 import argparse
-import html
 import importlib.util
 import json
 import os
@@ -60,7 +59,11 @@ def syllabus_entry(source: Path) -> dict[str, Any]:
     match = re.search(r"(?:^## Learning goals|\*\*Learning goals\*\*)\s*\n(.*?)(?:\n\s*\n(?!- )|\Z)", text,
                       re.MULTILINE | re.DOTALL)
     if match:
-        goals = [g.strip()[2:].strip() for g in match.group(1).splitlines() if g.strip().startswith("- ")]
+        for line in match.group(1).splitlines():
+            if line.strip().startswith("- "):
+                goals.append(line.strip()[2:].strip())
+            elif goals and line.strip():  # a goal continued on the next line
+                goals[-1] += " " + line.strip()
     minutes = re.search(r"\*\*Time\*\*:\s*about\s+(\d+)\s+minutes", text)
     sections = re.findall(r"^## (.+?) \(≈ (\d+) min\)$", text, re.MULTILINE)
     return {"name": source.stem, "title": title, "goals": goals,
@@ -69,16 +72,18 @@ def syllabus_entry(source: Path) -> dict[str, Any]:
 
 
 def _syllabus_markdown(entries: list[dict[str, Any]]) -> str:
-    rows = ['<table class="syllabus">',
-            "<thead><tr><th>notebook</th><th>you will</th><th>time</th></tr></thead><tbody>"]
+    """One MyST block per notebook: linked title with its class time, then its learning goals."""
+    parts = []
     for e in entries:
-        goals = "".join(f"<li>{html.escape(g)}</li>" for g in e["goals"]) or "<li>see the notebook</li>"
-        minutes = f"{e['minutes']} min" if e["minutes"] else "—"
-        rows.append(f'<tr><td><a href="notebooks/{e["name"]}.html">{html.escape(e["title"])}</a></td>'
-                    f"<td><ul>{goals}</ul></td><td>{minutes}</td></tr>")
+        minutes = f" — {e['minutes']} min" if e["minutes"] else ""
+        parts.append(f"### [{e['title']}](notebooks/{e['name']}.ipynb){minutes}\n")
+        parts += [f"- {g}" for g in e["goals"]] or ["- see the notebook"]
+        if e["sections"]:
+            parts.append("\n*Sections:* " + "; ".join(f"{s} ({m} min)" for s, m in e["sections"]) + ".")
+        parts.append("")
     total = sum(e["minutes"] or 0 for e in entries)
-    rows.append(f"</tbody></table>\n\nIn all about {total} minutes ({total / 60:.1f} hours) of class time.")
-    return "\n".join(rows)
+    parts.append(f"In all about {total} minutes ({total / 60:.1f} hours) of class time.")
+    return "\n".join(parts)
 
 
 def plotly_html(figure: dict[str, Any], div_id: str) -> str:
