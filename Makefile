@@ -45,7 +45,7 @@ info: $(STAMP)
 	$(BIN)/python -m aeqkit info
 
 lint: $(STAMP)
-	$(BIN)/ruff check aeqkit tests benchmarks tools notebooks
+	$(BIN)/ruff check aeqkit tests benchmarks tools notebooks docs
 
 run: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py --profile $(PROFILE) --out build/notebooks
