@@ -759,6 +759,8 @@ def _command(cfg: SweepConfig) -> str:
         parts += ["--study", cfg.study]
     if cfg.experiment == "figure4":
         parts += ["--level", str(cfg.level)]
+    if cfg.record:
+        parts += ["--record"]
     return shlex.join(parts)
 
 
@@ -1036,7 +1038,12 @@ def record_settings(summary: dict[str, Any], profile: str, path: str | os.PathLi
                            "trial": best["number"], "parameters": best.get("parameters")}}
     _validate_entry(key, entry, path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path) + ".lock"):
+    import hashlib
+    import tempfile
+
+    lock = Path(tempfile.gettempdir()) / (
+        "aeqkit-settings-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16] + ".lock")
+    with FileLock(str(lock)):  # outside the package folder, so no lock file lands in it
         data = _load_settings(path) if path.exists() else {}
         data[key] = entry
         atomic_write_bytes(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", path)
