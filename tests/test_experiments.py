@@ -36,7 +36,8 @@ def _ee_inputs(data) -> torch.Tensor:
 
 
 def _train_rgroup(train, valid) -> torch.nn.Module:
-    model = _build("rgroup", "rotation", 0, dict(TINY.hparams["*"], **TINY.hparams["rgroup"]))
+    model = _build("rgroup", "rotation", 0, dict(TINY.hparams["*"], **TINY.hparams["rgroup"]),
+                   zero_output=False)
     # one batch per epoch: the loss is a sum over whole orbits, so C4-invariant at β = 0
     fit(model, train, valid, epochs=4, lr=3e-3, batch_size=len(train), rollout_steps=2,
         patience=None, progress=False, seed=0, device="cpu")
