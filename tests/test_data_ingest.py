@@ -242,6 +242,23 @@ def test_unknown_dimension_and_bad_arguments(tmp_path: Path) -> None:
         open_flow(tmp_path / "junk.nc")
 
 
+def test_levels_become_samples_with_per_level_scales() -> None:
+    rng = np.random.default_rng(1)
+    u = rng.normal(size=(24, 3, 4, 5)) * np.array([1.0, 5.0, 20.0])[None, :, None, None]
+    dims = ("time", "plev", "lat", "lon")
+    ds = xr.Dataset({"uwnd": (dims, u), "vwnd": (dims, u)}, coords={"plev": [1000.0, 500.0, 200.0]})
+    rec = from_xarray(ds)
+    assert rec.fields.shape == (3, 24, 2, 4, 5) and rec.samples.tolist() == [1000.0, 500.0, 200.0]
+    np.testing.assert_allclose(rec.fields[2, :, 0].numpy(), u[:, 2], rtol=1e-6)
+    one = from_xarray(ds, level=500.0)
+    assert one.fields.shape == (1, 24, 2, 4, 5)
+    np.testing.assert_allclose(one.fields[0, :, 1].numpy(), u[:, 1], rtol=1e-6)
+    data = split_record(rec, input_length=3, target_length=2, eval_steps=2, valid=0.25, test=0.25,
+                        per_sample_scale=True)
+    scales = data.meta["scale"]
+    assert len(scales) == 3 and 10 < scales[2] / scales[0] < 40
+
+
 def test_from_arrays_axis_names_mask_fill_and_units() -> None:
     rng = np.random.default_rng(0)
     u, v = rng.normal(size=(2, 4, 3, 5))  # stored as (time, x, y)? no: named below
