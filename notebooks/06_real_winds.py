@@ -211,7 +211,7 @@ for name in nets:
         seed_everything(seed)
         model = build(name, symmetry="rotation", **hp)
         fit(model, data.splits["train"], data.splits["valid"], epochs=sizes["epochs"], lr=3e-3,
-            rollout_steps=2, grad_clip=1.0, patience=None, progress=False, seed=seed)
+            lr_schedule="plateau", rollout_steps=2, grad_clip=1.0, patience=None, progress=False, seed=seed)
         runs.append({s: evaluate(model, data.splits[s], steps=3).rmse * scale for s in SPLITS})
         ee.setdefault(name, []).append(equivariance_error(model, probe, "C4", norm="relative",
                                                           exact_only=True).mean)
