@@ -356,6 +356,29 @@ def test_regions_as_domains_and_masks_in_windows() -> None:
     assert {t for _, t in data.splits["test_domain"].index} <= set(range(30, 40))
 
 
+def test_masked_cells_never_reach_the_score() -> None:
+    """Masks end to end: holes in the file do not change a forecaster's score on the valid cells."""
+    from aeqkit.models import build
+    from aeqkit.train import evaluate
+
+    g = np.random.default_rng(2)
+    u, v = g.normal(size=(2, 30, 5, 6))
+    holes = u.copy()
+    holes[:, 1, 2] = -9999.0  # a land cell
+    holes[7, 4, 5] = -9999.0  # one missing report
+    rec = from_arrays(holes, v, fill_value=-9999.0)
+    assert int((~rec.mask).sum()) == 2
+    data = split_record(rec, input_length=3, target_length=2, eval_steps=2, valid=0.2, test=0.3,
+                        normalize=False)
+    ds = data.splits["test_future"]
+    assert ds.mask is not None and torch.equal(ds.mask, rec.mask)
+    model = build("persistence", input_frames=3)
+    got = evaluate(model, ds, steps=2).rmse
+    m = rec.mask.numpy()
+    sq = [((np.stack([u, v], 1)[t + 3:t + 5] - np.stack([u, v], 1)[t + 2]) ** 2)[..., m] for _, t in ds.index]
+    assert abs(got - float(np.sqrt(np.mean(sq)))) < 1e-6
+
+
 def test_climatology_beats_persistence_on_a_seasonal_record() -> None:
     frames = 96
     phase = np.arange(frames) % 12
