@@ -38,7 +38,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from aeqkit.io import atomic_save, verified_load
-from aeqkit.utils import default_device, seed_everything
+from aeqkit.utils import resolve_device, seed_everything
 
 __all__ = [
     "LR_SCHEDULES",
@@ -231,11 +231,20 @@ def _optimizer(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.
     return torch.optim.Adam(groups, lr=lr)
 
 
+_INT_PARAMS = {"epochs", "batch_size", "lr_step", "rollout_steps", "steps", "valid_steps",
+               "patience", "seed"}
+
+
 def _check_positive(name: str, value: float | int, *, allow_zero: bool = False) -> None:
+    """``value`` must be a finite number > 0 (>= 0 with ``allow_zero``); an int for counts."""
+    bound = ">= 0" if allow_zero else "> 0"
+    kind = "an integer" if name in _INT_PARAMS else "a finite number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            name in _INT_PARAMS and not isinstance(value, int)):
+        raise TypeError(f"{name} must be {kind} {bound}, got {value!r} ({type(value).__name__})")
     ok = value >= 0 if allow_zero else value > 0
-    if not ok or (isinstance(value, float) and not math.isfinite(value)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    if not ok or not math.isfinite(value):
+        raise ValueError(f"{name} must be {kind} {bound}, got {value!r}")
 
 
 def _resolve_mask(mask: torch.Tensor | None, dataset: Dataset, name: str = "mask"
@@ -347,7 +356,7 @@ def evaluate(
             f"expected steps <= {k} (load the split with more target steps)"
         )
     mask = _resolve_mask(mask, dataset)
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = resolve_device(device, "device") if device is not None else _model_device(model)
     dev_mask = mask.to(device) if mask is not None else None
     was_training = model.training
     model.eval()
@@ -523,8 +532,21 @@ def fit(
                         ("lr_step", lr_step), ("rollout_steps", rollout_steps)]:
         _check_positive(name, value)
     _check_positive("weight_decay", weight_decay, allow_zero=True)
+    if grad_clip is not None:
+        _check_positive("grad_clip", grad_clip)
+    if patience is not None:
+        _check_positive("patience", patience)
+    if valid_steps is not None:
+        _check_positive("valid_steps", valid_steps)
+    if lr_decay is not None:
+        _check_positive("lr_decay", lr_decay)
     if lr_decay is not None and not 0 < lr_decay <= 1:
         raise ValueError(f"lr_decay must be in (0, 1] (the schedule's factor), got {lr_decay}")
+    _check_positive("seed", seed, allow_zero=True)
+    if time_limit is not None:
+        _check_positive("time_limit", time_limit)
+    if divergence_factor is not None:
+        _check_positive("divergence_factor", divergence_factor)
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time_limit must be > 0 seconds or None, got {time_limit!r}")
     if patience is not None and patience < 1:
@@ -533,9 +555,12 @@ def fit(
                                               and math.isfinite(divergence_factor)):
         raise ValueError(f"divergence_factor must be a finite number > 1 or None, got "
                          f"{divergence_factor!r}")
-    if isinstance(callbacks, str) or not all(callable(cb) for cb in callbacks):
-        raise TypeError("callbacks must be a sequence of callables cb(epoch, metrics), got "
-                        f"{callbacks!r}")
+    if not callable(callbacks) and not isinstance(callbacks, (str, bytes)) and hasattr(
+            callbacks, "__iter__"):
+        callbacks = tuple(callbacks)  # a generator is read once
+    if not isinstance(callbacks, tuple) or not all(callable(cb) for cb in callbacks):
+        raise TypeError("callbacks must be a sequence of callables cb(epoch, metrics) (wrap a "
+                        f"single one in a list), got {callbacks!r}")
     k_train = target_length(train_ds)
     if rollout_steps > k_train:
         raise ValueError(
@@ -567,7 +592,7 @@ def fit(
         model.alpha = float(alpha)
 
     generator = seed_everything(seed)
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device, "device")
     model.to(device)
     optimizer = _optimizer(model, lr, weight_decay)
     scheduler = _scheduler(optimizer, lr_schedule, epochs, lr_decay, lr_step)

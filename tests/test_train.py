@@ -435,3 +435,64 @@ def test_default_schedule_is_plateau_unless_a_step_decay_is_asked_for(data):
         _fit(_model(), train, valid, epochs=1, lr_schedule="cosine", lr_decay=0.9)
     with pytest.raises(ValueError, match="lr_step"):
         _fit(_model(), train, valid, epochs=1, lr_schedule="plateau", lr_step=2)
+
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(lr=NAN), ValueError, "lr"),
+        (dict(lr=float("inf")), ValueError, "lr"),
+        (dict(lr="0.1"), TypeError, "lr"),
+        (dict(epochs=True), TypeError, "epochs"),
+        (dict(epochs=1.5), TypeError, "epochs"),
+        (dict(batch_size="16"), TypeError, "batch_size"),
+        (dict(batch_size=0), ValueError, "batch_size"),
+        (dict(weight_decay=-1e-3), ValueError, "weight_decay"),
+        (dict(weight_decay=NAN), ValueError, "weight_decay"),
+        (dict(grad_clip=-1.0), ValueError, "grad_clip"),
+        (dict(grad_clip=NAN), ValueError, "grad_clip"),
+        (dict(time_limit=NAN), ValueError, "time_limit"),
+        (dict(time_limit="5"), TypeError, "time_limit"),
+        (dict(patience=2.5), TypeError, "patience"),
+        (dict(valid_steps=0), ValueError, "valid_steps"),
+        (dict(rollout_steps=0), ValueError, "rollout_steps"),
+        (dict(seed=-1), ValueError, "seed"),
+        (dict(seed=1.5), TypeError, "seed"),
+        (dict(lr_decay=0.0), ValueError, "lr_decay"),
+        (dict(lr_decay=NAN), ValueError, "lr_decay"),
+        (dict(lr_schedule="linear"), ValueError, "lr_schedule"),
+        (dict(divergence_factor=0.5), ValueError, "divergence_factor"),
+        (dict(divergence_factor="big"), TypeError, "divergence_factor"),
+        (dict(device="potato"), ValueError, "device"),
+        (dict(device="cuda:99"), ValueError, "device"),
+        (dict(callbacks=print), TypeError, "callbacks"),
+        (dict(callbacks="abc"), TypeError, "callbacks"),
+        (dict(mask=torch.ones(H, W)), TypeError, "mask"),
+        (dict(mask=torch.ones(3, 3, dtype=torch.bool)), ValueError, "mask"),
+        (dict(checkpoint="/proc/aeqkit-no/x.pt"), ValueError, "checkpoint"),
+    ],
+    ids=lambda v: None,
+)
+def test_fit_names_every_bad_argument_before_training(data, kwargs, error, match):
+    train, valid = data
+    model = _model()
+    before = _params(model).clone()
+    opts = dict(epochs=2, rollout_steps=1, progress=False, device="cpu")
+    opts.update(kwargs)
+    with pytest.raises(error, match=match):
+        fit(model, train, valid, **opts)
+    assert torch.equal(_params(model), before)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(steps=0), ValueError, "steps"), (dict(steps=1.5), TypeError, "steps"),
+    (dict(batch_size=-1), ValueError, "batch_size"), (dict(device="potato"), ValueError, "device"),
+    (dict(mask=torch.ones(H, W, dtype=torch.bool)[None]), ValueError, "mask"),
+])
+def test_evaluate_names_every_bad_argument(data, kwargs, error, match):
+    _, valid = data
+    with pytest.raises(error, match=match):
+        evaluate(Damp(1.0), valid, **{"steps": 3, **kwargs})
