@@ -70,6 +70,7 @@ __all__ = [
     "search_space",
     "settings_path",
     "study_name",
+    "study_from_summary",
     "study_settings",
     "suggest",
     "temporary_postgres",
@@ -864,6 +865,50 @@ def load_sweep(name: str, storage: str | None = None):
     return optuna.load_study(study_name=name, storage=_storage(url, heartbeat=False))
 
 
+def _distributions(space: dict[str, Any]) -> dict[str, Any]:
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    out: dict[str, Any] = {"width": CategoricalDistribution(list(space["widths"])),
+                           "num_layers": IntDistribution(*space["num_layers"]),
+                           "lr": FloatDistribution(*space["lr"], log=True),
+                           "batch_size": CategoricalDistribution(list(space["batch_sizes"])),
+                           "rollout_steps": IntDistribution(*space["rollout_steps"])}
+    if space.get("num_filter_banks"):
+        out["num_filter_banks"] = IntDistribution(*space["num_filter_banks"])
+    if space.get("alphas"):
+        out["alpha"] = CategoricalDistribution(list(space["alphas"]))
+    return out
+
+
+def study_from_summary(summary: dict[str, Any] | str | os.PathLike):
+    """An in-memory Optuna study rebuilt from a result file (:func:`best_summary`, e.g.
+    ``build/sweeps/<study>.json`` or ``aeqkit/settings/studies/<study>.json``): its completed and
+    pruned trials with their settings, values and per-epoch validation RMSE, so that the figures
+    can be drawn without the storage (a notebook on a fresh clone)."""
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    if not isinstance(summary, dict):
+        summary = json.loads(Path(summary).read_text(encoding="utf-8"))
+    if "space" not in summary or "all_trials" not in summary:
+        raise ValueError("expected a sweep result with 'space' and 'all_trials' (best_summary)")
+    dists = _distributions(summary["space"])
+    study = optuna.create_study(study_name=summary.get("study"), direction="minimize")
+    for t in summary["all_trials"]:
+        if t["state"] not in ("COMPLETE", "PRUNED"):
+            continue
+        params = t["params"]
+        study.add_trial(create_trial(
+            state=TrialState[t["state"]], value=t["value"] if t["state"] == "COMPLETE" else None,
+            params=params, distributions={k: dists[k] for k in params},
+            intermediate_values={int(k): v for k, v in (t.get("intermediate") or {}).items()}))
+    return study
+
+
 def study_settings(study) -> dict[str, dict[str, Any]]:
     """``{"build": kwargs of aeqkit.models.build, "fit": kwargs of aeqkit.train.fit}`` of the best
     trial (``input_size`` is the data's and is not included).
@@ -893,6 +938,8 @@ def best_summary(study, command: str | None = None, storage: str | None = None) 
                        "parameters": t.user_attrs.get("parameters"),
                        "epochs_run": t.user_attrs.get("epochs_run"),
                        "worker": t.user_attrs.get("worker"),
+                       "intermediate": {str(k): v for k, v in
+                                        sorted(t.intermediate_values.items())},
                        "note": t.user_attrs.get("pruned_because")})
     done = [t for t in trials if t["state"] == TrialState.COMPLETE.name]
     best = None
@@ -1047,6 +1094,11 @@ def record_settings(summary: dict[str, Any], profile: str, path: str | os.PathLi
         data = _load_settings(path) if path.exists() else {}
         data[key] = entry
         atomic_write_bytes(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", path)
+        # the whole study, so that a reader can inspect (and plot) what chose the setting
+        study_file = path.parent / "studies" / f"{summary['study']}.json"
+        trimmed = {k: v for k, v in summary.items() if k not in ("file", "seconds_this_run")}
+        atomic_write_bytes(json.dumps(trimmed, indent=1, sort_keys=True).encode() + b"\n",
+                           study_file)
     return path
 
 

@@ -270,6 +270,8 @@ def test_record_and_read_settings(tmp_path, settings_dir):
     assert chosen["command"].startswith("python -m aeqkit sweep table1")
     assert chosen["study"] == "table1-rotation-quick-conv" and chosen["date"] and chosen["commit"]
     assert sweep.recorded_settings("quick", "table1", "rotation", "rsteer") is None
+    study_file = settings_dir / "studies" / "table1-rotation-quick-conv.json"
+    assert sweep.study_from_summary(study_file).best_value == chosen["valid_rmse"]
     # a hand-edited or truncated file is refused, never half-read
     text = path.read_text()
     path.write_text(text.replace('"lr"', '"lr_typo"'))
@@ -334,6 +336,13 @@ def test_figures(tmp_path):
     par = sweep.plot_parallel(study)  # one line per completed trial over objective + settings
     assert len(par.data) >= n_complete
     assert len(par.data[0].x) == 1 + len(study.best_trial.params)
+    # the same figures from the result file alone (no storage), e.g. in a notebook
+    rebuilt = sweep.study_from_summary(tmp_path / "table1-rotation-quick-rgroup.json")
+    assert rebuilt.best_value == study.best_value and rebuilt.best_params == study.best_params
+    assert len(rebuilt.get_trials()) == len(study.get_trials())
+    assert list(sweep.plot_history(rebuilt).data[0].y) == list(hist.data[0].y)
+    sweep.plot_importances(rebuilt)
+    sweep.plot_parallel(rebuilt)
     empty = optuna.create_study()
     assert "at least two" in sweep.plot_importances(empty).layout.annotations[0].text
     assert "at least one" in sweep.plot_parallel(empty).layout.annotations[0].text
