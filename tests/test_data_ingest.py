@@ -151,6 +151,16 @@ def test_valid_range_outside_is_masked(tmp_path: Path) -> None:
     assert bool((rec.valid[0] == torch.from_numpy((exp <= 3.0).all(axis=1))).all())
 
 
+def test_packed_valid_range_is_compared_in_physical_units(tmp_path: Path) -> None:
+    path = tmp_path / "packed_range.nc"
+    attrs = {"scale_factor": 1e-3, "add_offset": 0.0, "valid_range": np.array([-32000, 3000], dtype=np.int16)}
+    _write(path, "NETCDF4", dtype="i2", attrs=attrs)
+    rec = open_flow(path)
+    exp = _expected()
+    assert bool((rec.valid[0] == torch.from_numpy((exp <= 3.0).all(axis=1))).all())
+    assert 0 < int((~rec.valid).sum()) < rec.valid.numel()
+
+
 def test_descending_latitude_is_flipped_with_a_note(tmp_path: Path) -> None:
     path = tmp_path / "desc.nc"
     _write(path, "NETCDF3_CLASSIC", lat=LAT[::-1].copy())

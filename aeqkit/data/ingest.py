@@ -403,12 +403,29 @@ def _is_encoded(da) -> bool:
 
 def _valid_range_mask(da_raw_attrs: Mapping[str, Any], values: np.ndarray) -> np.ndarray | None:
     lo = hi = None
+    packed = False
     if "valid_range" in da_raw_attrs:
-        lo, hi = (float(v) for v in np.ravel(da_raw_attrs["valid_range"])[:2])
-    lo = float(da_raw_attrs["valid_min"]) if "valid_min" in da_raw_attrs else lo
-    hi = float(da_raw_attrs["valid_max"]) if "valid_max" in da_raw_attrs else hi
+        vr = np.ravel(da_raw_attrs["valid_range"])[:2]
+        packed = np.issubdtype(vr.dtype, np.integer)
+        lo, hi = (float(v) for v in vr)
+    for key in ("valid_min", "valid_max"):
+        if key in da_raw_attrs:
+            val = np.asarray(da_raw_attrs[key])
+            packed = packed or np.issubdtype(val.dtype, np.integer)
+            if key == "valid_min":
+                lo = float(val)
+            else:
+                hi = float(val)
     if lo is None and hi is None:
         return None
+    if packed and ("scale_factor" in da_raw_attrs or "add_offset" in da_raw_attrs):
+        # CF: integer valid_* of packed data are in packed units; compare in physical units
+        scale = float(da_raw_attrs.get("scale_factor", 1.0))
+        offset = float(da_raw_attrs.get("add_offset", 0.0))
+        lo = None if lo is None else lo * scale + offset
+        hi = None if hi is None else hi * scale + offset
+        if scale < 0:
+            lo, hi = hi, lo
     with np.errstate(invalid="ignore"):
         bad = np.zeros(values.shape, bool)
         if lo is not None:
