@@ -56,6 +56,7 @@ __all__ = [
     "heat_claims",
     "jet_claims",
     "zero_output_layer",
+    "ledger_rows",
 ]
 
 #: Committed medium-profile results (with the command that produced them).
@@ -571,6 +572,47 @@ def load_results(path: str | Path | None = None) -> dict[str, Any]:
     from aeqkit.io import verified_read_bytes
 
     return json.loads(verified_read_bytes(p).decode())
+
+
+def ledger_rows(results: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The heat and jet rows of the reproduction ledger (issue 10, deliverable 7).
+
+    One row per (experiment, setting, model, split): ``{"experiment": "heat" | "jet",
+    "setting": "β=0.3" | "rotation", "model", "parameters", "split", "mean", "std", "seeds",
+    "profile", "synthetic", "paper": None, "command", "date", "commit", "hardware"}``; heat rows
+    also carry ``model_ee`` and ``data_one_step_ee``. ``results``: default :func:`load_results`.
+    The paper has no heat table (Fig. 2 only) and its jet numbers are on the real NASA PIV data,
+    so ``paper`` is ``None`` here; the synthetic jet is labelled as such.
+    """
+    res = load_results() if results is None else results
+    rows: list[dict[str, Any]] = []
+
+    def common(block: dict[str, Any]) -> dict[str, Any]:
+        return {k: block.get(k) for k in ("profile", "command", "date", "commit", "hardware")}
+
+    heat = res.get("heat")
+    if heat:
+        for row in heat["betas"]:
+            for name, s in summarise(row["runs"]).items():
+                for split in ("test_domain", "test_future"):
+                    rows.append({"experiment": "heat", "setting": f"β={row['beta']}", "model": name,
+                                 "parameters": s["parameters"], "split": split,
+                                 "mean": s[split][0], "std": s[split][1], "seeds": s["seeds"],
+                                 "model_ee": s.get("model_ee", (None,))[0],
+                                 "data_one_step_ee": row["data_one_step_ee"],
+                                 "data_trajectory_ee": row["data_trajectory_ee"],
+                                 "synthetic": True, "paper": None, **common(heat)})
+    jet = res.get("jet")
+    if jet:
+        for sym, block in jet["symmetries"].items():
+            for name, s in summarise(block["runs"]).items():
+                for split in ("test_domain", "test_future"):
+                    rows.append({"experiment": "jet", "setting": sym, "model": name,
+                                 "parameters": s["parameters"], "split": split,
+                                 "mean": s[split][0], "std": s[split][1], "seeds": s["seeds"],
+                                 "synthetic": jet.get("synthetic", True), "paper": None,
+                                 **common(jet)})
+    return rows
 
 
 def _best(summary: dict[str, dict[str, Any]], names: Sequence[str], split: str) -> tuple[str, float]:

@@ -17,6 +17,7 @@ from aeqkit.experiments import (
     heat_claims,
     heat_data,
     heat_experiment,
+    ledger_rows,
     summarise,
 )
 from aeqkit.reproduce import model_equivariance_error
@@ -77,6 +78,10 @@ def test_heat_experiment_reports_data_and_model_errors_beside_baselines():
     assert s["stencil_c4"]["model_ee"][0] < 1e-6 and s["equiv"]["model_ee"][0] < 1e-5
     # the closed-form C4 stencil beats persistence on heat (a linear, local dynamics)
     assert s["stencil_c4"]["test_domain"][0] < s["persistence"]["test_domain"][0]
+    rows = ledger_rows({"heat": res})
+    assert len(rows) == 2 * 2 * 3  # betas x splits x models
+    assert {r["model"] for r in rows} == {"persistence", "stencil_c4", "equiv"}
+    assert all(r["commit"] == res["commit"] and r["synthetic"] for r in rows)
     claims = heat_claims(res)
     assert claims and all(set(c) == {"claim", "measured", "target", "holds"} for c in claims)
     with pytest.raises(ValueError, match="unknown model"):
