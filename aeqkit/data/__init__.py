@@ -15,6 +15,8 @@ from aeqkit.data.heat import (
     generate_heat,
     heat_equivariance_error,
     heat_gradient_trajectories,
+    heat_one_step_equivariance_error,
+    heat_orbit_trajectories,
     simulate_heat,
     temperature_gradient,
 )
@@ -50,6 +52,7 @@ from aeqkit.data.windows import (
     load_dataset,
     make_splits,
     one_step_data_error,
+    one_step_data_errors,
     sliding_windows,
     smoke_level_errors,
     subsample,
@@ -58,6 +61,7 @@ from aeqkit.data.windows import (
 __all__ = [
     "one_step_equivariance_error",
     "one_step_data_error",
+    "one_step_data_errors",
     "equivariance_windows",
     "dataset_orbits",
     "burgers_initial_condition",
@@ -72,6 +76,8 @@ __all__ = [
     "generate_heat",
     "heat_equivariance_error",
     "heat_gradient_trajectories",
+    "heat_one_step_equivariance_error",
+    "heat_orbit_trajectories",
     "temperature_gradient",
     "sliding_windows",
     "subsample",
