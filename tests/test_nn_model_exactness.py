@@ -20,7 +20,8 @@ RELAXED = [("rgroup", "rotation", {}), ("rgroup", "translation", {}), ("rgroup",
 
 
 def _small(name, sym, size=12, **extra):
-    kw = {"width": 2, "num_layers": 3, "kernel_size": 3, "input_size": (size, size), **extra}
+    kw = {"width": 2, "num_layers": 3, "kernel_size": 3, "input_size": (size, size)}
+    kw.update(extra)
     return models.build(name, sym, **kw)
 
 
@@ -74,3 +75,23 @@ def test_non_finite_or_negative_alpha_is_refused(alpha):
         models.build("rgroup", "rotation", width=2, num_layers=3, kernel_size=3, alpha=alpha)
     with pytest.raises(ValueError, match="alpha"):
         equivariance_penalty(_small("rgroup", "rotation"), alpha)
+
+
+@pytest.mark.parametrize("name, sym, extra", RELAXED + [("equiv", "scaling", {})])
+def test_every_trainable_parameter_entry_gets_a_data_gradient(name, sym, extra):
+    """Issue 12 item 8: before, RGroup-rotation's last bias (cancelled by RotGroupToVector) and
+    RSteer's relaxed weights where the basis is exactly zero (11% of RSteer-rotation's parameters)
+    never received a data gradient but were counted and penalised."""
+    torch.manual_seed(0)
+    model = _small(name, sym, **{"width": 4, **extra}).double()
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():  # leave the symmetric point so every path is active
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    x = torch.randn(16, 10, 2, 12, 12, generator=gen, dtype=torch.float64)  # 16: no ReLU dead everywhere
+    loss = (model(x) - torch.randn(16, 2, 12, 12, generator=gen, dtype=torch.float64)).pow(2).mean()
+    names, params = zip(*[(n, p) for n, p in model.named_parameters() if p.requires_grad])
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    dead = {n: int((g == 0).sum()) if g is not None else p.numel() for n, p, g in zip(names, params, grads)}
+    dead = {n: c for n, c in dead.items() if c}
+    assert not dead, dead

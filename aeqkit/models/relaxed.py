@@ -178,7 +178,9 @@ class RGroupForecaster(_RelaxedForecaster):
             kw = {"group_order": n, "num_filter_banks": L, "padding_mode": padding_mode}
             self.lift = lift_cls(("vector",) * t, f, k, **kw)
             self.hidden = nn.ModuleList(gconv_cls(f, f, k, **kw) for _ in range(num_layers - 2))
-            self.last = gconv_cls(f, f, k, **kw)
+            # no bias on the last group conv: a bias is constant over the group axis, and
+            # RotGroupToVector (sum_i f(i) (cos, sin)(2πi/N)) cancels it, so it never gets a gradient
+            self.last = gconv_cls(f, f, k, bias=False, **kw)
             self.projection = nn_layer("RotGroupToVector")(f, n)
         elif symmetry == "translation":
             w = check_int(64 if width is None else width, "width")

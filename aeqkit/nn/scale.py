@@ -377,11 +377,16 @@ class RelaxedScaleSteerConv2d(nn.Module):
         )
         P = basis.shape[1]
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, D, P))
-        ones = torch.ones(out_channels, in_channels, D, P, k * k)
+        # w_b(y) only matters where the basis function b is non-zero at y for some scale (odd Hermite
+        # orders vanish on the centre row/column): only those are parameters
+        support = (basis.abs() > 1e-12).any(0).flatten(1)  # (P, k*k)
+        self.register_buffer("relaxed_support", support, persistent=False)
         if relax is None:
-            self.register_buffer("relaxed_weights", ones[..., :1].clone())
+            self.register_buffer("relaxed_weights", torch.ones(out_channels, in_channels, D, P, 1))
         else:
-            self.relaxed_weights = nn.Parameter(ones)
+            #: relaxed weights at the supported (basis, position) pairs, ``(O, C, D, n_supported)``;
+            #: :meth:`relaxed_weight_grid` gives the full ``(O, C, D, P, k*k)`` view
+            self.relaxed_weights = nn.Parameter(torch.ones(out_channels, in_channels, D, int(support.sum())))
         # band[s, d, h] = 1 if h == s + d: scatters offsets to absolute input scales
         band = torch.zeros(S, D, S)
         for s in range(S):
@@ -417,9 +422,21 @@ class RelaxedScaleSteerConv2d(nn.Module):
             if self.bias is not None:
                 self.bias.zero_()
 
+    def relaxed_weight_grid(self) -> torch.Tensor:
+        """Relaxed weights per basis function and position, 1 where the basis vanishes.
+
+        Shape: (O, C, D, P, k*k) (``(O, C, D, P, 1)`` for the strict layer).
+        """
+        rw = self.relaxed_weights
+        if self.relax is None:
+            return rw
+        o, c, d, _ = rw.shape
+        grid = rw.new_ones(o, c, d, *self.relaxed_support.shape)
+        return grid.masked_scatter(self.relaxed_support.expand_as(grid), rw.reshape(-1))
+
     def positional_weights(self) -> torch.Tensor:
         """Effective ``c_b w_b(y)``. Shape: (O, C, D, P, k*k)."""
-        return self.weight[..., None] * self.relaxed_weights
+        return self.weight[..., None] * self.relaxed_weight_grid()
 
     def expanded_weight(self) -> torch.Tensor:
         """Shape: (O*S, C*S, k, k) for scale input, (O*S, C, k, k) when lifting."""
@@ -443,15 +460,18 @@ class RelaxedScaleSteerConv2d(nn.Module):
         return _pad_conv(x, self.expanded_weight(), bias, self.kernel_size // 2, 1, self.padding_mode)
 
     def equivariance_penalty(self) -> torch.Tensor:
-        """Unscaled ``||dw/dm||_1 + ||dw/dn||_1`` over kernel positions (Sec. 3.3, not squared)."""
+        """Unscaled ``||dw/dm||_1 + ||dw/dn||_1`` over neighbouring kernel positions where the basis
+        function is non-zero at both (Sec. 3.3, not squared)."""
         k = self.kernel_size
         w = self.positional_weights()
         w = w.reshape(*w.shape[:-1], k, k)
         if k == 1:
             return w.sum() * 0.0
-        return (w[..., 1:, :] - w[..., :-1, :]).abs().sum() + (
-            w[..., :, 1:] - w[..., :, :-1]
-        ).abs().sum()
+        sup = self.relaxed_support.reshape(-1, k, k)  # pairs of positions where the basis lives
+        zero = w.new_zeros(())
+        dm = torch.where(sup[:, 1:, :] & sup[:, :-1, :], (w[..., 1:, :] - w[..., :-1, :]).abs(), zero)
+        dn = torch.where(sup[:, :, 1:] & sup[:, :, :-1], (w[..., :, 1:] - w[..., :, :-1]).abs(), zero)
+        return dm.sum() + dn.sum()
 
     def extra_repr(self) -> str:
         return (

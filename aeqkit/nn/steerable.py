@@ -353,11 +353,21 @@ class RelaxedRotSteerConv2d(nn.Module):
         self.register_buffer(
             "position_assignment", assign.to(torch.get_default_dtype()), persistent=False
         )
-        ones = torch.ones(total, assign.shape[0])
+        # a relaxed weight w_b(y) only matters where its basis kernel Phi_b(y) is non-zero (escnn's
+        # kernels vanish e.g. at the centre for non-zero frequencies): only those are parameters
+        support = torch.zeros(total, k * k, dtype=torch.bool)
+        for off, m, no, ni, p, t in self._pairs:
+            nz = (getattr(self, f"basis_{t}").abs() > 1e-12).flatten(1, 2).any(1)  # (p, k*k)
+            support[off:off + m] = nz[None, None].expand(no, ni, p, k * k).reshape(m, k * k)
+        unit_support = (support.double() @ assign.T) > 0 if relax is not None else support[:, :1] | True
+        self.register_buffer("position_support", support, persistent=False)
+        self.register_buffer("relaxed_support", unit_support, persistent=False)
         if relax is None:
-            self.register_buffer("relaxed_weights", ones)
+            self.register_buffer("relaxed_weights", torch.ones(total, 1))
         else:
-            self.relaxed_weights = nn.Parameter(ones)
+            #: the relaxed weights ``w_b(y)`` (or ``w_b(θ)``) at supported units, flattened; see
+            #: :meth:`relaxed_weight_grid` for the full ``(M, units)`` view
+            self.relaxed_weights = nn.Parameter(torch.ones(int(unit_support.sum())))
         # bias on trivial fields and (constant over) regular fields
         bias_cols = []
         for j, r in enumerate(out_reprs):
@@ -391,13 +401,25 @@ class RelaxedRotSteerConv2d(nn.Module):
             if self.bias is not None:
                 self.bias.zero_()
 
+    def relaxed_weight_grid(self) -> torch.Tensor:
+        """Relaxed weights per coefficient and unit (position or angle bin); 1 where unsupported.
+
+        Shape:
+            out: (M, k*k) for ``relax="position"``, (M, bins) for ``"angle"``, (M, 1) strict
+        """
+        rw = self.relaxed_weights
+        if self.relax is None:
+            return rw
+        grid = rw.new_ones(self.relaxed_support.shape)
+        return grid.masked_scatter(self.relaxed_support, rw)
+
     def positional_weights(self) -> torch.Tensor:
         """Effective ``w(y) * c`` per coefficient and kernel position.
 
         Shape:
             out: (M, k*k)
         """
-        rw = self.relaxed_weights
+        rw = self.relaxed_weight_grid()
         if self.relax == "position":
             pos = rw
         else:
@@ -442,13 +464,16 @@ class RelaxedRotSteerConv2d(nn.Module):
 
     def equivariance_penalty(self) -> torch.Tensor:
         """Unscaled Sec. 3.3 regulariser ``||dw/dm||_1 + ||dw/dn||_1`` (finite differences of the
-        effective positional weights over the kernel grid; L1, not squared)."""
+        effective positional weights over the kernel grid; L1, not squared), over pairs of
+        neighbouring positions where the coefficient's basis kernel is non-zero at both."""
         k = self.kernel_size
         w = self.positional_weights().reshape(-1, k, k)
         if k == 1:
             return w.sum() * 0.0
-        dm = (w[:, 1:, :] - w[:, :-1, :]).abs().sum()
-        dn = (w[:, :, 1:] - w[:, :, :-1]).abs().sum()
+        sup = self.position_support.reshape(-1, k, k)
+        zero = w.new_zeros(())
+        dm = torch.where(sup[:, 1:, :] & sup[:, :-1, :], (w[:, 1:, :] - w[:, :-1, :]).abs(), zero).sum()
+        dn = torch.where(sup[:, :, 1:] & sup[:, :, :-1], (w[:, :, 1:] - w[:, :, :-1]).abs(), zero).sum()
         return dm + dn
 
     @classmethod
