@@ -102,10 +102,23 @@ def _sidecar(path: Path) -> Path:
 
 @contextmanager
 def _folder_lock(folder: Path) -> Iterator[None]:
-    """Exclusive ``flock`` on the folder itself: serialises writers without creating a lock file."""
+    """Exclusive ``flock`` on the folder itself: serialises writers without creating a lock file.
+
+    Where a folder cannot be locked (some network file systems refuse ``flock`` on a directory),
+    a hidden ``.aeqkit-write.lock`` file in the folder is locked instead.
+    """
     fd = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        os.close(fd)
+        fd = os.open(folder / ".aeqkit-write.lock", os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(fd)
+            raise
+    try:
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -498,3 +498,22 @@ def test_a_reader_removes_a_killed_writers_leftovers_when_the_folder_is_idle(tmp
 def _refresh_child(root: str, step: str) -> None:
     aio._fault_hook = _kill_at(step)
     cached(Cfg(value=6.0), _gen, root=root, refresh=True)
+
+
+def test_writers_fall_back_to_a_lock_file_where_folders_cannot_be_locked(tmp_path, monkeypatch):
+    import fcntl
+
+    original = fcntl.flock
+    calls = []
+
+    def flock(fd, op):
+        if os.path.isdir(f"/proc/self/fd/{fd}"):
+            calls.append("dir")
+            raise OSError(9, "Bad file descriptor")  # as NFS does for a directory
+        calls.append("file")
+        return original(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    atomic_save(torch.ones(2), tmp_path / "x.pt")
+    assert calls[:2] == ["dir", "file"]
+    assert torch.equal(verified_load(tmp_path / "x.pt"), torch.ones(2))
