@@ -72,12 +72,12 @@ KNOWN_MODELS: tuple[str, ...] = tuple(paper.DISPLAY_NAMES)
 #: Models trained when ``--models`` is not given.
 DEFAULT_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
     "table1": {
-        "translation": ("conv", "rgroup"),
-        "rotation": ("conv", "equiv", "rgroup", "rsteer"),
-        "scaling": ("conv", "equiv", "rgroup", "rsteer"),
+        "translation": ("persistence", "stencil", "conv", "rgroup"),
+        "rotation": ("persistence", "stencil", "stencil_c4", "conv", "equiv", "rgroup", "rsteer"),
+        "scaling": ("persistence", "stencil", "conv", "equiv", "rgroup", "rsteer"),
     },
-    "table2": dict(paper.TABLE2_MODELS),
-    "figure4": {"rotation": ("conv", "equiv", "rsteer")},
+    "table2": {s: ("persistence", "stencil") + tuple(m) for s, m in paper.TABLE2_MODELS.items()},
+    "figure4": {"rotation": ("stencil", "conv", "equiv", "rsteer")},
 }
 
 #: Data set name of each experiment and symmetry (names of ``aeqkit.data.load_dataset``).
@@ -109,6 +109,14 @@ class Profile:
         model_hparams: keyword arguments of ``aeqkit.models.build``: ``{"*": {...}, name: {...}}``
             (see :func:`model_hparams`; empty: the models' defaults).
         levels: the symmetry-breaking levels of Figure 4.
+        param_budget: matched capacity: every network without an explicit ``width`` gets the width
+            whose trainable-parameter count is closest to this budget (:func:`matched_width`);
+            ``None``: the widths of ``model_hparams``.
+        figure4_batch_size: batch size of the Figure 4 fits; ``None``: the whole training set in
+            one batch, so on an orbit-balanced split every step's loss is C4-invariant (a relaxed
+            model then stays equivariant on symmetric data; minibatches of 16 leave 1e-4-3e-4 at
+            level 0, measured).
+        data_profile: the ``aeqkit.data`` profile of the data sets (default: ``name``).
     """
 
     name: str
@@ -124,14 +132,37 @@ class Profile:
     time_limit: float | None
     model_hparams: dict[str, dict[str, Any]] = field(default_factory=dict)
     levels: tuple[int, ...] = tuple(range(10))
+    param_budget: int | None = None
+    figure4_batch_size: int | None = None
+    figure4_epochs: int | None = None
+    figure4_hparams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    data_profile: str | None = None
 
+
+#: Figure 4 networks (Sec. 5.2: "two-layer ConvNet, E2CNN and RSteer"): 2 layers of 3x3 kernels.
+_FIG4_HPARAMS = {"*": {"num_layers": 2, "kernel_size": 3}}
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile(name="quick", seeds=1, epochs=30, batch_size=16, lr=2e-3, lr_decay=0.95,
                      rollout_steps=3, patience=5, eval_steps=10, valid_steps=5, time_limit=None,
-                     model_hparams={"*": {"width": "quick", "num_layers": 3, "kernel_size": 3}}),
+                     model_hparams={"*": {"num_layers": 3, "kernel_size": 3}}, param_budget=10_000,
+                     figure4_epochs=30, figure4_hparams=_FIG4_HPARAMS),
+    # at most ~20 min per table on 2 CPU cores: the quick data, 3 seeds, longer training
+    "medium": Profile(name="medium", seeds=3, epochs=40, batch_size=16, lr=2e-3, lr_decay=0.95,
+                      rollout_steps=3, patience=10, eval_steps=10, valid_steps=5, time_limit=None,
+                      model_hparams={"*": {"num_layers": 3, "kernel_size": 3}}, param_budget=10_000,
+                      figure4_epochs=60, figure4_hparams=_FIG4_HPARAMS),
     "full": Profile(name="full", seeds=3, epochs=100, batch_size=16, lr=1e-3, lr_decay=0.95,
-                    rollout_steps=5, patience=10, eval_steps=20, valid_steps=5, time_limit=None),
+                    rollout_steps=5, patience=10, eval_steps=20, valid_steps=5, time_limit=None,
+                    figure4_hparams=_FIG4_HPARAMS),
+}
+
+#: Closed-form baselines every results table shows (``aeqkit.models.baselines``), by symmetry row.
+BASELINES: dict[str, tuple[str, ...]] = {
+    "translation": ("persistence", "stencil"),
+    "rotation": ("persistence", "stencil", "stencil_c4"),
+    "scaling": ("persistence", "stencil"),
+    "combination": ("persistence", "stencil"),
 }
 
 
@@ -218,8 +249,10 @@ def equivariance_inputs(data, limit: int = 32, input_length: int = 10) -> torch.
     """Input windows for measuring a trained model's equivariance error (Fig. 4).
 
     Drawn evenly from *every* simulation of the data set (``data.fields``), so the sample holds all
-    C4 orientations in equal numbers, whichever simulations the 80/20 split held out. Falls back to
-    the test-domain windows for data without ``fields``.
+    C4 orientations in equal numbers, whichever simulations the split held out: the windows of
+    :func:`aeqkit.data.equivariance_windows` (their next frame exists, so the data's one-step error
+    :func:`aeqkit.data.one_step_data_error` is measured on the same windows). Falls back to the
+    test-domain windows for data without ``fields``.
 
     Shape:
         out: (B <= limit, input_length, C, H, W)
@@ -229,11 +262,10 @@ def equivariance_inputs(data, limit: int = 32, input_length: int = 10) -> torch.
         ds = data.splits["test_domain"]
         idx = torch.linspace(0, len(ds) - 1, min(limit, len(ds))).round().long().unique()
         return torch.stack([torch.as_tensor(ds[int(i)][0]) for i in idx])
-    n_sims, n_frames = fields.shape[:2]
-    per_sim = max(1, limit // n_sims)
-    starts = torch.linspace(0, n_frames - input_length, per_sim).round().long().unique()
-    return torch.stack([fields[s, t:t + input_length] for s in range(n_sims)
-                        for t in starts.tolist()])
+    from aeqkit.data import equivariance_windows
+
+    wins = equivariance_windows(data, limit, input_length)
+    return torch.stack([fields[s, t:t + input_length] for s, t in wins])
 
 
 def check_eval_steps(data: Any, eval_steps: int) -> None:
@@ -320,24 +352,77 @@ def quick_width(name: str, symmetry: str | None) -> int:
     return 32
 
 
+def is_baseline_name(name: str) -> bool:
+    """Whether ``name`` is a closed-form baseline (fitted by least squares, not trained)."""
+    return name in ("persistence", "stencil", "stencil_c4")
+
+
+_WIDTH_CACHE: dict[tuple, int] = {}
+
+
+def matched_width(name: str, symmetry: str | None, budget: int, hparams: dict[str, Any] | None = None,
+                  build_fn: Callable[..., torch.nn.Module] | None = None,
+                  widths: Sequence[int] = tuple(range(1, 65))) -> int:
+    """The ``width`` whose trainable-parameter count is closest to ``budget`` (matched capacity).
+
+    Parameter counts grow monotonically with width, so a bisection over ``widths`` needs about
+    seven builds per model; results are memoised. ``hparams`` are the other build arguments.
+    """
+    from aeqkit.models import count_parameters
+
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget must be a positive number of parameters, got {budget!r}")
+    hp = {k: v for k, v in (hparams or {}).items() if k != "width"}
+    key = (name, symmetry, budget, tuple(sorted((k, repr(v)) for k, v in hp.items())), build_fn)
+    if key in _WIDTH_CACHE:
+        return _WIDTH_CACHE[key]
+    build_fn = build_fn or _default_build
+    counts: dict[int, int] = {}
+
+    def count(w: int) -> int:
+        if w not in counts:
+            counts[w] = count_parameters(build_fn(name, symmetry, width=w, **hp))
+        return counts[w]
+
+    lo, hi = 0, len(widths) - 1
+    while lo < hi:  # first width whose count reaches the budget
+        mid = (lo + hi) // 2
+        if count(widths[mid]) < budget:
+            lo = mid + 1
+        else:
+            hi = mid
+    cands = [widths[i] for i in (lo - 1, lo) if 0 <= i < len(widths)]
+    best = min(cands, key=lambda w: abs(count(w) - budget))
+    _WIDTH_CACHE[key] = best
+    return best
+
+
 def model_hparams(prof: Profile, name: str, symmetry: str | None,
-                  grid: tuple[int, int]) -> dict[str, Any]:
+                  grid: tuple[int, int], figure4: bool = False) -> dict[str, Any]:
     """Keyword arguments for ``aeqkit.models.build`` under a profile.
 
-    ``prof.model_hparams`` maps ``"*"`` (every model) and model names (overrides) to keyword
-    dicts; ``width="quick"`` picks :func:`quick_width`. ``input_size`` is always the data's grid.
+    ``prof.model_hparams`` (``prof.figure4_hparams`` for Figure 4) maps ``"*"`` (every model) and
+    model names (overrides) to keyword dicts; ``width="quick"`` picks :func:`quick_width`; with
+    ``prof.param_budget`` a network without an explicit width gets :func:`matched_width`.
+    ``input_size`` is always the data's grid. Baselines take only ``input_size``.
     """
-    kw = dict(prof.model_hparams.get("*", {}))
-    kw.update(prof.model_hparams.get(name, {}))
+    if is_baseline_name(name):
+        return {"input_size": grid}
+    table = prof.figure4_hparams if figure4 and prof.figure4_hparams else prof.model_hparams
+    kw = dict(table.get("*", {}))
+    kw.update(table.get(name, {}))
     if kw.get("width") == "quick":
         kw["width"] = quick_width(name, symmetry)
     kw["input_size"] = grid
+    if "width" not in kw and prof.param_budget is not None:
+        budget = prof.param_budget // 4 if figure4 else prof.param_budget
+        kw["width"] = matched_width(name, symmetry, budget, kw)
     return kw
 
 
 def _build(build_fn: Callable, name: str, symmetry: str | None, prof: Profile,
-           grid: tuple[int, int]) -> torch.nn.Module:
-    return build_fn(name, symmetry, **model_hparams(prof, name, symmetry, grid))
+           grid: tuple[int, int], figure4: bool = False) -> torch.nn.Module:
+    return build_fn(name, symmetry, **model_hparams(prof, name, symmetry, grid, figure4))
 
 
 def _grid(dataset) -> tuple[int, int]:
@@ -345,22 +430,50 @@ def _grid(dataset) -> tuple[int, int]:
     return int(x.shape[-2]), int(x.shape[-1])
 
 
+def _is_closed_form(model: torch.nn.Module) -> bool:
+    from aeqkit.models.baselines import is_baseline
+
+    return is_baseline(model)
+
+
+def _fit_baseline(model: torch.nn.Module, train) -> dict[str, Any]:
+    from aeqkit.models.baselines import fit_baseline
+
+    info = fit_baseline(model, train)
+    return {"closed_form": True, "epochs_run": 0, **info}
+
+
 def _train_one(build_fn: Callable, model_name: str, symmetry: str, data, prof: Profile,
                seed: int, device: torch.device, progress: bool, with_ee: bool) -> dict[str, Any]:
     t0 = time.perf_counter()
     seed_everything(seed)
-    model = _build(build_fn, model_name, symmetry, prof, _grid(data))
+    model = _build(build_fn, model_name, symmetry, prof, _grid(data), figure4=with_ee)
     n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     valid = data.splits["valid"]
-    res = fit(model, data.splits["train"], valid, epochs=prof.epochs,
-              batch_size=prof.batch_size, lr=prof.lr, lr_decay=prof.lr_decay,
-              rollout_steps=min(prof.rollout_steps, target_length(data.splits["train"])),
-              valid_steps=min(prof.valid_steps, target_length(valid)), patience=prof.patience,
-              seed=seed, device=device, progress=progress, time_limit=prof.time_limit)
+    train = data.splits["train"]
+    if is_baseline_name(model_name) and _is_closed_form(model):
+        fit_info = _fit_baseline(model, train)
+    else:
+        batch = prof.batch_size
+        epochs = prof.epochs
+        if with_ee:
+            batch = prof.figure4_batch_size or len(train)
+            epochs = prof.figure4_epochs or prof.epochs
+        res = fit(model, train, valid, epochs=epochs,
+                  batch_size=batch, lr=prof.lr, lr_decay=prof.lr_decay,
+                  rollout_steps=min(prof.rollout_steps, target_length(train)),
+                  valid_steps=min(prof.valid_steps, target_length(valid)), patience=prof.patience,
+                  seed=seed, device=device, progress=progress, time_limit=prof.time_limit)
+        fit_info = res.to_dict()
     run: dict[str, Any] = {"model": model_name, "seed": seed, "parameters": n_params,
-                           "fit": res.to_dict()}
+                           "hparams": _jsonable(model_hparams(prof, model_name, symmetry, _grid(data),
+                                                              with_ee)),
+                           "fit": fit_info}
     for split in SPLITS:
         ds = data.splits[split]
+        if len(ds) == 0:
+            run[split] = {"rmse": None, "steps": 0, "windows": 0}
+            continue
         steps = prof.eval_steps  # the splits were checked to hold this many (check_eval_steps)
         run[split] = evaluate(model, ds, steps=steps, batch_size=prof.batch_size).to_dict()
     if with_ee:
@@ -407,35 +520,77 @@ def _summarise_table(experiment: str, symmetry: str, models: list[str],
             vals = [r[split]["rmse"] for r in mine]
             mean, std = _mean_std(vals)
             ref = paper.paper_value(experiment, symmetry, split, m)
+            ind = paper.independent_value(experiment, symmetry, split, m)
             rows.append({"model": m, "split": split, "mean": mean, "std": std, "n": len(vals),
-                         "steps": mine[0][split]["steps"],
+                         "steps": mine[0][split]["steps"], "parameters": mine[0]["parameters"],
+                         "values": vals,
                          "paper_mean": ref[0] if ref else None,
-                         "paper_std": ref[1] if ref else None})
+                         "paper_std": ref[1] if ref else None,
+                         "independent_mean": ind[0] if ind else None,
+                         "independent_std": ind[1] if ind else None})
     return rows
 
 
+def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Least-squares slope of ``log y`` against ``log x`` (``None`` with < 2 positive pairs)."""
+    pairs = [(math.log(a), math.log(b)) for a, b in zip(x, y) if a > 0 and b > 0]
+    if len(pairs) < 2:
+        return None
+    mx = sum(p[0] for p in pairs) / len(pairs)
+    my = sum(p[1] for p in pairs) / len(pairs)
+    sxx = sum((p[0] - mx) ** 2 for p in pairs)
+    if sxx == 0:
+        return None
+    return sum((p[0] - mx) * (p[1] - my) for p in pairs) / sxx
+
+
 def _summarise_figure4(models: list[str], levels: Sequence[int],
-                       runs: list[dict[str, Any]], data_ee: dict[int, float]) -> dict[str, Any]:
+                       runs: list[dict[str, Any]], data_ee: dict[int, float],
+                       trajectory_ee: dict[int, float] | None = None) -> dict[str, Any]:
+    """Rows per model and level, and per model: Spearman's ρ (pooled and per seed), the log-log
+    slope of the model's error against the one-step data error over the levels > 0, the
+    model/data ratios and the level-0 / last-level ratio (the issue's Fig. 4 targets)."""
+    trajectory_ee = trajectory_ee or {}
     rows = []
     for m in models:
         for lv in levels:
             mine = [r for r in runs if r["model"] == m and r["level"] == lv]
             ee_mean, ee_std = _mean_std([r["model_equivariance_error"] for r in mine])
             rel_mean, _ = _mean_std([r["model_equivariance_error_relative"] for r in mine])
-            rmse_mean, rmse_std = _mean_std([r["test_domain"]["rmse"] for r in mine])
+            dom = [r["test_domain"]["rmse"] for r in mine if r["test_domain"]["rmse"] is not None]
+            rmse_mean, rmse_std = _mean_std(dom) if dom else (None, None)
             rows.append({"model": m, "level": lv, "data_equivariance_error": data_ee[lv],
+                         "trajectory_equivariance_error": trajectory_ee.get(lv),
                          "model_equivariance_error": ee_mean, "model_equivariance_error_std": ee_std,
                          "model_equivariance_error_relative": rel_mean,
+                         "ratio_to_data": ee_mean / data_ee[lv] if data_ee[lv] > 0 else None,
                          "test_domain_rmse": rmse_mean, "test_domain_rmse_std": rmse_std,
+                         "parameters": mine[0]["parameters"] if mine else None,
                          "n": len(mine)})
-    rho, rho_rel = {}, {}
+    rho, rho_rel, rho_seed, slope, slope_seed, level0_ratio = {}, {}, {}, {}, {}, {}
+    broken = [lv for lv in levels if lv > 0]
     for m in models:
         mine = [r for r in rows if r["model"] == m]
         rho[m] = _spearman([r["data_equivariance_error"] for r in mine],
                            [r["model_equivariance_error"] for r in mine])
         rho_rel[m] = _spearman([r["data_equivariance_error"] for r in mine],
                                [r["model_equivariance_error_relative"] for r in mine])
-    return {"rows": rows, "spearman": rho, "spearman_relative": rho_rel}
+        seeds = sorted({r["seed"] for r in runs if r["model"] == m})
+        per = {sd: {r["level"]: r["model_equivariance_error"] for r in runs
+                    if r["model"] == m and r["seed"] == sd} for sd in seeds}
+        rho_seed[m] = {sd: _spearman([data_ee[lv] for lv in levels], [per[sd][lv] for lv in levels])
+                       for sd in seeds}
+        slope[m] = loglog_slope([data_ee[lv] for lv in broken],
+                                [r["model_equivariance_error"] for r in mine if r["level"] in broken])
+        slope_seed[m] = {sd: loglog_slope([data_ee[lv] for lv in broken], [per[sd][lv] for lv in broken])
+                         for sd in seeds}
+        if levels and levels[0] == 0 and len(levels) > 1 and mine[-1]["model_equivariance_error"] > 0:
+            level0_ratio[m] = mine[0]["model_equivariance_error"] / mine[-1]["model_equivariance_error"]
+    return {"rows": rows, "spearman": rho, "spearman_relative": rho_rel, "spearman_per_seed": rho_seed,
+            "loglog_slope": slope, "loglog_slope_per_seed": slope_seed,
+            "level0_over_last": level0_ratio,
+            "data_error": "one-step (Def. 3.1 of the simulator's own step, same windows and L1 norm "
+                          "as the models' error); trajectory_equivariance_error: Sec. 5.2"}
 
 
 def _fmt(mean: float | None, std: float | None, digits: int = 3) -> str:
@@ -457,32 +612,46 @@ def format_results(results: dict[str, Any]) -> str:
     lines = [head]
     if exp == "figure4":
         summ = results["summary"]
-        lines.append(f"{'model':<8} {'level':>5} {'data EE':>10} {'model EE':>22} {'relative':>10} "
-                     f"{'domain RMSE':>20}")
+        lines.append(f"{'model':<12} {'params':>7} {'level':>5} {'data EE 1-step':>14} "
+                     f"{'(trajectory)':>12} {'model EE':>22} {'model/data':>10} {'domain RMSE':>20}")
         for r in summ["rows"]:
+            traj = r.get("trajectory_equivariance_error")
+            ratio = r.get("ratio_to_data")
             lines.append(
-                f"{r['model']:<8} {r['level']:>5} {r['data_equivariance_error']:>10.4g} "
+                f"{paper.DISPLAY_NAMES.get(r['model'], r['model']):<12} {r.get('parameters') or 0:>7,} "
+                f"{r['level']:>5} {r['data_equivariance_error']:>14.4g} "
+                f"{'' if traj is None else f'{traj:.4g}':>12} "
                 f"{_fmt_e(r['model_equivariance_error'], r['model_equivariance_error_std']):>22} "
-                f"{r['model_equivariance_error_relative']:>10.3g} "
+                f"{'' if ratio is None else f'{ratio:.3g}':>10} "
                 f"{_fmt(r['test_domain_rmse'], r['test_domain_rmse_std']):>20}")
+        def _f(v: float | None) -> str:
+            return "undefined" if v is None else f"{v:.3f}"
+
         for m, rho in summ["spearman"].items():
-            rel = summ.get("spearman_relative", {}).get(m)
-            lines.append(f"Spearman rho(data EE, model EE) for {m}: "
-                         + ("undefined" if rho is None else f"{rho:.3f}")
-                         + "; relative model EE: "
-                         + ("undefined" if rel is None else f"{rel:.3f}"))
+            per_seed = summ.get("spearman_per_seed", {}).get(m, {})
+            lines.append(f"{m}: Spearman rho(data EE, model EE) {_f(rho)} (per seed "
+                         + ", ".join(_f(v) for v in per_seed.values()) + "); log-log slope over "
+                         f"levels > 0 {_f(summ.get('loglog_slope', {}).get(m))}; level 0 / last level "
+                         f"{summ.get('level0_over_last', {}).get(m, float('nan')):.3g}")
+        lines.append("data EE 1-step: Def. 3.1 of the simulator's own one-step map on the windows the "
+                     "models are measured on (L1, non-identity C4 elements); (trajectory): Sec. 5.2's "
+                     "error accumulated over whole trajectories, not comparable with a one-step model")
         return "\n".join(lines)
     steps = {r["split"]: r["steps"] for r in results["summary"]}
-    lines.append(f"{'model':<10} {'future RMSE':>17} {'(paper)':>14} {'domain RMSE':>17} "
+    lines.append(f"{'model':<12} {'params':>7} {'future RMSE':>17} {'(paper)':>14} {'domain RMSE':>17} "
                  f"{'(paper)':>14}   [{steps.get('test_future')}-step / "
                  f"{steps.get('test_domain')}-step rollouts]")
     for m in results["models"]:
         cells = []
+        params = 0
         for split in SPLITS:
             r = next(r for r in results["summary"] if r["model"] == m and r["split"] == split)
+            params = r.get("parameters") or 0
             cells.append(f"{_fmt(r['mean'], r['std']):>17} "
                          f"{'(' + _fmt(r['paper_mean'], r['paper_std'], 2) + ')':>14}")
-        lines.append(f"{paper.DISPLAY_NAMES.get(m, m):<10} " + " ".join(cells))
+        lines.append(f"{paper.DISPLAY_NAMES.get(m, m):<12} {params:>7,} " + " ".join(cells))
+    lines.append("params: trainable parameters (closed-form baselines: the fitted stencil weights); "
+                 "networks without an explicit width are matched to the profile's parameter budget")
     if exp == "table1":
         lines.append("paper: 64x64 PhiFlow 2.0.1 smoke, 20-step RMSE, 3 runs; aeqkit re-simulates "
                      "on PhiFlow 3.4, so compare orderings, not absolute values")
@@ -571,6 +740,7 @@ def reproduce(
     device = torch.device(device) if device is not None else default_device()
     model_symmetry = _MODEL_SYMMETRY.get(symmetry, symmetry)
     data_name = _DATASETS[experiment][symmetry]
+    data_profile = prof.data_profile or profile
     overrides = dict(data_overrides or {})
     overrides.setdefault("eval_steps", prof.eval_steps)  # test windows long enough for the horizon
     if build_fn is _default_build:  # a model that does not exist for this row fails now
@@ -584,12 +754,14 @@ def reproduce(
     if experiment == "figure4":
         levels = list(prof.levels)
         data_ee: dict[int, float] = {}
+        trajectory_ee: dict[int, float] = {}
         datasets = {}
         for lv in levels:
-            datasets[lv] = load_fn(data_name, profile, level=lv, progress=progress, **overrides)
+            datasets[lv] = load_fn(data_name, data_profile, level=lv, progress=progress, **overrides)
             check_eval_steps(datasets[lv], prof.eval_steps)
-            data_ee[lv] = _data_equivariance_error(datasets[lv])
-        _preflight(build_fn, names, model_symmetry, prof, _grid(datasets[levels[0]]))
+            trajectory_ee[lv] = _data_equivariance_error(datasets[lv])
+        _preflight(build_fn, names, model_symmetry, prof, _grid(datasets[levels[0]]), figure4=True)
+        data_ee = _one_step_data_errors(datasets, trajectory_ee, log)
         total = len(levels) * len(names) * n_seeds
         for lv in levels:
             for m in names:
@@ -603,10 +775,10 @@ def reproduce(
                         f"{run['model_equivariance_error']:.4g} (data EE {data_ee[lv]:.4g}), "
                         f"domain RMSE {run['test_domain']['rmse']:.4f} "
                         f"({time.perf_counter() - t0:.0f} s)")
-        summary: Any = _summarise_figure4(names, levels, runs, data_ee)
+        summary: Any = _summarise_figure4(names, levels, runs, data_ee, trajectory_ee)
         data_meta = {lv: _jsonable(getattr(datasets[lv], "meta", {})) for lv in levels}
     else:
-        data = load_fn(data_name, profile, progress=progress, **overrides)
+        data = load_fn(data_name, data_profile, progress=progress, **overrides)
         check_eval_steps(data, prof.eval_steps)
         _preflight(build_fn, names, model_symmetry, prof, _grid(data))
         total = len(names) * n_seeds
@@ -641,18 +813,39 @@ def reproduce(
 
 
 def _preflight(build_fn: Callable, names: list[str], symmetry: str, prof: Profile,
-               grid: tuple[int, int]) -> None:
+               grid: tuple[int, int], figure4: bool = False) -> None:
     """Build every model once before training anything, so a bad name or size fails early."""
     for m in names:
         try:
-            _build(build_fn, m, symmetry, prof, grid)
+            _build(build_fn, m, symmetry, prof, grid, figure4)
         except ValueError as err:
             raise ValueError(f"cannot build model {m!r} for symmetry {symmetry!r} on a "
                              f"{grid[0]}x{grid[1]} grid: {err}") from err
 
 
+def _one_step_data_errors(datasets: dict[int, Any], fallback: dict[int, float],
+                          log: Callable[[str], None]) -> dict[int, float]:
+    """The one-step data equivariance error of each level on the windows the models are measured
+    on (:func:`aeqkit.data.one_step_data_errors`, one batched re-simulation for all levels); data
+    without a smoke config (injected test data) fall back to the metadata's value."""
+    from aeqkit.data import ForecastData, one_step_data_errors
+    from aeqkit.data.smoke import SmokeConfig
+
+    real = [lv for lv, d in datasets.items()
+            if isinstance(d, ForecastData) and isinstance(d.config, SmokeConfig)]
+    out = {lv: float(getattr(d, "meta", {}).get("one_step_equivariance_error", fallback[lv]))
+           for lv, d in datasets.items() if lv not in real}
+    if real:
+        t0 = time.perf_counter()
+        for lv, r in zip(real, one_step_data_errors([datasets[lv] for lv in real])):
+            out[lv] = r["mean"]
+        log(f"one-step data equivariance errors of levels {real}: "
+            + ", ".join(f"{out[lv]:.3g}" for lv in real) + f" ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
 def _data_equivariance_error(data) -> float:
-    """The data set's C4 equivariance error (Sec. 5.2), from its metadata."""
+    """The data set's Sec. 5.2 trajectory equivariance error, from its metadata."""
     meta = getattr(data, "meta", {}) or {}
     for key in ("data_equivariance_error", "equivariance_error", "data_ee"):
         if key in meta:

@@ -52,6 +52,7 @@ from aeqkit.data.windows import (
     load_dataset,
     make_splits,
     one_step_data_error,
+    one_step_data_errors,
     sliding_windows,
     smoke_level_errors,
     subsample,
@@ -60,6 +61,7 @@ from aeqkit.data.windows import (
 __all__ = [
     "one_step_equivariance_error",
     "one_step_data_error",
+    "one_step_data_errors",
     "equivariance_windows",
     "dataset_orbits",
     "burgers_initial_condition",

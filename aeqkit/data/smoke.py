@@ -433,8 +433,8 @@ def one_step_equivariance_error(config: SmokeConfig, windows: Sequence[tuple[int
 
     Returns:
         ``{"mean": float, "per_element": {1: float, 2: float, 3: float}, "per_window": [float],
-        "own_next": (n_windows, 2, N, N)}`` (``own_next``: the simulator's own next frame, which is
-        the data's frame ``t + input_length``).
+        "own_next": (n_windows, 2, N, N), "per_element_window": (n_windows, 3)}`` (``own_next``: the
+        simulator's own next frame, which is the data's frame ``t + input_length``).
     """
     if not isinstance(config, SmokeConfig) or config.kind not in ("rotation", "levels"):
         raise ValueError("one_step_equivariance_error needs a SmokeConfig of kind 'rotation' or 'levels', "
@@ -497,7 +497,9 @@ def one_step_equivariance_error(config: SmokeConfig, windows: Sequence[tuple[int
         per_window.append(sum(errs) / 3)
     elem_means = {j: float(np.mean(v)) for j, v in per_element.items()}
     return {"mean": float(np.mean(list(elem_means.values()))), "per_element": elem_means,
-            "per_window": per_window, "own_next": torch.stack(own_next)}
+            "per_window": per_window, "own_next": torch.stack(own_next),
+            "per_element_window": torch.tensor([per_element[j] for j in (1, 2, 3)],
+                                               dtype=torch.float64).T}
 
 
 def generate_smoke(config: SmokeConfig, progress: bool = True) -> tuple[dict[str, torch.Tensor], dict]:

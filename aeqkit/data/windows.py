@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
-from aeqkit.data.cache import cached
+from aeqkit.data.cache import cache_path, cached
 from aeqkit.data.heat import HeatConfig, generate_heat
 from aeqkit.data.jet import JetConfig, generate_jet
 from aeqkit.data.smoke import NUM_LEVELS, SmokeConfig, generate_smoke
@@ -44,6 +44,7 @@ __all__ = [
     "load_dataset",
     "smoke_level_errors",
     "one_step_data_error",
+    "one_step_data_errors",
     "equivariance_windows",
     "sliding_windows",
     "subsample",
@@ -63,7 +64,20 @@ PROFILES: dict[str, dict[str, dict[str, Any]]] = {
         "smoke_translation": dict(kind="translation", resolution=32, steps=60, num_positions=8,
                                   **_QUICK_SOLVER),
         "smoke_scaling": dict(kind="scaling", resolution=32, steps=60, num_positions=8, **_QUICK_SOLVER),
-        "smoke_levels": dict(kind="levels", resolution=32, steps=60, num_positions=1, **_QUICK_SOLVER),
+        # Fig. 4 (Sec. 5.2: "small smoke plume datasets"): two base inflows x four orientations per
+        # level, so test-domain holds out one whole orbit
+        "smoke_levels": dict(kind="levels", resolution=16, steps=30, num_positions=2, **_QUICK_SOLVER),
+        "jet": dict(profile="quick"),
+        "_windows": dict(eval_steps=10, target_length=5),
+    },
+    # the quick data with longer Fig. 4 trajectories: <= 20 min per table on 2 CPU cores
+    "medium": {
+        "heat": dict(resolution=32, steps=60, num_sims=8, beta=0.3),
+        "smoke_rotation": dict(kind="rotation", resolution=32, steps=60, num_positions=2, **_QUICK_SOLVER),
+        "smoke_translation": dict(kind="translation", resolution=32, steps=60, num_positions=8,
+                                  **_QUICK_SOLVER),
+        "smoke_scaling": dict(kind="scaling", resolution=32, steps=60, num_positions=8, **_QUICK_SOLVER),
+        "smoke_levels": dict(kind="levels", resolution=16, steps=45, num_positions=2, **_QUICK_SOLVER),
         "jet": dict(profile="quick"),
         "_windows": dict(eval_steps=10, target_length=5),
     },
@@ -433,33 +447,71 @@ def one_step_data_error(data: ForecastData, windows: Sequence[tuple[int, int]] |
         ``{"mean", "per_element": {1, 2, 3}, "per_window", "windows"}``; ``mean`` is in the units of
         :func:`aeqkit.reproduce.model_equivariance_error`.
     """
+    return one_step_data_errors([data], None if windows is None else [windows], norm, root, progress)[0]
+
+
+def one_step_data_errors(datas: Sequence[ForecastData],
+                         windows: Sequence[Sequence[tuple[int, int]]] | None = None,
+                         norm: str = "l1", root: str | None = None,
+                         progress: bool = False) -> list[dict[str, Any]]:
+    """:func:`one_step_data_error` of several sets at once: the levels of one ``smoke_levels``
+    set share a simulation batch, so the uncached ones are re-simulated together (one PhiFlow run
+    instead of one per level) and each is cached on its own."""
     from aeqkit.data.smoke import OneStepConfig, one_step_equivariance_error
 
-    if not isinstance(data.config, SmokeConfig) or data.config.kind not in ("rotation", "levels"):
-        raise ValueError(f"one_step_data_error needs a smoke rotation or levels set, got {data.name!r}")
-    wins = equivariance_windows(data) if windows is None else [(int(a), int(b)) for a, b in windows]
-    L = int(data.meta.get("input_length", 10))
-    index = data.meta.get("sim_index") or list(range(data.fields.shape[0]))
-    glob = tuple((int(index[s_]), t) for s_, t in wins)
-    cfg = OneStepConfig(data.config, glob, L, norm)
+    cfgs, wins_all = [], []
+    for i, data in enumerate(datas):
+        if not isinstance(data.config, SmokeConfig) or data.config.kind not in ("rotation", "levels"):
+            raise ValueError(f"one_step_data_error needs a smoke rotation or levels set, got {data.name!r}")
+        wins = (equivariance_windows(data) if windows is None
+                else [(int(a), int(b)) for a, b in windows[i]])
+        L = int(data.meta.get("input_length", 10))
+        index = data.meta.get("sim_index") or list(range(data.fields.shape[0]))
+        glob = tuple((int(index[s_]), t) for s_, t in wins)
+        cfgs.append(OneStepConfig(data.config, glob, L, norm))
+        wins_all.append(wins)
+    todo: dict[Any, list[OneStepConfig]] = {}
+    for c in cfgs:
+        if not cache_path(c, root).exists():
+            todo.setdefault((c.smoke, c.input_length, c.norm), []).append(c)
+    computed: dict[OneStepConfig, dict[str, Any]] = {}
+    for (smoke, L, nrm), group in todo.items():
+        union = sorted({w for c in group for w in c.windows})
+        r = one_step_equivariance_error(smoke, union, L, nrm, progress=progress)
+        pos = {w: i for i, w in enumerate(union)}
+        per_el = r["per_element_window"]
+        for c in group:
+            idx = [pos[w] for w in c.windows]
+            pw = torch.tensor([r["per_window"][i] for i in idx], dtype=torch.float64)
+            pe = per_el[idx].mean(0)
+            computed[c] = {"per_window": pw, "per_element": pe}
 
-    def generate(c: OneStepConfig):
-        r = one_step_equivariance_error(c.smoke, c.windows, c.input_length, c.norm, progress=progress)
-        per_el = torch.tensor([r["per_element"][j] for j in (1, 2, 3)], dtype=torch.float64)
-        return ({"per_window": torch.tensor(r["per_window"], dtype=torch.float64), "per_element": per_el},
-                {"mean": r["mean"]})
+    out = []
+    for c, wins in zip(cfgs, wins_all):
+        def generate(cfg: OneStepConfig):
+            if cfg in computed:
+                d = computed[cfg]
+            else:  # another process removed the cache meanwhile
+                r = one_step_equivariance_error(cfg.smoke, cfg.windows, cfg.input_length, cfg.norm)
+                d = {"per_window": torch.tensor(r["per_window"], dtype=torch.float64),
+                     "per_element": r["per_element_window"].mean(0)}
+            return d, {"mean": float(d["per_element"].mean())}
 
-    payload = cached(cfg, generate, root=root)
-    per_el = payload["data"]["per_element"].tolist()
-    return {"mean": float(payload["meta"]["mean"]), "per_element": dict(zip((1, 2, 3), per_el)),
-            "per_window": payload["data"]["per_window"].tolist(), "windows": wins}
+        payload = cached(c, generate, root=root)
+        per_el = payload["data"]["per_element"].tolist()
+        out.append({"mean": float(payload["meta"]["mean"]), "per_element": dict(zip((1, 2, 3), per_el)),
+                    "per_window": payload["data"]["per_window"].tolist(), "windows": wins})
+    return out
 
 
-def equivariance_windows(data: ForecastData, limit: int = 32) -> list[tuple[int, int]]:
+def equivariance_windows(data: ForecastData, limit: int = 32,
+                         input_length: int | None = None) -> list[tuple[int, int]]:
     """``(simulation, start)`` windows for measuring equivariance errors (Fig. 4): evenly spaced
-    starts in *every* simulation of the set, so every C4 orientation appears equally often."""
+    starts in *every* simulation of the set (``data.fields``), so every C4 orientation appears
+    equally often, with the frame after each window inside the trajectory."""
     n_sims, n_frames = data.fields.shape[:2]
-    L = int(data.meta.get("input_length", 10))
+    meta = getattr(data, "meta", None) or {}
+    L = int(input_length if input_length is not None else meta.get("input_length", 10))
     per_sim = max(1, limit // n_sims)
     starts = torch.linspace(0, n_frames - L - 1, per_sim).round().long().unique().tolist()
     return [(s_, int(t)) for s_ in range(n_sims) for t in starts]
