@@ -745,6 +745,7 @@ def model_vs_data_error(
     *,
     title: str = "Model equivariance error vs data equivariance error",
     log: bool | str = "auto",
+    x_title: str = "one-step data equivariance error",
 ) -> go.Figure:
     """Fig. 4: each model's equivariance error against the data's, with the diagonal y = x.
 
@@ -758,7 +759,10 @@ def model_vs_data_error(
         log: logarithmic axes: True, False or ``"auto"`` (log when the errors span two decades
             or more, e.g. E2CNN's 4e-8 beside a ConvNet's 0.1; :func:`spans_decades`). On log
             axes, model errors below the y range (exact zeros) are drawn on its bottom edge as
-            down triangles (``layout.meta["clipped"]`` counts them).
+            down triangles (``layout.meta["clipped"]`` counts them); data errors of exactly 0
+            (a symmetric level) sit on the left edge as left triangles.
+        x_title: what the data error is. Compare like with like: the one-step error of the
+            data's own step (``aeqkit.data.one_step_data_error``), in the model's norm.
     """
     xs = to_numpy(data_errors).ravel()
     series = {}
@@ -770,14 +774,16 @@ def model_vs_data_error(
                 f"got {len(ys)}"
             )
         series[str(name)] = ys
+    x_zero = xs <= 0
     everything = np.concatenate([xs, *series.values()]) if len(xs) else np.ones(1)
     log = _resolve_log(log, everything, "log")
     hi = float(everything.max()) if len(xs) else 1.0
     lo, axis_range, clipped = 0.0, None, 0
     if log:
         axis_range = _log_range(everything)
-        x_range = _log_range(xs) if float(np.abs(xs).max()) > 0 else axis_range
+        x_range = _log_range(xs[~x_zero]) if bool((~x_zero).any()) else axis_range
         lo = 10 ** axis_range[0]
+        xs = np.where(x_zero, 10 ** x_range[0], xs)
     fig = go.Figure()
     for i, (name, ys) in enumerate(series.items()):
         below = ys < lo * 1.0001 if log else np.zeros(ys.shape, dtype=bool)
@@ -785,14 +791,15 @@ def model_vs_data_error(
         fig.add_trace(go.Scatter(
             x=xs, y=np.where(below, lo, ys), mode="lines+markers", name=name,
             line={"color": MODEL_COLORS[i % len(MODEL_COLORS)]},
-            marker={"symbol": np.where(below, "triangle-down", "circle").tolist()},
+            marker={"symbol": np.where(below, "triangle-down",
+                                       np.where(x_zero & log, "triangle-left", "circle")).tolist()},
             customdata=ys, hovertemplate=f"{name}: data %{{x:.3g}}, model %{{customdata:.3g}}<extra></extra>",
         ))
     diag = [min(lo, 10 ** x_range[0]), hi] if log else [0.0, hi]
     fig.add_trace(go.Scatter(x=diag, y=diag, mode="lines", name="y = x",
                              line={"dash": "dot", "color": "gray"}))
     fig.update_layout(
-        title=title, xaxis_title="data equivariance error",
+        title=title, xaxis_title=x_title,
         yaxis_title="model equivariance error", width=560, height=420,
         xaxis_type="log" if log else "linear", yaxis_type="log" if log else "linear",
         margin={"l": 60, "r": 10, "t": 50, "b": 50},
