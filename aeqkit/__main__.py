@@ -335,6 +335,11 @@ register("reproduce", Command("train and evaluate models as in the paper's Sec. 
                               _reproduce_arguments, _reproduce_run, _reproduce_check))
 register("sweep", Command("Optuna hyperparameter sweeps (Table 3 grid), resumable, many workers "
                           "/ machines", "aeqkit.sweep:add_arguments", "aeqkit.sweep:main"))
+register("ledger", Command("reproduction ledger: paper, independent and aeqkit results side by side "
+                           "(build/ledger.json, .md)", "aeqkit.ledger:add_arguments",
+                           "aeqkit.ledger:run_cli", "aeqkit.ledger:check"))
+register("claims", Command("the paper's claims as checks: measured, target, verdict (build/claims.json)",
+                           "aeqkit.claims:add_arguments", "aeqkit.claims:run_cli", "aeqkit.claims:check"))
 
 
 # ---------------------------------------------------------------- parser and entry point
