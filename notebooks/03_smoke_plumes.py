@@ -190,6 +190,14 @@ record("smoke_rotation_data_ee", data.meta["data_equivariance_error"])
 # steps, 3 seeds) are printed beside for the *ordering*, not the absolute values.
 
 # %%
+# The two relaxed layers of the table (see notebook 02): RGroup mixes kernel banks per group element
+# (Eq. 4), RSteer weights an equivariant kernel basis per kernel position (Eq. 7).
+from aeqkit import diagrams
+
+diagrams.relaxed_group_conv_diagram(num_filter_banks=3, group_order=4).show()
+diagrams.relaxed_steerable_diagram(num_basis=3, kernel_size=5, breaking=0.5).show()
+
+# %%
 from aeqkit import paper
 from aeqkit.data import subsample
 from aeqkit.models import build
