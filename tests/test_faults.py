@@ -232,6 +232,7 @@ class Evil:
         return (open, (self.marker, "w"))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # torch's note on the raw pickle
 @pytest.mark.parametrize("wrap", ["bare", "in-dict", "cache-payload", "raw-pickle"])
 def test_a_crafted_pickle_is_never_executed(tmp_path, wrap):
     marker = tmp_path / "pwned"
