@@ -51,8 +51,8 @@
 # **Time**: about 55 minutes in class (section times below), plus the exercises at the end.
 
 # %%
-# Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
-# Seeding happens in the cell after `parameters`, so a papermill-injected SEED takes effect.
+# Setup: imports, plotly display, device and version banner.
+# The random seed is set in the cell after the parameters, so a SEED changed there takes effect.
 import torch
 
 from aeqkit import viz, widgets
@@ -190,8 +190,7 @@ record("fig5_best_over_worst_mae", min(mae.values()) / max(mae.values()))
 # - `.pt` / `.pth` with a tensor (or a dict with `"velocity"`),
 # - netCDF3 `.nc` with `velocity(time, component, y, x)` or `u`, `v` of `(time, y, x)`.
 #
-# Then set `PIV_FILES = ["window_00.npz", ...]` in the parameters cell (or
-# `papermill -p PIV_FILES '[...]'`): the notebook uses `aeqkit.data.piv_dataset`, which validates every
+# Then set `PIV_FILES = ["window_00.npz", ...]` in the parameters cell: the notebook uses `aeqkit.data.piv_dataset`, which validates every
 # file (rank, channels, NaN/inf) and splits the regions 80/20 into training and test-domain windows.
 # The cell below writes one synthetic window in that format and reads it back.
 

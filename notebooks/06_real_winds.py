@@ -47,10 +47,12 @@
 #
 # Run top to bottom on a fresh kernel. `PROFILE = "quick"` finishes in about two minutes on two
 # CPU cores; `"full"` trains longer and wider.
+#
+# **Time**: about 80 minutes in class (section times below), plus the exercises at the end.
 
 # %%
-# Setup: imports, plotly renderer (interactive in JupyterLab, compact when headless), device, banner.
-# Seeding happens in the cell after `parameters`, so a papermill-injected SEED takes effect.
+# Setup: imports, plotly display, device and version banner.
+# The random seed is set in the cell after the parameters, so a SEED changed there takes effect.
 import numpy as np
 import torch
 
@@ -80,7 +82,7 @@ sizes = {
 print(PROFILE, sizes)
 
 # %% [markdown]
-# ## 1 · The record: FNOC monthly Navy surface winds, 1982-1992
+# ## 1 · The record: FNOC monthly Navy surface winds, 1982-1992 (≈ 10 min)
 #
 # One global netCDF 3 file: variables `UWND`, `VWND` on `(TIME, FNOCY, FNOCX)`, 132 months on a
 # 2.5° grid (73 x 144), fill value -99.9. `open_flow` finds the components by name, matches the
@@ -119,7 +121,7 @@ orientation_ok = at["-45°"] > 0 and at["+45°"] > 0 and at["-15°"] < 0 and at[
 record("orientation_ok", int(orientation_ok))
 
 # %% [markdown]
-# ## 2 · Regions on a grid where a 90° turn is a rotation
+# ## 2 · Regions on a grid where a 90° turn is a rotation (≈ 10 min)
 #
 # On a 2.5° grid a cell at 40° N is 278 km tall but only 213 km wide, so `torch.rot90` of the array
 # is *not* a physical rotation. `regrid_isotropic` interpolates a lat-lon box to a grid with equal
@@ -143,7 +145,7 @@ viz.fields_grid([r.fields[0, 0] for r in regions], titles=[f"{k}, Jan 1982" for 
                 title="Regridded regions (arrows: wind; colour: speed)").show()
 
 # %% [markdown]
-# ## 3 · Leak-free splits and a vector normaliser
+# ## 3 · Leak-free splits and a vector normaliser (≈ 10 min)
 #
 # Validation is a contiguous block (1989-07 to 1990-12), test-future the last two years (1991-1992),
 # training everything before: every window lies inside its block, so no frame is shared by windows of
@@ -163,7 +165,7 @@ print(data, f"\nscale: {scale:.3f} m/s per model unit; blocks: {data.meta['block
 record("wind_scale", scale)
 
 # %% [markdown]
-# ## 4 · Baselines first
+# ## 4 · Baselines first (≈ 10 min)
 #
 # Each forecaster sees `L` months and predicts the next three autoregressively; the score is the
 # 3-step RMSE in m/s (`aeqkit.train.evaluate`'s convention). Baselines: **persistence** (next month
@@ -189,7 +191,7 @@ for name, r in results.items():
         record(f"{name}_{s.split('_')[1]}_rmse", r[s])
 
 # %% [markdown]
-# ## 5 · Networks: Conv, exact C4, relaxed C4
+# ## 5 · Networks: Conv, exact C4, relaxed C4 (≈ 15 min)
 #
 # The same protocol for a ConvNet (no rotation symmetry), the exactly C4-equivariant model (`equiv`)
 # and the two relaxed models of the paper (`rgroup`: relaxed group convolution, Eq. 5; `rsteer`:
@@ -233,7 +235,7 @@ rows = [{"model": k, "parameters": v.get("params", "-"), "future RMSE (m/s)": v[
 viz.metric_table_figure(rows, title="Navy winds, 3-step RMSE (m/s); networks: mean ± std over seeds").show()
 
 # %% [markdown]
-# ## 6 · Honest reading: who wins, and what does exact C4 cost?
+# ## 6 · Honest reading: who wins, and what does exact C4 cost? (≈ 15 min)
 
 # %%
 best_net = min(nets, key=lambda k: results[k]["test_future"])
@@ -282,7 +284,7 @@ record("c4_cost_net_domain", cost_net["test_domain"])
 # > northern test years? Which single symmetry would map the North Pacific onto the South Pacific?
 
 # %% [markdown]
-# ## 7 · What did the relaxed weights learn?
+# ## 7 · What did the relaxed weights learn? (≈ 10 min)
 #
 # The relaxed group convolution's weights `w_l(h)` are functions on C4; their Fourier transform over
 # h splits them onto the irreps (frequencies 0, 1, 2). Energy only on frequency 0 is an exactly

@@ -77,6 +77,24 @@ def check_source(path: Path) -> None:
     assert longest <= 40, f"{path.name} has a {longest}-line cell: move the code into aeqkit"
 
 
+# words that belong to the developers' tooling or to material students do not have
+DEVELOPER_WORDS = ("papermill", "headless", "harness", "the talk", "make_notebooks", "AEQKIT_HEADLESS")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_developer_facing_text(path: Path) -> None:
+    """Markdown and code comments speak to a student: no tooling remarks, no unavailable sources."""
+    nb = _export().read_source(path)
+    found = []
+    for cell in nb.cells:
+        lines = cell.source.splitlines()
+        if cell.cell_type == "code":
+            lines = [ln.split("#", 1)[1] for ln in lines if "#" in ln]
+        for line in lines:
+            found += [w for w in DEVELOPER_WORDS if w.lower() in line.lower()]
+    assert not found, f"{path.name}: developer-facing words in the text: {sorted(set(found))}"
+
+
 def test_there_are_notebooks() -> None:
     assert len(NOTEBOOKS) >= 6, [p.name for p in NOTEBOOKS]
     assert (NOTEBOOK_DIR / "jupytext.toml").exists()
