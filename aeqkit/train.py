@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Subset
 
 from aeqkit.io import atomic_save, verified_load
 from aeqkit.utils import resolve_device, seed_everything
@@ -247,6 +247,28 @@ def _check_positive(name: str, value: float | int, *, allow_zero: bool = False) 
         raise ValueError(f"{name} must be {kind} {bound}, got {value!r}")
 
 
+def _dataset_mask(dataset: Dataset) -> torch.Tensor | None:
+    """``dataset.mask``, looking through ``Subset`` / ``ConcatDataset`` wrappers (whose parts
+    must then agree)."""
+    mask = getattr(dataset, "mask", None)
+    if mask is not None:
+        return mask
+    if isinstance(dataset, Subset):
+        return _dataset_mask(dataset.dataset)
+    if isinstance(dataset, ConcatDataset):
+        masks = [_dataset_mask(d) for d in dataset.datasets]
+        if all(m is None for m in masks):
+            return None
+        first = masks[0]
+        if any(m is None or first is None or not torch.equal(torch.as_tensor(m),
+                                                              torch.as_tensor(first))
+               for m in masks):
+            raise ValueError("the parts of a ConcatDataset have different masks; pass mask= "
+                             "explicitly (a bool (H, W) tensor of cells valid in every part)")
+        return first
+    return None
+
+
 def _resolve_mask(mask: torch.Tensor | None, dataset: Dataset, name: str = "mask"
                   ) -> torch.Tensor | None:
     """The valid-cell mask to use: ``mask`` if given, else ``dataset.mask``, checked against the data.
@@ -255,7 +277,7 @@ def _resolve_mask(mask: torch.Tensor | None, dataset: Dataset, name: str = "mask
         mask: (H, W) bool, True where a cell is valid.
     """
     if mask is None:
-        mask = getattr(dataset, "mask", None)
+        mask = _dataset_mask(dataset)
         if mask is None:
             return None
     if not isinstance(mask, torch.Tensor):

@@ -496,3 +496,22 @@ def test_evaluate_names_every_bad_argument(data, kwargs, error, match):
     _, valid = data
     with pytest.raises(error, match=match):
         evaluate(Damp(1.0), valid, **{"steps": 3, **kwargs})
+
+
+def test_the_mask_of_a_wrapped_dataset_is_found():
+    from torch.utils.data import ConcatDataset, Subset
+
+    mask = torch.ones(H, W, dtype=torch.bool)
+    mask[0] = False
+    traj = advection(2, 15, seed=3)
+    traj[..., 0, :] = float("nan")
+    ds = WindowDataset(traj, k=4)
+    ds.mask = mask
+    direct = evaluate(Damp(0.9), ds, steps=4).rmse
+    assert math.isfinite(direct)
+    assert evaluate(Damp(0.9), Subset(ds, range(len(ds))), steps=4).rmse == pytest.approx(direct)
+    assert evaluate(Damp(0.9), ConcatDataset([ds, ds]), steps=4).rmse == pytest.approx(direct)
+    other = WindowDataset(traj, k=4)
+    other.mask = ~mask
+    with pytest.raises(ValueError, match="different masks"):
+        evaluate(Damp(0.9), ConcatDataset([ds, other]), steps=4)
