@@ -18,7 +18,8 @@ Masks: for elements acting by interpolation (e.g. 45° rotations, scalings) only
 inside the grid are compared (the lost corners are masked out and reported as ``valid_fraction``). A
 caller's ``valid_mask`` (bool ``(H, W)``, e.g. land or missing data) restricts the comparison to cells
 ``p`` where both ``p`` and its preimage ``g⁻¹p`` are valid (``mask ∧ g·mask``). ``erode=r`` further drops
-cells within ``r`` cells of an invalid one, for an ``f`` whose receptive field has radius ``r``.
+cells within ``r`` cells of an invalid one or of the grid's edge, for an ``f`` whose receptive field has
+radius ``r`` (its zero padding is then never compared).
 Each element's entry says whether it acted ``"exact"`` or ``"interpolated"``.
 
 See also: notebook 00, sections 2-3.
@@ -179,11 +180,13 @@ def _check_mask(valid_mask: torch.Tensor | None, shape: tuple[int, int]) -> torc
 
 
 def erode_mask(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """Drop cells of a bool ``(H, W)`` mask within ``radius`` cells (Chebyshev) of an invalid cell."""
-    if radius <= 0 or bool(mask.all()):
+    """Drop cells of a bool ``(H, W)`` mask within ``radius`` cells (Chebyshev) of an invalid cell or
+    of the grid's edge (what lies outside the grid, e.g. zero padding, counts as invalid)."""
+    if radius <= 0:
         return mask
     bad = (~mask).to(torch.float32)[None, None]
-    grown = torch.nn.functional.max_pool2d(bad, 2 * radius + 1, stride=1, padding=radius)[0, 0] > 0
+    bad = torch.nn.functional.pad(bad, (radius,) * 4, value=1.0)
+    grown = torch.nn.functional.max_pool2d(bad, 2 * radius + 1, stride=1)[0, 0] > 0
     return mask & ~grown
 
 
@@ -209,8 +212,8 @@ def element_mask(group: Group, g: Hashable, shape: tuple[int, int], valid_mask: 
 
     Cells that come from outside the grid under an interpolated action (the group's ``valid_mask``),
     cells that are invalid or whose preimage is invalid (``valid_mask ∧ g·valid_mask``), then eroded by
-    ``erode`` cells. ``times``: for time-dependent groups, the times at which ``g`` acts (all of them
-    must map valid cells to valid cells).
+    ``erode`` cells (also from the grid's edge). ``times``: for time-dependent groups, the times at
+    which ``g`` acts (all of them must map valid cells to valid cells).
     """
     mask = None
     if not group.is_exact(g, shape):
@@ -218,8 +221,8 @@ def element_mask(group: Group, g: Hashable, shape: tuple[int, int], valid_mask: 
     if valid_mask is not None:
         vm = valid_mask.cpu() & _transport_mask(group, g, valid_mask.cpu(), times)
         mask = vm if mask is None else mask & vm
-    if mask is not None:
-        mask = erode_mask(mask, int(erode))
+    if erode > 0:
+        mask = erode_mask(torch.ones(shape, dtype=torch.bool) if mask is None else mask, int(erode))
     return mask
 
 
@@ -282,7 +285,8 @@ def equivariance_error(
         exact_only: test only elements that act without interpolation.
         valid_mask: optional bool ``(H, W)`` mask of valid cells (input and output share the grid); an
             element is scored only where the cell and its preimage are valid (``mask ∧ g·mask``).
-        erode: drop cells within this many cells of an invalid one (the receptive-field radius of ``f``).
+        erode: drop cells within this many cells of an invalid one or of the grid's edge (the
+            receptive-field radius of ``f``).
         in_times, out_times: for time-dependent groups (uniform motion) the times of the input and
             output frames (a number, or one per frame on axis -4). Default: the forecasting convention,
             input frames at ``0, dt, ..`` and the output one step after the last input frame.

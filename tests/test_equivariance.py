@@ -215,3 +215,16 @@ def test_interpolated_elements_get_their_own_mask_and_say_so():
     acts = {e.label: e.action for e in rep.per_element}
     assert acts == {"0°": "exact", "45°": "interpolated", "90°": "exact"}
     assert rep.per_element[1].valid_fraction < 0.9 and "interpolated" in str(rep)
+
+
+def test_erosion_also_removes_cells_next_to_the_grid_edge():
+    from aeqkit.equivariance import erode_mask
+
+    full = torch.ones(5, 5, dtype=torch.bool)
+    inner = erode_mask(full, 1)
+    assert int(inner.sum()) == 9 and bool(inner[1:4, 1:4].all())
+    # a zero-padded (non-periodic) stencil under a 45° rotation: exact nowhere near the edge or the
+    # lost corners, so erode=1 only removes cells, it never adds any
+    rep0 = equivariance_error(isotropic, X, "C8", elements=[1], erode=0)
+    rep1 = equivariance_error(isotropic, X, "C8", elements=[1], erode=1)
+    assert rep1.per_element[0].valid_fraction < rep0.per_element[0].valid_fraction
