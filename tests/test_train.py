@@ -515,3 +515,13 @@ def test_the_mask_of_a_wrapped_dataset_is_found():
     other.mask = ~mask
     with pytest.raises(ValueError, match="different masks"):
         evaluate(Damp(0.9), ConcatDataset([ds, other]), steps=4)
+
+
+def test_build_seed_makes_a_model_reproducible():
+    from aeqkit.models import build
+
+    kw = dict(symmetry="rotation", width=4, num_layers=2, kernel_size=3)
+    a, b, c = build("conv", seed=3, **kw), build("conv", seed=3, **kw), build("conv", seed=4, **kw)
+    assert torch.equal(_params(a), _params(b)) and not torch.equal(_params(a), _params(c))
+    with pytest.raises(ValueError, match="seed"):
+        build("conv", seed=-1, **kw)

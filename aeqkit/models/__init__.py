@@ -323,7 +323,8 @@ def _accepted_hparams(canonical: str, symmetry: str | None) -> set[str] | None:
     return names
 
 
-def build(name: str, symmetry: str | None = "default", **hparams) -> Forecaster:
+def build(name: str, symmetry: str | None = "default", *, seed: int | None = None,
+          **hparams) -> Forecaster:
     """Build a forecaster by name (paper Tables 1-2).
 
     Args:
@@ -336,6 +337,9 @@ def build(name: str, symmetry: str | None = "default", **hparams) -> Forecaster:
             ``input_size``, ``kernel_size`` and ``padding_mode`` (:data:`SHARED_HPARAMS`) are
             accepted by every model and ignored where meaningless (the grid size by models that
             run on any grid, kernels by the MLP), so a profile can pass them to all models.
+        seed: when given, the initial weights are drawn under ``aeqkit.utils.seeded(seed)``:
+            the same seed gives the same model, and the caller's random streams are untouched
+            (``aeqkit.train.fit``'s ``seed`` only covers shuffling).
 
     Returns:
         A :class:`~aeqkit.models.base.Forecaster` mapping ``(B, 10, 2, H, W) -> (B, 2, H, W)``.
@@ -368,7 +372,13 @@ def build(name: str, symmetry: str | None = "default", **hparams) -> Forecaster:
         if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a) or a < 0:
             raise ValueError(f"alpha (weight of the equivariance penalty / extra loss) must be a finite "
                              f"number >= 0, got {a!r}")
-    model = _REGISTRY[canonical][0](symmetry, **hparams)
+    if seed is not None:
+        from aeqkit.utils import seeded
+
+        with seeded(seed):
+            model = _REGISTRY[canonical][0](symmetry, **hparams)
+    else:
+        model = _REGISTRY[canonical][0](symmetry, **hparams)
     model.name = canonical
     return model
 
