@@ -596,8 +596,9 @@ def fit(
                          f"got {valid_steps}")
 
     if alpha is not None:
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
-            raise ValueError(f"alpha must be a number >= 0 or None, got {alpha!r}")
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (
+                alpha >= 0 and math.isfinite(alpha)):
+            raise ValueError(f"alpha must be a finite number >= 0 or None, got {alpha!r}")
         if not hasattr(model, "alpha"):
             raise ValueError(
                 f"alpha={alpha} was given but {type(model).__name__} has no 'alpha' attribute; "

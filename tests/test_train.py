@@ -473,6 +473,8 @@ NAN = float("nan")
         (dict(mask=torch.ones(H, W)), TypeError, "mask"),
         (dict(mask=torch.ones(3, 3, dtype=torch.bool)), ValueError, "mask"),
         (dict(checkpoint="/proc/aeqkit-no/x.pt"), ValueError, "checkpoint"),
+        (dict(alpha=float("inf")), ValueError, "alpha"),
+        (dict(alpha=NAN), ValueError, "alpha"),
     ],
     ids=lambda v: None,
 )
