@@ -95,3 +95,22 @@ def test_every_trainable_parameter_entry_gets_a_data_gradient(name, sym, extra):
     dead = {n: int((g == 0).sum()) if g is not None else p.numel() for n, p, g in zip(names, params, grads)}
     dead = {n: c for n, c in dead.items() if c}
     assert not dead, dead
+
+
+@pytest.mark.parametrize("sym", ["rotation", "translation"])
+def test_clcnn_border_taps_that_read_zero_padding_are_held_at_zero_and_not_penalised(sym):
+    """Issue 12 item 8: taps reading the zero padding (140 per layer at 12x12, k=3) were random at
+    initialisation, never got a data gradient and entered the translation hinge."""
+    torch.manual_seed(0)
+    model = _small("clcnn", sym).double()
+    for layer in model.layers:
+        dead = ~layer.tap_support[:, :, None, None].expand_as(layer.weight)
+        assert int(dead.sum()) > 0 and float(layer.weight.detach()[dead].abs().max()) == 0.0
+    before = float(model.hinge().detach())
+    with torch.no_grad():  # whatever sits in a dead tap does not change the hinge or the output
+        x = torch.randn(2, 10, 2, 12, 12, dtype=torch.float64)
+        y = model(x)
+        for layer in model.layers:
+            layer.weight.add_(torch.randn_like(layer.weight) * ~layer.tap_support[:, :, None, None])
+        assert torch.allclose(model(x), y, atol=1e-12)
+    assert float(model.hinge().detach()) == pytest.approx(before, abs=1e-12) or sym == "rotation"

@@ -105,6 +105,25 @@ class LocallyConnected2d(nn.Module):
         kernel = torch.empty(out_channels, in_channels, k, k).uniform_(-bound, bound)
         self.weight = nn.Parameter(kernel.expand(h, w, -1, -1, -1, -1).clone())
         self.bias = nn.Parameter(torch.zeros(h, w, out_channels)) if bias else None
+        # taps that read the zero padding (x + d*y outside the grid) multiply zeros: they never get a
+        # data gradient, so they are held at zero and left out of the hinge
+        self.register_buffer("tap_support", self._tap_support(), persistent=False)
+        with torch.no_grad():
+            self.weight.mul_(self._support_mask(self.weight))
+
+    def _tap_support(self) -> torch.Tensor:
+        """Bool ``(H, W, k, k)``: tap ``y`` of the kernel at ``x`` reads a grid cell (not padding)."""
+        h, w = self.input_size
+        k, d = self.kernel_size, self.dilation
+        if self.padding_mode != "zeros":
+            return torch.ones(h, w, k, k, dtype=torch.bool)
+        off = (torch.arange(k) - k // 2) * d
+        rows = (torch.arange(h)[:, None] + off[None, :] >= 0) & (torch.arange(h)[:, None] + off[None, :] < h)
+        cols = (torch.arange(w)[:, None] + off[None, :] >= 0) & (torch.arange(w)[:, None] + off[None, :] < w)
+        return rows[:, None, :, None] & cols[None, :, None, :]
+
+    def _support_mask(self, weight: torch.Tensor) -> torch.Tensor:
+        return self.tap_support[:, :, None, None].to(weight.dtype)
 
     def forward(self, x: torch.Tensor, dilation: int | None = None) -> torch.Tensor:
         h, w = self.input_size
@@ -155,6 +174,9 @@ class LocallyConnected2d(nn.Module):
                 self.weight.copy_(self.weight.mean(dim=(0, 1), keepdim=True).expand_as(self.weight))
                 if self.bias is not None:
                     self.bias.copy_(self.bias.mean(dim=(0, 1), keepdim=True).expand_as(self.bias))
+            # dead taps (padding) back to zero: the grid's rotations map them to dead taps, so the
+            # rotation hinge stays 0; the translation hinge skips them
+            self.weight.mul_(self._support_mask(self.weight))
 
     def hinge(self, symmetry: str, in_blocks: tuple[str, ...] = (),
               out_blocks: tuple[str, ...] = ()) -> torch.Tensor:
@@ -168,8 +190,11 @@ class LocallyConnected2d(nn.Module):
                     diff = diff + (b - self.bias).pow(2).sum()
                 terms.append(_safe_sqrt(diff))
         else:
+            sup = self.tap_support[:, :, None, None]
             for dims in (0, 1):
-                diff = (torch.roll(self.weight, 1, dims=dims) - self.weight).pow(2).sum()
+                both = sup & torch.roll(sup, 1, dims=dims)  # pairs of live taps only
+                diff = torch.where(both, torch.roll(self.weight, 1, dims=dims) - self.weight,
+                                   self.weight.new_zeros(())).pow(2).sum()
                 if self.bias is not None:
                     diff = diff + (torch.roll(self.bias, 1, dims=dims) - self.bias).pow(2).sum()
                 terms.append(_safe_sqrt(diff))
