@@ -211,6 +211,15 @@ def test_time_steps_checked_and_monthly_period(tmp_path: Path) -> None:
     assert str(rec.times[0])[:10] == "2001-01-16"
 
 
+def test_non_standard_calendar_months(tmp_path: Path) -> None:
+    pytest.importorskip("cftime")
+    _write(tmp_path / "c.nc", "NETCDF4", times=np.arange(6) * 30.0 + 15, time_units="days since 2001-01-01")
+    with netCDF4.Dataset(tmp_path / "c.nc", "a") as nc:
+        nc["time"].calendar = "360_day"
+    rec = open_flow(tmp_path / "c.nc")
+    assert rec.period == 12 and rec.phase.tolist() == [0, 1, 2, 3, 4, 5]
+
+
 def test_longitude_wrap_selects_across_the_seam(tmp_path: Path) -> None:
     lon = np.arange(0.0, 360.0, 30.0)
     _write(tmp_path / "g.nc", "NETCDF4", lon=lon)

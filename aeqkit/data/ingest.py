@@ -368,6 +368,19 @@ def _check_times(times: np.ndarray | None) -> tuple[int | None, np.ndarray | Non
     """``(period, phase, step)`` for a time axis; raises for non-uniform steps."""
     if times is None or len(times) < 2:
         return None, None, None
+    if times.dtype == object and all(hasattr(t, "year") and hasattr(t, "month") for t in times):
+        # cftime dates (360_day, noleap, ... calendars): months and steps from their fields
+        months = np.array([t.year * 12 + t.month - 1 for t in times], dtype=np.int64)
+        days = np.array([(b - a).total_seconds() / 86400.0 for a, b in zip(times[:-1], times[1:])])
+        if bool((days <= 0).any()):
+            raise ValueError("time stamps must increase strictly; sort or deduplicate the record first")
+        if bool((np.diff(months) == 1).all()) and bool(((days > 26) & (days < 34)).all()):
+            return 12, months % 12, "1 month"
+        if float(days.max() - days.min()) > 1e-6 * float(days.mean()):
+            uniq = np.unique(np.round(days, 4))[:6].tolist()
+            raise ValueError(f"time steps are not uniform: found steps of {uniq} days; resample first or "
+                             "select a uniform stretch")
+        return None, None, f"{float(days.mean()):g} days"
     if np.issubdtype(times.dtype, np.datetime64):
         t = times.astype("datetime64[ns]")
         if bool((np.diff(t) <= np.timedelta64(0, "ns")).any()):
