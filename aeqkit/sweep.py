@@ -645,8 +645,17 @@ def _run_workers(cfg: SweepConfig, model: str, storage_url: str, remaining: int,
                 bar.n = _finished(study)
                 bar.refresh()
     except KeyboardInterrupt:
+        # Ctrl-C reaches the workers too; a SIGTERM to this process does not: pass it on, so that
+        # each worker's Optuna marks its running trial FAIL (a rerun resumes), then wait
         for p in procs:
-            p.join(timeout=30)  # the workers got the SIGINT too; Optuna marks their trials FAIL
+            p.join(timeout=10)
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+        for p in procs:
+            p.join(timeout=60)
+            if p.is_alive():
+                p.kill()
         raise
     finally:
         for p in procs:

@@ -10,6 +10,7 @@ sampler, the pruner and the worker processes without training.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -392,3 +393,41 @@ def test_temporary_postgres_names_what_is_missing(monkeypatch):
     with pytest.raises(sweep.PostgresUnavailable, match="initdb, pg_ctl"):
         with sweep.temporary_postgres():
             pass
+
+
+@pytest.mark.slow
+def test_sigterm_marks_running_trials_failed_and_a_rerun_resumes(tmp_path):
+    """A scheduler's SIGTERM to the command (2 workers) leaves no trial RUNNING; the same command
+    again finishes exactly the requested number of trials."""
+    import signal
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "aeqkit", "sweep", "table1", "--models", "conv", "--trials",
+            "2", "--workers", "2", "--objective", "toy", "--out", str(tmp_path), "--no-progress",
+            "--pruner", "none"]
+    proc = subprocess.Popen(args + ["--toy-seconds", "600"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    storage, name = sweep.default_storage(tmp_path), "table1-rotation-quick-conv"
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            try:
+                running = _study(storage, name).get_trials(states=(TrialState.RUNNING,))
+            except KeyError:  # the study does not exist yet
+                continue
+            if len(running) == 2:
+                break
+        else:
+            pytest.fail("the two workers did not start their trials within 240 s")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    states = [t.state for t in _study(storage, name).get_trials()]
+    assert states == [TrialState.FAIL, TrialState.FAIL]
+    assert subprocess.run(args, timeout=300).returncode == 0
+    finished = _study(storage, name).get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert len(finished) == 2
