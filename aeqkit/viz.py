@@ -63,6 +63,8 @@ _FIELD_KINDS = ("auto", "scalar", "magnitude", "quiver", "vector", "vorticity")
 #: Widest figure (CSS px) any builder returns: a JupyterLab output area is 968 px wide in a
 #: 1400 px window with the file browser open (measured in Chromium, JupyterLab 4).
 MAX_FIGURE_WIDTH = 900
+#: Tallest field panel (CSS px) of an animation, so a tall jet window does not fill the screen.
+MAX_PANEL_HEIGHT = 420
 
 
 # --------------------------------------------------------------------------- helpers
@@ -218,6 +220,21 @@ def _resolve_log(log: bool | str, values: Any, name: str) -> bool:
     if isinstance(log, bool):
         return log
     raise ValueError(f"expected {name} to be True, False or 'auto', got {log!r}")
+
+
+def _wrap_title(text: str, width_px: float, size: float = 16) -> str:
+    """Break ``text`` at spaces into lines of at most ``width_px`` (0.6 em per character)."""
+    per_line = max(4, int(width_px / (0.6 * size)))
+    if len(text) <= per_line or " " not in text:
+        return text
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > per_line:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join([*lines, line])
 
 
 def _fit_cells(cols: int, cell_px: int, extra_px: int) -> int:
@@ -729,10 +746,13 @@ def error_map_figure(
                                  zmin=0.0, zmax=emax, showscale=(i == 0),
                                  colorbar={"thickness": 10}), row=1, col=i + 2)
     _square_axes(fig, 1, n)
+    width = min(MAX_FIGURE_WIDTH, 80 + 180 * n)
+    # panel width left by the margins and the two colour bars; the height follows the field's
+    # aspect (a 62 x 23 jet window is tall), capped at MAX_PANEL_HEIGHT
+    panel = (width - 160) / n * 0.97
+    aspect = tgt.shape[-2] / max(tgt.shape[-1], 1)
     fig.update_layout(
-        title=title, width=min(MAX_FIGURE_WIDTH, 80 + 180 * n),
-        height=300 if tgt.shape[-1] > tgt.shape[-2]
-        else 60 + int(180 * tgt.shape[-2] / max(tgt.shape[-1], 1)),
+        title=title, width=width, height=90 + int(min(panel * aspect, MAX_PANEL_HEIGHT)),
         margin={"l": 50, "r": 10, "t": 70, "b": 10},
         meta={"mae": {k: float(v.mean()) for k, v in maps.items()}},
     )
@@ -883,11 +903,16 @@ def animation_gallery(
         for t in idx
     ]
     first = next(iter(images.values()))
+    aspect = first.shape[-2] / max(first.shape[-1], 1)  # H / W of a panel
     cell = _fit_cells(n, 260, 110)
+    cell = max(40, min(cell, int(MAX_PANEL_HEIGHT / aspect)))  # tall fields: cap the height
+    for ann in fig.layout.annotations:  # panel titles wrap rather than run into each other
+        ann.text = _wrap_title(ann.text, cell - 8, 16)
+    extra = 20 * max([a.text.count("<br>") for a in fig.layout.annotations] or [0])
     fig.update_layout(
-        title=title, width=110 + cell * n,
-        height=80 + 100 + int(cell * first.shape[-2] / max(first.shape[-1], 1)),
-        margin={"l": 10, "r": 90, "t": 70, "b": 100},
+        title={"text": title, "yref": "container", "y": 0.99, "yanchor": "top"},
+        width=110 + cell * n, height=80 + 100 + extra + int(cell * aspect),
+        margin={"l": 10, "r": 90, "t": 70 + extra, "b": 100},
         updatemenus=[{
             "type": "buttons", "showactive": False, "x": 0.0, "y": -0.05, "xanchor": "left",
             "direction": "left", "pad": {"r": 10, "t": 30},

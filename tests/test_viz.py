@@ -435,3 +435,18 @@ def test_equivariance_error_bars_go_log_across_decades() -> None:
     assert low < np.log10(4e-8) and np.log10(0.1) < high  # every bar (and its label) visible
     toy = viz.equivariance_error_bars({"0°": 0.0, "90°": 0.3, "180°": 0.3})
     assert toy.layout.yaxis.type == "linear"  # an exact zero at the identity is no decade
+
+
+def test_animation_gallery_caps_tall_panels() -> None:
+    tall = np.random.default_rng(0).normal(size=(6, 2, 62, 23))  # a jet window: H > W
+    fig = viz.animation_gallery({str(i): tall for i in range(3)})
+    assert fig.layout.height - 180 <= viz.MAX_PANEL_HEIGHT  # title, controls + one capped panel
+    assert fig.layout.width <= viz.MAX_FIGURE_WIDTH
+
+
+def test_animation_gallery_wraps_long_panel_titles() -> None:
+    tall = np.random.default_rng(0).normal(size=(4, 2, 62, 23))
+    fig = viz.animation_gallery({f"window {i} [SYNTHETIC]": tall for i in range(3)})
+    titles = [a.text for a in fig.layout.annotations]
+    assert all("<br>" in t for t in titles)  # a ~150 px panel cannot hold 20 characters on a line
+    assert fig.layout.margin.t > 70  # and the title band grows instead of overprinting the title
