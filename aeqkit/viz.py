@@ -15,7 +15,7 @@ Builders taking data (arrays, dicts of numbers) live in the first half of the mo
 "view" builders that compute something from slider values (breaking strength, β, L, α,
 group order) live in the second half and call the rest of :mod:`aeqkit`.
 
-See also: notebooks 00-04.
+See also: notebooks 00-06; the method schematics are in :mod:`aeqkit.diagrams`.
 """
 
 from __future__ import annotations
