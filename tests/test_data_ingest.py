@@ -357,6 +357,9 @@ def test_record_normaliser_from_training_block_only() -> None:
     train_frames = [t for a, b in data.meta["blocks"]["train"] for t in range(a, b)]
     expect = float(rec.fields[0, train_frames].double().pow(2).mean().sqrt())
     assert abs(data.meta["scale"] - expect) < 1e-9 * expect
+    norm = data.meta["normalizer"]
+    assert torch.allclose(norm.denormalize(data.fields), rec.fields, rtol=1e-5)
+    assert abs(float(rec.normalizer(train_frames).scale) - expect) < 1e-9 * expect
     assert torch.allclose(data.fields * data.meta["scale"], rec.fields, rtol=1e-5)
 
 

@@ -243,6 +243,11 @@ class FlowRecord:
               * math.cos(math.radians(lat0)))
         return dy, dx
 
+    def normalizer(self, frames: Sequence[int] | None = None, per_sample: bool = False) -> VectorNormalizer:
+        """A :class:`VectorNormalizer` fitted on ``frames`` (default all; pass the training frames)."""
+        return VectorNormalizer.fit(self.fields, self.valid, frames=frames, per_sample=per_sample,
+                                    units=self.units)
+
     def anisotropy(self) -> float:
         """``dx / dy`` of the cells (1 on an isotropic grid; lat-lon grids: km at the centre latitude)."""
         if self.is_latlon:

@@ -199,7 +199,8 @@ def split_record(
         :class:`~aeqkit.data.ForecastData` with normalised ``fields (S, T, 2, H, W)``, splits
         ``"train"``, ``"valid"``, ``"test_future"`` and, with ``test_domains``, ``"test_domain"``
         (each a :class:`~aeqkit.data.WindowDataset` carrying the record's ``(H, W)`` mask), and
-        ``meta`` with ``normalizer``, ``scale`` (m/s per model unit), ``blocks``, ``times``,
+        ``meta`` with ``normalizer`` (a :class:`~aeqkit.data.ingest.VectorNormalizer`: ``denormalize``
+        maps predictions back to m/s), ``scale`` (m/s per model unit), ``blocks``, ``times``,
         ``period``, ``phase``, ``mask``, ``notes``. A missing split raises a ``KeyError`` that says why.
 
     Raises:
@@ -264,7 +265,7 @@ def split_record(
                                               "test_domain", mask=mask_arg)
     meta = {
         "synthetic": False, "field_type": "vector", "channels": ["u", "v"], "units": record.units,
-        "normalizer": normalizer.to_dict() if normalizer else None,
+        "normalizer": normalizer,
         "scale": float(normalizer.scale[0]) if normalizer is not None and normalizer.scale.numel() == 1 else
         (normalizer.scale.tolist() if normalizer is not None else 1.0),
         "blocks": blocks, "gap": gap, "times": record.times, "period": record.period, "phase": record.phase,
