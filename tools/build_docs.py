@@ -88,9 +88,11 @@ def _syllabus_markdown(entries: list[dict[str, Any]]) -> str:
 
 def plotly_html(figure: dict[str, Any], div_id: str) -> str:
     """An HTML block that draws a plotly figure JSON with the page's plotly.js (no network)."""
-    data = figure.get("data", [])
     layout = figure.get("layout", {})
-    config = {"responsive": True, "displaylogo": False, **figure.get("config", {})}
+    spec = {"data": figure.get("data", []), "layout": layout,
+            "config": {"responsive": True, "displaylogo": False, **figure.get("config", {})}}
+    if figure.get("frames"):  # animations (e.g. the smoke gallery) keep their frames
+        spec["frames"] = figure["frames"]
     height = layout.get("height") or 450
 
     def js(obj: Any) -> str:  # JSON that is safe inside <script>
@@ -99,7 +101,7 @@ def plotly_html(figure: dict[str, Any], div_id: str) -> str:
     return (f'<div class="aeqkit-plotly-wrap"><div id="{div_id}" class="aeqkit-plotly" '
             f'style="min-height:{int(height)}px"></div></div>\n'
             f"<script>window.addEventListener('DOMContentLoaded',function(){{"
-            f"Plotly.newPlot('{div_id}',{js(data)},{js(layout)},{js(config)});}});</script>")
+            f"Plotly.newPlot('{div_id}',{js(spec)});}});</script>")
 
 
 def convert_outputs(nb: dict[str, Any], prefix: str) -> tuple[dict[str, Any], int]:
