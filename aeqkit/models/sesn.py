@@ -12,7 +12,14 @@ satisfies ``lift(U x)[s] = U lift(x)[s - 1]`` for ``s >= 1`` and a scale group c
 satisfies ``out(U in)[s] = U out(in)[s - 1]`` whenever the whole scale window fits
 (``s - 1 + window <= S``). The layers have no bias, so with ReLU the model is positively
 homogeneous (``f(l x) = l f(x)`` for ``l > 0``, the velocity factor of the Navier-Stokes scaling).
-The finite scale range makes the whole model only approximately scale equivariant (as SESN).
+The finite scale range makes the whole model only approximately scale equivariant (as SESN):
+every layer is exact (``layer_equivariance_report`` with the declared ``"scale"`` field types, a
+factor 2 on an odd grid: 0 to rounding), but a scaling shifts the scale axis, so the top scale
+leaves and a new bottom scale enters, and the max over scales in :class:`ScaleProjection` sees
+different sets of scales. Measured (random weights N(0, 0.3), width 8, 3 layers, smooth 65x65
+windows, relative error of the increment in the interior, 16 cells from the edge, 3 seeds): SESN
+0.19-0.50 (factor 0.5) and 0.30-0.79 (factor 2), a plain ConvNet 0.29-1.43 and 0.52-4.2. No
+finite-scale pooling makes it exact; more scales than the data's scale content shrink the effect.
 """
 
 from __future__ import annotations
