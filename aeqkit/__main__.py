@@ -407,11 +407,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         run = _resolve(cmd.run)
     except (UsageError, ValueError, TypeError) as err:
         return _fail(prog, str(err))
+    from aeqkit.data.cache import CacheLockTimeout
+    from aeqkit.io import CorruptFileError
+    from aeqkit.train import TrainingDiverged
+
     try:
         status = run(args)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except (TrainingDiverged, CacheLockTimeout, CorruptFileError, OSError) as err:
+        # failures during the work (not user errors): one line and status 1, no traceback;
+        # AEQKIT_DEBUG=1 shows the traceback
+        if os.environ.get("AEQKIT_DEBUG"):
+            raise
+        print(f"{prog}: error: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
+              file=sys.stderr)
+        return 1
     return int(status or 0)
 
 

@@ -146,3 +146,25 @@ def test_a_real_process_exits_2_without_traceback():
                        env=env, timeout=120)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "OMP_NUM_THREADS" in r.stderr
+
+
+@pytest.mark.parametrize("fault", ["diverged", "lock", "disk"])
+def test_failures_during_the_work_are_one_line_with_status_1(fault, monkeypatch, capsys):
+    from aeqkit.data.cache import CacheLockTimeout
+    from aeqkit.train import TrainingDiverged
+
+    err = {"diverged": TrainingDiverged("validation RMSE 1e9 at epoch 3", epoch=3,
+                                        metric="valid_rmse", value=1e9),
+           "lock": CacheLockTimeout("waiting for x.lock: held by pid 1 on h since t"),
+           "disk": OSError(28, "No space left on device")}[fault]
+
+    def run(args):
+        raise err
+
+    register("boom", Command("fails", None, run))
+    try:
+        assert main(["boom"]) == 1
+        line = _one_line_error(capsys, type(err).__name__)
+        assert line.startswith("python -m aeqkit boom: error:")
+    finally:
+        COMMANDS.pop("boom", None)
