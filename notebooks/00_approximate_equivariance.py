@@ -103,6 +103,13 @@ record("group_law_error_d4", law)
 # %% [markdown]
 # > **Think.** Rotate a vector field's *grid* but not its components. Is the result the same physical flow seen from a rotated frame? What would a network trained on such data learn?
 
+# %% [markdown] tags=["solution"]
+# **Answer.** No. Seen from a rotated frame, every arrow turns with the frame; moving the arrows to
+# their new places without turning them gives a different flow (a uniform stream along +x placed on a
+# rotated grid still points along +x). A network trained on such pairs learns a "symmetry" that the
+# physics does not have: treating `u` and `v` as two unrelated scalars, it would be penalised for the
+# correct behaviour, and its equivariance error under the true action would look like broken symmetry.
+
 # %% [markdown]
 # > **Try it.** Replace `C4` by `get_group("D4")` in the first cell and find the element that flips `u` but not `v`.
 
@@ -131,6 +138,12 @@ viz.equivariance_error_bars({e.label: e.sup for e in reports[0.3].per_element},
 
 # %% [markdown]
 # > **Think.** Why is the error for the identity element always zero, and why is it largest for 180°?
+
+# %% [markdown] tags=["solution"]
+# **Answer.** For the identity `f(e·x) − e·f(x) = f(x) − f(x) = 0`. Only the ramp term breaks the
+# symmetry: `f(gx) − g f(x) = s · (ramp − g·ramp) ⊙ gx`. The ramp runs from −1 to 1 along x, so a 180°
+# turn maps it to `−ramp` and the difference is `2·ramp` (mean size about 1), while a 90° turn maps it
+# to a ramp along y and the difference `ramp_x − ramp_y` is smaller on average (about 2/3).
 
 # %% [markdown]
 # ## 3 · Prop. 3.2: the price of strict equivariance (≈ 15 min)
@@ -164,6 +177,12 @@ for name, f_theta in [("group average", group_average), ("identity", identity)]:
 
 # %% [markdown]
 # > **Think.** The ratio printed is at least 1 for *every* equivariant approximator, and the group average reaches exactly 1 here. Look at the 180° element: why is the bound tight?
+
+# %% [markdown] tags=["solution"]
+# **Answer.** The group average is the blur, so `f − f̄ = s · ramp ⊙ x`. Under 180° the ramp is odd
+# (`g·ramp = −ramp`), so the two terms of the proof, `f(gx) − f̄(gx)` and `g[f̄(x) − f(x)]`, are equal
+# and point the same way: each is exactly half of `f(gx) − g f(x)`. No equivariant map can split the
+# error more evenly, so the worst fit error equals ε/2.
 
 # %% [markdown]
 # ## 4 · A knob for symmetry breaking (≈ 10 min)
