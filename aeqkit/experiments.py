@@ -273,13 +273,15 @@ def zero_output_layer(model: torch.nn.Module, check_size: tuple[int, int] = (12,
     Returns the name of the zeroed module. Raises ``RuntimeError`` if the model's increment is not
     zero afterwards.
     """
-    owners = [(n, m) for n, m in model.named_modules() if list(m.parameters(recurse=False))]
+    kernels = ("weight", "weights", "bias")
+    owners = [(n, m) for n, m in model.named_modules()
+              if any(pn in kernels for pn, _ in m.named_parameters(recurse=False))]
     if not owners:
         raise RuntimeError(f"{type(model).__name__} has no parameters to zero")
     name, module = owners[-1]
     with torch.no_grad():
         for pname, p in module.named_parameters(recurse=False):
-            if pname in ("weight", "weights", "bias"):
+            if pname in kernels:
                 p.zero_()
     p0 = next(model.parameters())
     size = getattr(model, "input_size", None) or check_size

@@ -3,7 +3,7 @@
 #   aeqkit:
 #     budget_s:
 #       full: 14400
-#       quick: 120
+#       quick: 180
 #     datasets:
 #       full:
 #       - - jet
