@@ -118,6 +118,9 @@ def test_bad_profile_and_timeout_exit_2(monkeypatch, capsys) -> None:
     err = capsys.readouterr().err
     assert "['quick', 'full']" in err and "'slow'" in err and err.count("\n") == 1
     monkeypatch.delenv("PROFILE")
+    assert runner.main(["--profile", "slow", "--only", "00"]) == 2
+    err = capsys.readouterr().err
+    assert "--profile" in err and "['quick', 'full']" in err and err.count("\n") == 1
     assert runner.main(["--only", "00", "--timeout", "0"]) == 2
     assert "--timeout" in capsys.readouterr().err
     assert runner.main(["--only", "99_nope"]) == 2
