@@ -4,17 +4,23 @@
 on the named data set for each seed, evaluates the autoregressive RMSE on the test-future and
 test-domain splits, prints mean ± std over seeds beside the paper's numbers (:mod:`aeqkit.paper`),
 and writes ``<out>/<table>_<symmetry>_<profile>.json`` (every run, its history and the summary)
-and ``.csv`` (the summary). ``figure4`` trains Conv, Equiv and RSteer on the ten levels of
-rotational symmetry breaking (Sec. 5.2) and reports each trained model's C4 equivariance error
-(L1, Def. 2.1) against the data's, with Spearman's ρ across levels.
+and ``.csv`` (the summary). Every table shows the closed-form baselines (persistence, a
+least-squares stencil, its C4-tied version) beside the networks, and every network's parameter
+count; networks without an explicit width are matched to the profile's parameter budget
+(:func:`matched_width`). ``figure4`` trains a two-layer Conv, Equiv and RSteer (and fits the
+stencil) on the ten levels of rotational symmetry breaking (Sec. 5.2), full-batch on orbit-balanced
+splits, and reports each model's C4 equivariance error (L1, Def. 3.1, non-identity elements)
+against the data's one-step error on the same windows (:func:`aeqkit.data.one_step_data_error`),
+with the Sec. 5.2 trajectory error as a second quantity, Spearman's ρ (pooled and per seed), the
+log-log slope over levels 1-9 and the level-0 / level-9 ratio.
 
-Profiles: ``quick`` (32x32 data, 10-step RMSE, 3-layer models of about half the default width,
-30 epochs; Table 1 rotation with four models and one seed: 153 s for 20 epochs with cached data,
-about 4 min for 30, plus about 2 min of one-off data generation, on a lightly loaded 2-core CPU)
-and ``full`` (the paper's protocol: 64x64 data, 20-step RMSE, 3 seeds, default widths; meant for
-a GPU). A fixed number of epochs (no
+Profiles: ``quick`` (32x32 data, 16x16 for Fig. 4, 10-step RMSE, 3-layer networks matched to
+10,000 parameters, 2,500 for the two-layer Fig. 4 networks, 30 epochs, 1 seed by default),
+``medium`` (the quick data with longer Fig. 4 trajectories, 3 seeds, 40 epochs, 60 for Fig. 4 at
+5,000 parameters; at most ~20 min per table on 2 CPU cores) and ``full`` (the paper's protocol:
+64x64 data, 20-step RMSE, 3 seeds, default widths; meant for a GPU). A fixed number of epochs (no
 wall-clock limit unless ``profile_overrides={"time_limit": s}``) keeps results independent of
-machine load.
+machine load. Measured results go to the reproduction ledger (:mod:`aeqkit.ledger`).
 
 See also: notebook 03 (Table 1 and Fig. 4 at the profile's scale) and :func:`aeqkit.train.fit`.
 """

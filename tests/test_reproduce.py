@@ -330,3 +330,47 @@ def test_every_table_model_builds_under_both_profiles(symmetry):
         for name in sorted(names):
             model = build(name, symmetry=ms, **model_hparams(PROFILES[prof], name, ms, grid))
             assert count_parameters(model) < 10**7
+
+
+def test_ledger_and_claims_from_a_run(tmp_path, capsys):
+    """A reproduce result becomes a committed-ledger record (with its command), the ledger puts it
+    beside the paper's numbers, and the claims read it; the CLI writes ledger.json/.md and
+    claims.json."""
+    from aeqkit import claims, ledger
+
+    res = _run(tmp_path / "build", models="conv,equiv,rsteer")
+    rec_dir = tmp_path / "ledger_data"
+    path = ledger.record(res, "python -m aeqkit reproduce table1 --symmetry rotation", rec_dir)
+    assert path.name == "table1_rotation_quick.json"
+    rec = json.loads(path.read_text())
+    assert rec["command"].startswith("python -m aeqkit reproduce") and rec["seeds"] == 1
+    assert {"hardware", "date", "commit", "summary"} <= set(rec)
+    with pytest.raises(ValueError, match="command"):
+        ledger.record(res, " ", rec_dir)
+    led = ledger.build_ledger(build_dir=None, ledger_dir=rec_dir)
+    cell = next(r for r in led["tables"] if r["table"] == "table1" and r["symmetry"] == "rotation"
+                and r["split"] == "domain" and r["model"] == "rsteer")
+    assert cell["paper"] == (0.67, 0.01) and cell["independent"] == (0.67, 0.0)
+    assert cell["quick"]["n"] == 1 and cell["quick"]["parameters"] > 0 and cell["medium"] is None
+    md = ledger.format_ledger(led)
+    assert "| rotation | domain | RSteer |" in md and "python -m aeqkit reproduce" in md
+    # Fig. 4 claims on a synthetic summary: exact strict model, relaxed tracking the data
+    data = {lv: 0.003 * lv for lv in range(10)}
+    runs = [{"model": m, "seed": s, "level": lv, "parameters": 10,
+             "model_equivariance_error": (5e-8 if m == "equiv" else 1e-6 + 0.9 * data[lv]),
+             "model_equivariance_error_relative": 0.0, "test_domain": {"rmse": 0.1}}
+            for m in ("equiv", "rsteer") for s in range(3) for lv in range(10)]
+    summ = rep._summarise_figure4(["equiv", "rsteer"], list(range(10)), runs, data)
+    assert summ["loglog_slope"]["rsteer"] == pytest.approx(1.0, abs=0.01)
+    got = {c["claim"]: c["holds"] for c in claims.figure4_claims(summ)}
+    assert len(got) == 5 and all(got.values()), got
+    tab = claims.table_claims(rec)
+    assert [c["claim"] for c in tab] == [
+        "Table 1 rotation, test-domain: RSteer below Conv and the strict model"]
+    # CLI: ledger and claims
+    assert main(["ledger", "--out", str(tmp_path / "out"), "--ledger-dir", str(rec_dir)]) == 0
+    assert (tmp_path / "out" / "ledger.json").exists() and (tmp_path / "out" / "ledger.md").exists()
+    assert main(["claims", "--out", str(tmp_path / "build")]) == 0
+    out = json.loads((tmp_path / "build" / "claims.json").read_text())
+    assert all(set(c) >= {"claim", "measured", "target", "holds"} for c in out)
+    assert "RSteer below Conv" in capsys.readouterr().out
