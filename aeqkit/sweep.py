@@ -749,10 +749,14 @@ def _check_space(study, cfg: SweepConfig, model: str, space: ModelSpace, epochs:
             "level": cfg.level if cfg.experiment == "figure4" else None,
             "space": space.to_json()}
     stored = study.user_attrs.get("aeqkit")
+
+    def searched(m: dict[str, Any]) -> dict[str, Any]:  # ``default`` only seeds trial 0
+        return {**m, "space": {k: v for k, v in m["space"].items() if k != "default"}}
+
     if stored is None:
         study.set_user_attr("aeqkit", meta)
-    elif stored != meta:
-        diff = sorted(k for k in meta if stored.get(k) != meta[k])
+    elif searched(stored) != searched(meta):
+        diff = sorted(k for k in meta if searched(stored).get(k) != searched(meta)[k])
         raise ValueError(f"study {study.study_name!r} was created with different settings "
                          f"({', '.join(diff)}); give a new --study name or the same settings")
 
@@ -1216,7 +1220,11 @@ def main(args: argparse.Namespace) -> int:
         return 2
     configure_threads(cfg.profile)
     _sigterm_as_interrupt()
-    results = run_sweep(cfg)
+    try:
+        results = run_sweep(cfg)
+    except ValueError as err:  # e.g. resuming a study with other settings
+        print(f"python -m aeqkit sweep: error: {str(err).splitlines()[0]}", file=sys.stderr)
+        return 2
     for model, s in results.items():
         best = s["best"]
         line = (f"{model:<10} best validation RMSE {best['value']:.4g} with build {best['build']} "
