@@ -764,14 +764,21 @@ class LabPage:
         """
         return (scope or self.panel).locator(".aeqkit-readout").evaluate_all(
             """(els) => els.map((el) => {
-                const text = el.querySelector('.aeqkit-readout-text') || el;
-                const range = document.createRange();
-                range.selectNodeContents(text);
-                const lines = new Set(Array.from(range.getClientRects())
-                    .filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+                // line boxes of the text itself (element boxes would count as extra "lines")
+                const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+                const tops = [];
+                let right = -Infinity;
+                while (walker.nextNode()) {
+                    const range = document.createRange();
+                    range.selectNodeContents(walker.currentNode);
+                    for (const r of range.getClientRects()) {
+                        if (r.width > 0) { tops.push(r.top); right = Math.max(right, r.right); }
+                    }
+                }
+                tops.sort((a, b) => a - b);
+                const lines = tops.filter((t, i) => i === 0 || t - tops[i - 1] > 5).length;
                 const view = el.closest('.aeqkit-view') || el.parentElement;
-                return {lines: lines.size, right: range.getBoundingClientRect().right,
-                        view_right: view.getBoundingClientRect().right};
+                return {lines, right, view_right: view.getBoundingClientRect().right};
             })"""
         )
 

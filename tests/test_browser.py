@@ -542,3 +542,21 @@ def test_every_widget_notebook_has_a_story() -> None:
                    if "interactive_view(" in p.read_text(encoding="utf-8")}
     told = {Path(s.notebook).stem for s in STORIES}
     assert with_widget <= told, f"notebooks with a widget but no browser story: {sorted(with_widget - told)}"
+
+
+def test_harness_detects_a_wrapped_readout(chromium: object) -> None:
+    """The readout check counts text lines: a squeezed readout wraps, a nowrap one does not."""
+    page = chromium.new_page()  # type: ignore[attr-defined]
+    try:
+        lab = LabPage(page)
+        page.set_content(
+            '<div class="jp-NotebookPanel"><div class="aeqkit-view" style="width:120px">'
+            '<div class="aeqkit-readout">data equivariance error = 0.08818</div>'
+            '<div class="aeqkit-readout"><span class="aeqkit-readout-text" style="white-space:nowrap">'
+            "error = 0.1</span></div></div></div>"
+        )
+        wrapped, single = lab.readout_layout(page.locator(".aeqkit-view"))
+        assert wrapped["lines"] >= 2 and single["lines"] == 1
+        assert single["right"] <= single["view_right"] + 1
+    finally:
+        page.close()
