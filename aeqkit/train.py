@@ -30,8 +30,9 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,6 +44,7 @@ from aeqkit.utils import resolve_device, seed_everything
 __all__ = [
     "LR_SCHEDULES",
     "EvalResult",
+    "FitConfig",
     "FitResult",
     "check_dataset",
     "TrainingDiverged",
@@ -746,6 +748,47 @@ def fit(
                      seconds=seconds, device=str(device),
                      checkpoint=str(ckpt_path) if ckpt_path is not None and ckpt_ok else None,
                      initial_valid_rmse=initial_rmse, lr_schedule=lr_schedule)
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """The training settings of :func:`fit` as one value (for profiles, sweeps and ledgers).
+
+    Per-call objects (device, checkpoint path, callbacks, mask, progress bar) stay arguments of
+    :meth:`fit`. Change a field with ``dataclasses.replace(cfg, lr=3e-3)``; ``asdict(cfg)`` is
+    JSON-ready. Every field is a keyword of :func:`fit` with the same default.
+
+    Example::
+
+        cfg = FitConfig(epochs=30, lr=2e-3, rollout_steps=3, patience=5)
+        result = cfg.fit(model, data.splits["train"], data.splits["valid"], device="cpu")
+    """
+
+    epochs: int = 50
+    batch_size: int = 16
+    lr: float = 1e-3
+    lr_decay: float | None = None
+    lr_step: int | None = None
+    lr_schedule: str | None = None
+    weight_decay: float = 0.0
+    rollout_steps: int = 3
+    valid_steps: int | None = None
+    alpha: float | None = None
+    patience: int | None = 10
+    seed: int = 0
+    grad_clip: float | None = None
+    restore_best: bool = True
+    time_limit: float | None = None
+    divergence_factor: float | None = 10.0
+
+    def fit(self, model: nn.Module, train_ds: Dataset, valid_ds: Dataset,
+            **per_call: Any) -> FitResult:
+        """:func:`fit` with these settings; ``per_call``: ``device``, ``checkpoint``,
+        ``progress``, ``callbacks``, ``mask`` (a settings field given here is an error)."""
+        clash = sorted(set(per_call) & {f.name for f in fields(self)})
+        if clash:
+            raise TypeError(f"{clash} are FitConfig fields; use dataclasses.replace(config, ...)")
+        return fit(model, train_ds, valid_ds, **asdict(self), **per_call)
 
 
 def _save_checkpoint(path: Path, state: dict[str, torch.Tensor], epoch: int, rmse: float,

@@ -527,3 +527,24 @@ def test_build_seed_makes_a_model_reproducible():
     assert torch.equal(_params(a), _params(b)) and not torch.equal(_params(a), _params(c))
     with pytest.raises(ValueError, match="seed"):
         build("conv", seed=-1, **kw)
+
+
+def test_fit_config_mirrors_fit_and_trains_the_same(data):
+    import dataclasses
+    import inspect
+
+    from aeqkit.train import FitConfig
+
+    params = inspect.signature(fit).parameters
+    for f in dataclasses.fields(FitConfig):
+        assert f.name in params and params[f.name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert f.default == params[f.name].default, f.name
+    train, valid = data
+    cfg = FitConfig(epochs=2, batch_size=8, lr=3e-3, rollout_steps=1, patience=None)
+    a, b = _model(), _model()
+    ra = cfg.fit(a, train, valid, device="cpu", progress=False)
+    rb = fit(b, train, valid, epochs=2, batch_size=8, lr=3e-3, rollout_steps=1, patience=None,
+             device="cpu", progress=False)
+    assert ra.history == rb.history and torch.equal(_params(a), _params(b))
+    with pytest.raises(TypeError, match="lr"):
+        cfg.fit(_model(), train, valid, lr=1.0)
