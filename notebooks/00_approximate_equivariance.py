@@ -262,6 +262,16 @@ viz.fields_grid([burgers_flow(u0)[0], burgers_flow(boosts.act(c, u0, times=0.0))
 # 3. Prove Prop. 3.3 numerically: fit `f_θ = blur + t · ramp ⊙ x` for several `t` and compare
 #    `|‖f‖_EE − ‖f_θ‖_EE|` with `2c + ε`.
 #
+# <details><summary>Hints</summary>
+#
+# 1. Only the ramp term breaks the symmetry: `f(gx) − g f(x) = s · (ramp − g·ramp) ⊙ gx`. What is
+#    `ramp − g·ramp` for a field that depends only on the distance to the grid's centre?
+# 2. Each entry of `report.per_element` has a `valid_fraction` and an `action` (exact or interpolated);
+#    compare them for 45° and 90°, and look at which pixels of a rotated square leave the grid.
+# 3. Measure `c` as the largest fit error `(f(orbit) − f_θ(orbit)).abs().mean(dim=(-3, -2, -1)).max()`
+#    (as in section 3) and `‖f_θ‖_EE` with `equivariance_error(f_θ, samples, C4, ...)`.
+# </details>
+#
 # ## References
 #
 # - Paper Sec. 2.2 (Def. 2.1), Sec. 3.5 (Def. 3.1, Prop. 3.2, 3.3), Appendix A.3 (proofs).

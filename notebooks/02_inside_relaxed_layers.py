@@ -303,6 +303,16 @@ record("alpha1_over_alpha0_ee", regularised["equivariance_error"] / meta["equiva
 # 3. Time a forward pass of `RelaxedRotGroupConv2d` against `nn.Conv2d` with the same expanded
 #    channels (see `benchmarks/`).
 #
+# <details><summary>Hints</summary>
+#
+# 1. `aeqkit.nn.irrep_spectrum` of the weights `1 + 0.5·cos(2πh/4)` over h = 0 … 3: a cosine with one
+#    period over the group puts its energy on one irrep besides k = 0. Which rotations leave it unchanged?
+# 2. Copy the loop of section 3 with `steer` instead of `layer`, vector fields in and out
+#    (`FieldType.vectors`), and `x_vec` as input; print `steer.relaxed_weights.shape` first.
+# 3. Warm up both layers with a few passes, then time 20 forward passes each with `time.perf_counter`
+#    (or `torch.utils.benchmark.Timer`); the plain conv is `nn.Conv2d(4 * C_in, 4 * C_out, k)`.
+# </details>
+#
 # ## References
 #
 # - Paper Sec. 3.1 (Eq. 4-5), 3.2 (Eq. 6-8), 3.3 (regularisers); Weiler & Cesa 2019 (escnn).

@@ -303,6 +303,20 @@ for k in mse:
 #    discover their symmetry. Is it SO(2), and how distinguishable are rotated pairs?
 # 4. Use `coef_dist="int_grid"` to look for a discrete leftover symmetry such as $C_4$.
 #
+# <details><summary>Hints</summary>
+#
+# 1. Compare with the block-diagonal truth `disc.so2_generator(4)` through
+#    `disc.generator_cosine(learned, truth, restrict_to=P)` and without `restrict_to`.
+# 2. `disc.principal_angles(learned_basis, true_L)` compares spans; `disc.structure_constants(basis)`
+#    says whether the two channels close under the bracket.
+# 3. `disc.flow_pairs(frames)` returns pair data (`x_train`: position and velocity, `y_train`: the
+#    next velocity) that `disc.discover(..., n_dim=2)` takes like the 2-body pairs above;
+#    `disc.distinguishability` then tells how symmetric the pairs are under the discovered group.
+# 4. With integer coefficients `z = k` the group elements are `exp(k · s · L̂)`: the normalised
+#    rotation generator turns by one radian per unit, so look at the learned `scale` `s` (the angle of
+#    one step) and compare it with π/2.
+# </details>
+#
 # ## References
 #
 # - J. Yang, R. Walters, N. Dehmamy, R. Yu. *Generative Adversarial Symmetry Discovery*, ICML 2023
