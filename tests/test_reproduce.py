@@ -231,8 +231,8 @@ def test_cli_end_to_end_with_injected_data(tmp_path, monkeypatch, capsys):
 
 
 def test_api_errors_name_accepted_values(tmp_path):
-    with pytest.raises(ValueError, match="accepted: quick, full"):
-        rep.reproduce("table1", "rotation", "medium", out=None)
+    with pytest.raises(ValueError, match="accepted: quick, medium, full"):
+        rep.reproduce("table1", "rotation", "huge", out=None)
     with pytest.raises(ValueError, match="unknown profile field"):
         _run(tmp_path, profile_overrides={"epoch": 1})
     with pytest.raises(ValueError, match="seeds must be an integer >= 1"):
