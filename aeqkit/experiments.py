@@ -719,13 +719,21 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _provenance(t0: float) -> dict[str, Any]:
+def _git_commit() -> str | None:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, cwd=Path(__file__).resolve().parent, timeout=5
-                                ).stdout.strip() or None
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=Path(__file__).resolve().parent, timeout=5
+                              ).stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
-        commit = None
+        return None
+
+
+_COMMIT_AT_IMPORT = _git_commit()
+
+
+def _provenance(t0: float) -> dict[str, Any]:
+    """Timing, hardware, date and the commit checked out when this module was imported."""
+    commit = _COMMIT_AT_IMPORT
     return {"seconds": time.perf_counter() - t0, "torch_threads": torch.get_num_threads(),
             "hardware": f"{platform.processor() or platform.machine()}, CPU",
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
