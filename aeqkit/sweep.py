@@ -374,12 +374,17 @@ def _open_study(cfg: SweepConfig, model: str, storage_url: str, worker: int, epo
     import optuna
 
     with _quiet_experimental():
-        sampler = optuna.samplers.TPESampler(seed=cfg.seed + worker, n_startup_trials=5,
-                                             multivariate=True)
-        return optuna.create_study(storage=_storage(storage_url),
-                                   study_name=study_name(cfg, model), sampler=sampler,
-                                   pruner=_pruner(cfg.pruner, epochs), direction="minimize",
-                                   load_if_exists=True)
+        study = optuna.create_study(storage=_storage(storage_url),
+                                    study_name=study_name(cfg, model),
+                                    sampler=optuna.samplers.RandomSampler(seed=cfg.seed),
+                                    pruner=_pruner(cfg.pruner, epochs), direction="minimize",
+                                    load_if_exists=True)
+        # seeded by the request, the worker and the study's progress: a fresh study is
+        # reproducible, and a resumed one does not replay its first random settings
+        done = len(study.get_trials(deepcopy=False))
+        study.sampler = optuna.samplers.TPESampler(seed=cfg.seed + 1000 * worker + 100_003 * done,
+                                                   n_startup_trials=5, multivariate=True)
+    return study
 
 
 @contextlib.contextmanager

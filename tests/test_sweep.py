@@ -177,6 +177,8 @@ def test_resume_runs_only_the_missing_trials(tmp_path):
     finished = [t for t in trials if t.state != TrialState.FAIL]
     assert len(finished) == 5 and len(trials) == 6
     assert {t.number: t.params for t in trials if t.number in first} == first
+    # the resumed sampler does not replay the first run's random settings
+    assert len({json.dumps(t.params, sort_keys=True) for t in finished}) == 5
     # the same request again runs nothing
     sweep.run_sweep(sweep.SweepConfig(**{**cfg.__dict__, "trials": 5}), log=lambda s: None)
     assert len(_study(storage, name).get_trials()) == 6
