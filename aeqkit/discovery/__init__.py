@@ -1,11 +1,21 @@
 """LieGAN-style symmetry discovery: learn the group from data, measure it, use it.
 
-See also: notebook 05 (``notebooks/05_liegan_discovery.py``).
+See also: notebook 05 (``notebooks/05_liegan_discovery.py``); on flow fields, notebook 07.
 """
 
 from aeqkit.discovery.augment import augmentation_comparison, group_sampler, train_forecaster
 from aeqkit.discovery.data import PairData, check_pairs, flow_pairs, make_ring, make_two_body
 from aeqkit.discovery.discriminator import LieDiscriminator
+from aeqkit.discovery.fields import (
+    FieldDiscoveryResult,
+    FieldGenerator,
+    OrderScan,
+    discover_fields,
+    field_pairs,
+    order_scan,
+    pair_mismatch,
+    transform_fields,
+)
 from aeqkit.discovery.generator import (
     LieGenerator,
     act,
@@ -22,6 +32,7 @@ from aeqkit.discovery.metrics import (
     principal_angles,
     structure_constants,
 )
+from aeqkit.discovery.suggest import ModelSuggestion, build_suggested, compare_models, suggest_model
 from aeqkit.discovery.train import THRESHOLDS, DiscoveryResult, discover, identity_penalty
 
 __all__ = [
@@ -32,4 +43,7 @@ __all__ = [
     "discover", "DiscoveryResult", "identity_penalty", "THRESHOLDS",
     "invariant_metric", "InvariantMetric",
     "augmentation_comparison", "train_forecaster", "group_sampler",
+    "FieldGenerator", "FieldDiscoveryResult", "OrderScan", "transform_fields", "field_pairs",
+    "discover_fields", "pair_mismatch", "order_scan",
+    "ModelSuggestion", "suggest_model", "build_suggested", "compare_models",
 ]
