@@ -43,7 +43,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ __all__ = [
     "study_settings",
     "suggest",
     "temporary_postgres",
+    "with_recorded_settings",
     "toy_objective",
 ]
 
@@ -1074,6 +1075,25 @@ def recorded_settings(profile: str, experiment: str, symmetry: str, model: str) 
         return None
     entry = _load_settings(path).get(f"{experiment}/{symmetry}/{model}")
     return copy.deepcopy(entry) if entry is not None else None
+
+
+def with_recorded_settings(profile: str, experiment: str, symmetry: str, model: str,
+                           build: dict[str, Any], fit: dict[str, Any],
+                           fallback: Sequence[str] = ()) -> tuple[dict, dict, dict | None]:
+    """The profile's ``build`` / ``fit`` keyword arguments with a recorded sweep setting laid over
+    them (``input_size`` and every other key are kept), and the setting's ``chosen_by`` (with the
+    profile it came from), or the arguments unchanged and ``None`` when nothing is recorded.
+
+    Args:
+        fallback: profiles to try, in order, when ``profile`` has no recorded setting (e.g.
+            ``("quick",)`` for a profile on the same data).
+    """
+    for prof in (profile, *fallback):
+        rec = recorded_settings(prof, experiment, symmetry, model)
+        if rec is not None:
+            chosen = dict(rec["chosen_by"], profile=prof)
+            return {**build, **rec["build"]}, {**fit, **rec["fit"]}, chosen
+    return dict(build), dict(fit), None
 
 
 def record_settings(summary: dict[str, Any], profile: str, path: str | os.PathLike | None = None

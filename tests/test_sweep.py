@@ -282,6 +282,19 @@ def test_record_and_read_settings(tmp_path, settings_dir):
         sweep.recorded_settings("quick", "table1", "rotation", "conv")
 
 
+def test_with_recorded_settings_overlays_the_profile(tmp_path, settings_dir):
+    build, fit = {"width": 3, "num_layers": 3, "input_size": (8, 8)}, {"lr": 1.0, "epochs": 30}
+    assert sweep.with_recorded_settings("quick", "table1", "rotation", "conv", build, fit) == (
+        build, fit, None)
+    summary = _summary(tmp_path)
+    sweep.record_settings(summary, "quick")
+    b, f, chosen = sweep.with_recorded_settings("medium", "table1", "rotation", "conv", build, fit,
+                                                fallback=("quick",))
+    assert b == {**build, **summary["best"]["build"]} and b["input_size"] == (8, 8)
+    assert f == {**summary["best"]["fit"], "epochs": 30}
+    assert chosen["profile"] == "quick" and chosen["trials"] == 2
+
+
 def test_settings_schema_is_checked(tmp_path, settings_dir):
     from aeqkit.io import atomic_write_bytes
 
