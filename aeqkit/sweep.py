@@ -474,11 +474,17 @@ class _ExperimentObjective:
         if self.has_callbacks:
             kw["callbacks"] = (report,)
         try:
-            res = fit(net, self.data.splits["train"], self.data.splits["valid"], seed=self.cfg.seed,
-                      device=self.device, progress=False, **kw)
+            # fit's warnings (e.g. "the best epoch is worse than the initial weights") describe a
+            # poor setting: keep them with the trial instead of printing one per trial
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                res = fit(net, self.data.splits["train"], self.data.splits["valid"],
+                          seed=self.cfg.seed, device=self.device, progress=False, **kw)
         except ArithmeticError as err:  # TrainingDiverged / FloatingPointError: a bad setting
             trial.set_user_attr("pruned_because", f"diverged: {str(err)[:200]}")
             raise optuna.TrialPruned() from err
+        if caught:
+            trial.set_user_attr("warnings", [str(w.message)[:300] for w in caught[:5]])
         trial.set_user_attr("epochs_run", res.epochs_run)
         trial.set_user_attr("best_epoch", res.best_epoch)
         trial.set_user_attr("seconds", res.seconds)
@@ -959,7 +965,8 @@ def best_summary(study, command: str | None = None, storage: str | None = None) 
                        "worker": t.user_attrs.get("worker"),
                        "intermediate": {str(k): v for k, v in
                                         sorted(t.intermediate_values.items())},
-                       "note": t.user_attrs.get("pruned_because")})
+                       "note": t.user_attrs.get("pruned_because"),
+                       "warnings": t.user_attrs.get("warnings")})
     done = [t for t in trials if t["state"] == TrialState.COMPLETE.name]
     best = None
     if done:
