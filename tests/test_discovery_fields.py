@@ -115,6 +115,13 @@ def test_discover_fields_finds_rotation_on_isotropic_fields() -> None:
     assert res.rotation_cosine > 0.9, res.rotation_cosine
 
 
+def test_cyclic_transform_snaps_a_near_rotation_generator() -> None:
+    x, y = ff.field_pairs(_orbit_fields(0.0), 1)
+    near = torch.tensor([[0.03, -1.0], [0.98, -0.02]])  # a discovered generator, |cosine| ~ 0.9995
+    for gen in (None, near, -near):
+        assert ff.order_scan(x, y, generator=gen, orders=(4,)).mismatch[4] < 1e-4
+
+
 def test_cyclic_transform_needs_a_rotation_part() -> None:
     with pytest.raises(ValueError, match="rotation part"):
         ff.cyclic_transform(4, torch.eye(2))

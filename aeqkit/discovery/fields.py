@@ -349,16 +349,20 @@ def cyclic_transform(order: int, generator: torch.Tensor | None = None, field_ty
     """A transform ``(x, y) -> (g x, g y)`` with ``g = exp(2π k / order · L̂)``, ``k`` uniform on
     ``1..order-1`` per pair (non-identity elements of C_order of the generator's group).
 
-    ``generator``: the 2x2 algebra element (default the rotation generator); it is scaled to unit
-    rotation speed by its antisymmetric part, so ``exp(2π L̂)`` is the identity for a rotation.
+    ``generator``: the discovered 2x2 algebra element (default the rotation generator). C_N needs a
+    closed one-parameter group, so the generator is snapped to the nearest rotation generator, its
+    antisymmetric part ``(L - L^T) / 2`` at unit speed (the sign of the rotation is kept); use it
+    when the discovered generator is close to a rotation (|cosine| near 1), as the notebook checks.
     """
     if not isinstance(order, int) or order < 2:
         raise ValueError(f"order must be an int >= 2, got {order!r}")
     lhat = so2_generator(1, torch.float64) if generator is None else torch.as_tensor(generator).double()
+    if lhat.shape != (2, 2):
+        raise ValueError(f"generator must be a 2x2 matrix, got shape {tuple(lhat.shape)}")
     speed = 0.5 * float(lhat[1, 0] - lhat[0, 1])
     if abs(speed) < 1e-8:
         raise ValueError("the generator has no rotation part; C_N subgroups are undefined")
-    lhat = lhat / speed
+    lhat = so2_generator(1, torch.float64) * (1.0 if speed > 0 else -1.0)
     gen = torch.Generator().manual_seed(seed)
 
     def transform(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -388,7 +392,7 @@ class OrderScan:
 
 
 def order_scan(x: torch.Tensor, y: torch.Tensor, generator: torch.Tensor | None = None,
-               orders: Sequence[int] = (2, 4, 8), tol: float = 0.05, field_type: str = "vector",
+               orders: Sequence[int] = (2, 4, 8), tol: float = 1e-3, field_type: str = "vector",
                classifier: bool = False, classifier_steps: int = 200, seed: int = 0) -> OrderScan:
     """Which cyclic subgroup of the discovered one-parameter group do the pairs respect?
 
