@@ -1,7 +1,7 @@
 """Figure builder of notebook 07: discovery on a flow's breaking levels, the suggested model and the
 relaxed weights' irrep spectrum side by side (a pure builder: it only draws what it receives).
 
-See also: notebook 07, section 5 (the slider over the breaking level).
+See also: notebook 07, section 7 (the slider over the breaking level).
 """
 
 from __future__ import annotations

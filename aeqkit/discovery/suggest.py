@@ -14,7 +14,7 @@ Rules (C_N rotation groups only; D_N waits for the relaxed dihedral layers):
   ``strict_tol`` down to ``alpha_min`` at the relaxation limit;
 - else no symmetry: a plain convolutional network (``"conv"``, ``symmetry=None``).
 
-See also: notebook 07, section 3.
+See also: notebook 07, section 4.
 """
 
 from __future__ import annotations
