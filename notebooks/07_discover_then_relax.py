@@ -349,7 +349,8 @@ view = interactive_view(
 # ## Exercises
 #
 # 1. Run discovery with integer coefficients (`coef_dist="int_grid", learn_scale=True, step=1.5`):
-#    does the learned step angle `res.generator.log_scale.exp()` settle at $\pi/2$?
+#    does the learned step angle `res.step_angle` settle at $\pi/2$, i.e. `res.discrete_order` at 4?
+#    (Measured at level 0, 300 steps: 4.00 and 4.03 for seeds 0 and 2, but 5.08 for seed 1.)
 # 2. Replace the mismatch by the classifier's distinguishability in `order_scan` for all ten levels:
 #    is the rank order still the data's?
 # 3. Try `disc.suggest_model(scan, strict_model="equiv")` at level 0 and compare its test-domain RMSE.

@@ -113,6 +113,19 @@ def test_discover_fields_finds_rotation_on_isotropic_fields() -> None:
     assert abs(float(res.matrix.norm()) - math.sqrt(2)) < 1e-9
     assert len(res.history["cosine"]) == 15
     assert res.rotation_cosine > 0.9, res.rotation_cosine
+    assert res.discrete_order is None and res.step_angle == 1.0
+
+
+def test_int_grid_generator_samples_integer_multiples_of_its_step() -> None:
+    gen = ff.FieldGenerator(coef_dist="int_grid", step=math.pi / 2, learn_scale=True, grid_max=2)
+    z = gen.sample_coefficients(64)
+    assert torch.equal(z, z.round()) and z.abs().max() <= 2
+    with torch.no_grad():
+        gen.raw_basis.copy_(J[None])
+    g = gen.group_elements(torch.tensor([[1.0]]))
+    assert torch.allclose(g[0], torch.linalg.matrix_exp(math.pi / 2 * J), atol=1e-6)
+    res = ff.FieldDiscoveryResult(gen)
+    assert abs(res.discrete_order - 4.0) < 1e-5 and res.rotation_cosine > 0.999999
 
 
 def test_cyclic_transform_snaps_a_near_rotation_generator() -> None:
@@ -183,3 +196,25 @@ def test_discover_relax_figure_over_its_levels() -> None:
         assert meta["surviving"] == (4 if lv <= 1 else 1)
     with pytest.raises(ValueError, match="level"):
         discover_relax_figure(7, **kw)
+
+
+def test_compare_models_trains_each_candidate_and_reports_test_domain_rmse() -> None:
+    from aeqkit.data.windows import ForecastData, make_splits
+    from aeqkit.discovery.suggest import compare_models
+
+    fields = torch.cat([_orbit_fields(0.0, size=8, steps=24, seed=0),
+                        _orbit_fields(0.0, size=8, steps=24, seed=1)])
+    splits, info = make_splits(fields, input_length=10, target_length=2, eval_steps=2,
+                               orbits=[0] * 4 + [1] * 4, seed=0)
+    data = ForecastData("synthetic", fields, splits, {**info, "eval_steps": 2})
+    cands = {"relaxed C4": ModelSuggestion("rgroup", "rotation", 4, True, 1e-3, None, ""),
+             "cnn": ModelSuggestion("conv", None, 1, False, None, None, "")}
+    out = compare_models(data, cands, seeds=(0,), budget=1500, epochs=1)
+    assert set(out) == set(cands)
+    for v in out.values():
+        assert math.isfinite(v["rmse"]) and v["rmse"] > 0 and len(v["models"]) == 1
+        assert 500 < v["parameters"] < 3000  # matched to the budget
+    with pytest.raises(TypeError, match="ModelSuggestion"):
+        compare_models(data, {"x": "conv"})
+    with pytest.raises(ValueError, match="candidates"):
+        compare_models(data, {})

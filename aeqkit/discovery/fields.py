@@ -230,6 +230,21 @@ class FieldDiscoveryResult:
         return self.generator.basis().detach()[0].double()
 
     @property
+    def step_angle(self) -> float:
+        """The learned step ``s`` (radians for a rotation generator): with ``"int_grid"``
+        coefficients the sampled elements are ``exp(k s L̂)``."""
+        return float(self.generator.log_scale.detach().exp())
+
+    @property
+    def discrete_order(self) -> float | None:
+        """``2π / s`` for ``"int_grid"`` discovery (4.0 when it settled on quarter turns, C4);
+        ``None`` for Gaussian coefficients. Not rounded: a value far from an integer means the
+        step did not settle on a subgroup."""
+        if self.generator.coef_dist != "int_grid":
+            return None
+        return 2 * math.pi / self.step_angle
+
+    @property
     def rotation_cosine(self) -> float:
         """|cosine| (Frobenius) between ``L̂`` and ``[[0, -1], [1, 0]]``."""
         return generator_cosine(self.matrix, so2_generator(1, torch.float64))
