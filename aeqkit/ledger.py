@@ -271,10 +271,25 @@ def format_ledger(ledger: dict[str, Any]) -> str:
                        + " ".join(f"{v:.2g}" for v in r["model_error"]) + " | "
                        + " ".join(f"{v:.2g}" for v in r["data_error"]) + " |")
         out.append("")
-    if ledger.get("heat_jet"):
+    hj = ledger.get("heat_jet") or {}
+    summ = hj.get("summary") if isinstance(hj.get("summary"), dict) else None
+    if summ:
+        out += ["## Heat and jet (aeqkit.experiments, committed medium results)", "",
+                str(summ.get("what", "")), ""]
+        for section, block in summ.items():
+            if not isinstance(block, dict):
+                continue
+            models: list[str] = []
+            for cells in block.values():
+                models += [m for m in cells if m not in models]
+            out += [f"### {section}", "", "| | " + " | ".join(paper.DISPLAY_NAMES.get(m, m) for m in models)
+                    + " |", "| --- |" + " --- |" * len(models)]
+            for cond, cells in block.items():
+                out.append(f"| {cond} | " + " | ".join(str(cells.get(m, "–")) for m in models) + " |")
+            out.append("")
+    elif hj:
         out += ["## Heat and jet (aeqkit.experiments)", "", "```",
-                json.dumps(ledger["heat_jet"].get("summary", ledger["heat_jet"]), indent=1,
-                           default=str)[:4000], "```", ""]
+                json.dumps(hj, indent=1, default=str)[:4000], "```", ""]
     out += ["## Runs", "", "| experiment | profile | seeds | command | hardware | date | commit |",
             "| --- | --- | ---: | --- | --- | --- | --- |"]
     for r in ledger["runs"]:
