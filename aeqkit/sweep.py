@@ -608,7 +608,25 @@ def _worker_main(cfg_dict: dict[str, Any], model: str, storage_url: str, n_trial
     optuna.logging.set_verbosity(logging.WARNING)
     cfg = SweepConfig(**cfg_dict)
     _sigterm_as_interrupt()
+    _exit_with_parent()
     _optimize(cfg, model, storage_url, n_trials, worker)
+
+
+def _exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """A worker whose parent died without passing a signal on (SIGKILL, OOM killer) would run its
+    trial to the end as an orphan: a daemon thread watches the parent and SIGTERMs this worker, so
+    its running trial is marked FAIL and a rerun resumes."""
+    import signal
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="aeqkit-sweep-parent-watch", daemon=True).start()
 
 
 def _sigterm_as_interrupt() -> None:

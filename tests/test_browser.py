@@ -106,6 +106,8 @@ STORIES: tuple[SliderStory, ...] = (
     SliderStory("02_inside_relaxed_layers.ipynb", "α", direction=-1),
     # symmetry breaking of the ring toy: rotated copies become easier to tell apart
     SliderStory("05_liegan_discovery.ipynb", "breaking b", word="distinguishability"),
+    # breaking level of the smoke plumes: the C4 mismatch of transformed pairs rises with it
+    SliderStory("07_discover_then_relax.ipynb", "level", word="mismatch", parameters={"GAN_STEPS": 60}),
 )
 READOUT_CLASS = "aeqkit-readout"
 DEMO_NOTEBOOK = "_browser_demo.ipynb"

@@ -410,6 +410,60 @@ def test_temporary_postgres_names_what_is_missing(monkeypatch):
             pass
 
 
+def _wait_for_running(storage: str, name: str, n: int, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        try:
+            running = _study(storage, name).get_trials(states=(TrialState.RUNNING,))
+        except KeyError:  # the study does not exist yet
+            continue
+        if len(running) == n:
+            return
+    pytest.fail(f"the workers did not start {n} trials within {seconds:g} s")
+
+
+def _kill_group(proc) -> None:
+    """Leave no process of the sweep behind, whatever the test did."""
+    import os
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_workers_of_a_killed_sweep_stop_and_fail_their_trials(tmp_path):
+    """SIGKILL of the command (no signal can be passed on): its workers notice the lost parent, mark
+    their running trials FAIL and exit instead of running on as orphans."""
+    import signal
+    import subprocess
+    import sys
+
+    args = [sys.executable, "-m", "aeqkit", "sweep", "table1", "--models", "conv", "--trials",
+            "2", "--workers", "2", "--objective", "toy", "--out", str(tmp_path), "--no-progress",
+            "--pruner", "none", "--toy-seconds", "600"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    storage, name = sweep.default_storage(tmp_path), "table1-rotation-quick-conv"
+    try:
+        _wait_for_running(storage, name, 2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            states = [t.state for t in _study(storage, name).get_trials()]
+            if states == [TrialState.FAIL, TrialState.FAIL]:
+                break
+            time.sleep(1)
+        assert states == [TrialState.FAIL, TrialState.FAIL]
+    finally:
+        _kill_group(proc)
+
+
 @pytest.mark.slow
 def test_sigterm_marks_running_trials_failed_and_a_rerun_resumes(tmp_path):
     """A scheduler's SIGTERM to the command (2 workers) leaves no trial RUNNING; the same command
@@ -422,25 +476,14 @@ def test_sigterm_marks_running_trials_failed_and_a_rerun_resumes(tmp_path):
             "2", "--workers", "2", "--objective", "toy", "--out", str(tmp_path), "--no-progress",
             "--pruner", "none"]
     proc = subprocess.Popen(args + ["--toy-seconds", "600"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=subprocess.DEVNULL, start_new_session=True)
     storage, name = sweep.default_storage(tmp_path), "table1-rotation-quick-conv"
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            time.sleep(1)
-            try:
-                running = _study(storage, name).get_trials(states=(TrialState.RUNNING,))
-            except KeyError:  # the study does not exist yet
-                continue
-            if len(running) == 2:
-                break
-        else:
-            pytest.fail("the two workers did not start their trials within 240 s")
+        _wait_for_running(storage, name, 2)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=120) != 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        _kill_group(proc)
     states = [t.state for t in _study(storage, name).get_trials()]
     assert states == [TrialState.FAIL, TrialState.FAIL]
     assert subprocess.run(args, timeout=300).returncode == 0
