@@ -207,7 +207,8 @@ record("fig5_best_over_worst_mae", min(mae.values()) / max(mae.values()))
 #
 # - `.npz` with an array named `velocity` (or a single array),
 # - `.pt` / `.pth` with a tensor (or a dict with `"velocity"`),
-# - netCDF3 `.nc` with `velocity(time, component, y, x)` or `u`, `v` of `(time, y, x)`.
+# - netCDF 3 or 4 `.nc` with `velocity(time, component, y, x)` or `u`, `v` (dimensions matched by
+#   name; scale/offset and fill values decoded, see notebook 06 for a whole real data set).
 #
 # Then set `PIV_FILES = ["window_00.npz", ...]` in the parameters cell: the notebook uses `aeqkit.data.piv_dataset`, which validates every
 # file (rank, channels, NaN/inf) and splits the regions 80/20 into training and test-domain windows.
