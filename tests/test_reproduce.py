@@ -16,6 +16,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 from torch import nn
+from toy_windows import ToyWindows as Windows
+from toy_windows import rolling_trajectories
 
 from aeqkit import paper
 from aeqkit import reproduce as rep
@@ -24,23 +26,9 @@ from aeqkit.__main__ import main
 N = 8
 
 
-class Windows(torch.utils.data.Dataset):
-    def __init__(self, traj: torch.Tensor, k: int):
-        self.traj, self.k = traj, k
-        self.per = traj.shape[1] - 10 - k + 1
-
-    def __len__(self) -> int:
-        return self.traj.shape[0] * self.per
-
-    def __getitem__(self, i: int):
-        n, t = divmod(i, self.per)
-        return self.traj[n, t : t + 10], self.traj[n, t + 10 : t + 10 + self.k]
-
 
 def _traj(n: int, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    x0 = torch.randn(n, 2, N, N, generator=g)
-    return torch.stack([torch.roll(x0, t, dims=-1) * 0.97**t for t in range(24)], dim=1)
+    return rolling_trajectories(n, seed, N, 24)
 
 
 def fake_load(name: str, profile: str, level: int = 0, **overrides):

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from toy_windows import ToyWindows as WindowDataset
 
 from aeqkit.io import CorruptFileError
 from aeqkit.train import (
@@ -24,20 +24,6 @@ from aeqkit.utils import seeded
 
 H = W = 8
 
-
-class WindowDataset(Dataset):
-    """Sliding windows ``(x: (10, 2, H, W), y: (k, 2, H, W))`` over trajectories ``(N, T, 2, H, W)``."""
-
-    def __init__(self, traj: torch.Tensor, k: int):
-        self.traj, self.k = traj, k
-        self.per = traj.shape[1] - 10 - k + 1
-
-    def __len__(self) -> int:
-        return self.traj.shape[0] * self.per
-
-    def __getitem__(self, i: int):
-        n, t = divmod(i, self.per)
-        return self.traj[n, t : t + 10], self.traj[n, t + 10 : t + 10 + self.k]
 
 
 class NegatedTargets(WindowDataset):
