@@ -269,6 +269,100 @@ if ledger is not None:
 # 2. Add `rsteer` (relaxed steerable convolution) to `prof.models`. Where does it sit?
 # 3. Plot each model's RMSE against β: where does strict symmetry start to hurt?
 #
+# <details><summary>Hints</summary>
+#
+# 1. Make κ a function of the distance to the centre of the cells, `((n - 1) / 2, (n - 1) / 2)` on an
+#    `n × n` plate: `torch.rot90` turns the array about that point, so such a κ is unchanged by it.
+#    Then measure the error of the flow map as `heat.heat_equivariance_error` does, once for `"C4"`
+#    and once for `"translation"` (cyclic shifts). Worked in code below.
+# 2. `prof = replace(prof, models=prof.models + ("rsteer",))` before `heat_experiment` (this retrains
+#    every model, a few minutes); the medium-profile table in section 4 already has RSteer beside
+#    the others to compare with.
+# 3. `by[(β, name)]["test-domain RMSE"]` holds every number of the table; `viz.error_vs_strength`
+#    draws one line per model. Compare E2CNN (strict C4) with Conv at each β. Worked in code below.
+# </details>
+
+# %% [markdown]
+# ### Exercise 1 in code: a κ with the plate's rotational symmetry
+#
+# Fill in `kappa_radial` (shape `(32, 32)`, positive, a function of the distance to the plate's
+# centre only) and the two errors of the 20-step flow map `radial_flow`: `rot_err` over C4 and
+# `shift_err` over the three cyclic shifts `shifts`.
+#
+# <details><summary>Hint</summary>
+#
+# `yy, xx = torch.meshgrid(torch.arange(n, dtype=torch.float64), ..., indexing="ij")`, `r² = (yy - c)² +
+# (xx - c)²` with `c = (n - 1) / 2`, and e.g. `κ = κ₀ (1 + 0.6 exp(-8 r² / n²))`. The errors are
+# `equivariance_error(radial_flow, T0_radial, "C4", in_type="scalar", out_type="scalar").mean`, and the
+# same with `"translation"` and `elements=shifts`.
+# </details>
+
+# %%
+import torch
+
+from aeqkit.equivariance import equivariance_error
+
+cfg_radial = heat.HeatConfig(resolution=32, steps=20, num_sims=2)
+T0_radial = heat.heat_initial_conditions(cfg_radial)
+shifts = [(8, 0), (0, 10), (16, 6)]  # non-identity cyclic shifts of the 32 x 32 plate
+
+
+def radial_flow(x):
+    return heat.simulate_heat(x, cfg_radial, kappa=kappa_radial)[:, -1]
+
+
+# BEGIN SOLUTION
+n, c = cfg_radial.resolution, (cfg_radial.resolution - 1) / 2
+yy, xx = torch.meshgrid(torch.arange(n, dtype=torch.float64), torch.arange(n, dtype=torch.float64),
+                        indexing="ij")
+kappa_radial = cfg_radial.kappa0 * (1 + 0.6 * torch.exp(-8 * ((yy - c) ** 2 + (xx - c) ** 2) / n**2))
+rot_err = equivariance_error(radial_flow, T0_radial, "C4", in_type="scalar", out_type="scalar").mean
+shift_err = equivariance_error(radial_flow, T0_radial, "translation", in_type="scalar",
+                               out_type="scalar", elements=shifts).mean
+# END SOLUTION
+print(f"radial κ: C4 error {rot_err:.1e}, translation error {shift_err:.1e}")
+
+# %%
+# Self-check: κ has the plate's C4 symmetry but not its translations.
+assert kappa_radial.shape == (32, 32) and bool((kappa_radial > 0).all()), "κ must be a positive 32 x 32 field"
+assert torch.allclose(torch.rot90(kappa_radial, 1, dims=(-2, -1)), kappa_radial), \
+    "κ is not unchanged by a quarter turn about the plate's centre"
+assert rot_err < 1e-12, f"the C4 error should vanish (round-off), got {rot_err:.1e}"
+assert shift_err > 1e-3, f"the translation error should not vanish, got {shift_err:.1e}"
+print(f"✓ self-check passed: C4 error {rot_err:.0e} (vanishes), translation error {shift_err:.3f}")
+
+# %% [markdown]
+# ### Exercise 3 in code: RMSE against β
+#
+# Fill in `rmse_vs_beta`: for each model of the table, its test-domain RMSE at each β of `betas_run`
+# (in that order); the cell then plots it and prints E2CNN's RMSE relative to Conv's.
+#
+# <details><summary>Hint</summary>
+#
+# A dict comprehension over `NAMES.values()` (keep the names that are in the table, e.g.
+# `(betas_run[0], name) in by`) with a list comprehension over `betas_run` inside.
+# </details>
+
+# %%
+betas_run = sorted({r["β"] for r in rows})
+# BEGIN SOLUTION
+rmse_vs_beta = {name: [by[(b, name)]["test-domain RMSE"] for b in betas_run]
+                for name in NAMES.values() if (betas_run[0], name) in by}
+# END SOLUTION
+viz.error_vs_strength(betas_run, rmse_vs_beta, xlabel="β", ylabel="test-domain RMSE",
+                      title="Test-domain RMSE against β").show()
+print("E2CNN / Conv RMSE per β:",
+      {b: round(e / c, 2) for b, e, c in zip(betas_run, rmse_vs_beta["E2CNN"], rmse_vs_beta["Conv"])})
+
+# %%
+# Self-check: one line per model of the table, one RMSE per β, read from the table.
+assert {"Conv", "E2CNN", "RGroup", "Persistence"} <= set(rmse_vs_beta), "a model of the table is missing"
+for name, values in rmse_vs_beta.items():
+    assert len(values) == len(betas_run), f"{name}: expected {len(betas_run)} values, got {len(values)}"
+    assert values == [by[(b, name)]["test-domain RMSE"] for b in betas_run], f"{name}: not the table's RMSEs"
+print("✓ self-check passed")
+
+# %% [markdown]
 # ## References
 #
 # - Paper Sec. 2.2 and Fig. 2; Sec. 5.2 and Fig. 4 (data vs model equivariance error); Prop. 3.3.
