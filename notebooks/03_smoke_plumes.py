@@ -360,6 +360,58 @@ if not ledger["figure4"]:
 #    numbers with yours: same code, more epochs.
 # 3. Plot each model's per-step RMSE (`evaluate(...).per_step`) against the horizon.
 #
+# <details><summary>Hints</summary>
+#
+# 1. The training loop of section 2 reads its model names from `DEFAULT_MODELS["table1"]`: run it
+#    with `{"rotation": DEFAULT_MODELS["table1"]["rotation"] + ("lift", "rpp", "combo")}` instead
+#    (a few more minutes of training). `matched_width` keeps them at the same parameter budget.
+# 2. From a terminal, in the project's environment; it takes several minutes. The ledger lines
+#    printed in section 2 (`quick: mean ± std (n=...)`) are that command's committed numbers, so you
+#    can compare with them first. Which models change the most with the full training sets?
+# 3. `evaluate(model, test, steps=steps).per_step` is a list of `steps` RMSEs (step 1, 2, …) for one
+#    model: collect it for every rotation model in `trained` on the same test windows as the table,
+#    and draw them with `viz.error_vs_strength`. Worked in code below.
+# </details>
+
+# %% [markdown]
+# ### Exercise 3 in code: RMSE against the horizon
+#
+# Fill in `per_step`: for each rotation model of `trained`, keyed by its display name
+# (`paper.DISPLAY_NAMES[name]`), its per-step RMSE on the domain test windows `test_rot` over
+# `steps_rot` steps. Only forward passes: no training.
+#
+# <details><summary>Hint</summary>
+#
+# A dict comprehension over `trained.items()` (keys are `(symmetry, name)`), keeping
+# `symmetry == "rotation"`, with `evaluate(model, test_rot, steps=steps_rot).per_step` as the value.
+# </details>
+
+# %%
+test_rot = subsample(data.splits["test_domain"], sizes["test_windows"])  # the table's domain windows
+steps_rot = data.meta["eval_steps"]
+# BEGIN SOLUTION
+per_step = {}
+for (symmetry, name), model in trained.items():
+    if symmetry == "rotation":
+        per_step[paper.DISPLAY_NAMES[name]] = evaluate(model, test_rot, steps=steps_rot).per_step
+# END SOLUTION
+viz.error_vs_strength(list(range(1, steps_rot + 1)), per_step, xlabel="horizon (steps)", ylabel="RMSE",
+                      title="Rotation row: RMSE at each rollout step (domain split)").show()
+
+# %%
+# Self-check: one curve per rotation model, one RMSE per step, consistent with the table's RMSE
+# (the overall RMSE is the root of the mean of the squared per-step RMSEs).
+table = {r["model"]: r["domain RMSE"] for r in rows if r["symmetry"] == "rotation"}
+assert set(per_step) == set(table), f"expected the rotation models {sorted(table)}, got {sorted(per_step)}"
+for label, curve in per_step.items():
+    assert len(curve) == steps_rot, f"{label}: expected {steps_rot} per-step values, got {len(curve)}"
+    overall = (sum(v * v for v in curve) / len(curve)) ** 0.5
+    assert abs(overall - table[label]) < 1e-6 * max(1.0, table[label]), \
+        f"{label}: per-step RMSEs give {overall:.4f}, the table {table[label]:.4f}"
+print("✓ self-check passed; step 1 → last step:",
+      {k: f"{v[0]:.3f} → {v[-1]:.3f}" for k, v in per_step.items()})
+
+# %% [markdown]
 # ## References
 #
 # - Paper Sec. 5.1 (Table 1, Fig. 3), Sec. 5.2 (Fig. 4), App. A.1 (hyper-parameters).
