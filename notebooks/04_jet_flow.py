@@ -247,6 +247,56 @@ record("piv_round_trip_exact", int(torch.equal(window, data.fields[0])))
 # 3. Compute each window's data reflection error with `aeqkit.equivariance` and relate it to its
 #    axial station.
 #
+# <details><summary>Hints</summary>
+#
+# 1. The new data set is simulated once (a few minutes) and cached. Check `data.meta["reflection_error"]`
+#    first (the clean windows' mirror error, before noise): without the co-flow the left and right
+#    windows of a station should be mirror images. aeqkit has no reflection-equivariant layers yet
+#    (`experiments.JET_PROFILES` lists the symmetries it trains; see notebook 07), so measure the
+#    symmetry with exercise 3's code and rerun section 2 to see how the rotation models react.
+# 2. `replace(prof, models=...)` as in section 2 with `"rsteer_tr"` added, or
+#    `python -m aeqkit reproduce table2 --models rsteer_tr` from a terminal (training: minutes).
+# 3. `data.meta["reflection_pairs"]` lists, per axial station, the left window and the right window
+#    that mirrors it across the jet axis; `aeqkit.equivariance.data_equivariance_error` maps the right
+#    one back by the reflection and compares. Worked in code below.
+# </details>
+
+# %% [markdown]
+# ### Exercise 3 in code: the data's reflection error per axial station
+#
+# Fill in `station_error`: for each axial station `a` (in order), the data reflection error of its
+# left/right pair `data.meta["reflection_pairs"][a]`, with the reflection group `"reflection"` (its
+# elements are `(0, 0)`, the identity, and `(0, 1)`, the mirror across the vertical axis). Only the
+# windows already in memory are used.
+#
+# <details><summary>Hint</summary>
+#
+# `data_equivariance_error(data.fields[[left, right]], [(0, 0), (0, 1)], "reflection", "vector")`
+# for each `(left, right)`; the left window is the reference, the right one its mirror image.
+# </details>
+
+# %%
+from aeqkit.equivariance import data_equivariance_error
+
+pairs = data.meta["reflection_pairs"]  # (left window, right window) per axial station
+# BEGIN SOLUTION
+station_error = [data_equivariance_error(data.fields[[left, right]], [(0, 0), (0, 1)], "reflection", "vector")
+                 for left, right in pairs]
+# END SOLUTION
+for a, e in enumerate(station_error):
+    print(f"axial station {a}: data reflection error {e:.4f}")
+
+# %%
+# Self-check: one error per station, each the mean |difference| of the left window and the mirrored right one.
+assert len(station_error) == len(pairs), f"expected {len(pairs)} stations, got {len(station_error)}"
+mirror = torch.tensor([-1.0, 1.0])[:, None, None]  # the reflection flips x and negates u
+for (left, right), e in zip(pairs, station_error):
+    by_hand = float((data.fields[right].flip(-1) * mirror - data.fields[left]).double().abs().mean())
+    assert abs(e - by_hand) < 1e-6 * max(1.0, by_hand), f"windows {left}/{right}: {e:.5f} vs {by_hand:.5f}"
+assert min(station_error) > 0, "noisy windows are never exact mirror images"
+print("✓ self-check passed; largest error at axial station", max(range(len(pairs)), key=station_error.__getitem__))
+
+# %% [markdown]
 # ## References
 #
 # - Paper Sec. 5.3 (Table 2, Fig. 5, Fig. 6); Bridges & Wernet 2017 (the original PIV data).
