@@ -340,6 +340,104 @@ viz.equivariance_error_bars({k: float(np.mean(v)) for k, v in ee.items()}, norm=
 #    drift now, and do the C4 costs change?
 # 4. Add a reflection: flip the South Pacific's rows (and v) so that it mimics the north, and compare.
 #
+# <details><summary>Hints</summary>
+#
+# 1. Each frame's calendar month is in `rec.phase`; average the frames of the training years
+#    (before 1989-07) month by month, region by region, and subtract. A difference of two vector
+#    fields is a vector field: (u, v) still turn together under a rotation. Refit the two stencils
+#    first (closed form, under a second) before retraining the networks.
+# 2. `split_record(..., test_domains=[1])` on `stack_records` of the same three regions, then rerun
+#    sections 4-5 (training: about two minutes). The North Atlantic shares the hemisphere with the
+#    North Pacific: does exact C4 still help out of domain?
+# 3. Worked in code below for the spacing. The ratio of the true east-west spacing to the grid's is
+#    `cos(lat) / cos(lat0)` over the box's rows; the last note of a regridded record prints its range.
+#    For the C4 costs, refit `stencil` and `stencil_c4` on the smaller boxes (section 4).
+# 4. Worked in code below. A reflection `y → −y` reverses the rows and negates the northward
+#    component `v` (channel 1) but keeps `u`; the trained models are only evaluated, not retrained.
+# </details>
+
+# %% [markdown]
+# ### Exercise 3 in code: how much does the east-west spacing drift?
+#
+# `small` is the North Pacific on a 30° box (25-55° N, centred at 40° N like the 45° box) regridded
+# to 12 x 12. Write `ew_drift(r)`: for a regridded record `r`, the spread `max − min` over its rows of
+# the ratio `cos(lat) / cos(lat0)` (true east-west spacing over the grid's), where `lat0` is
+# `float(r.coord_units["lat0"])` and a row at `y` km lies at `lat = lat0 + y / (π R / 180)`,
+# `R = 6371` km.
+#
+# <details><summary>Hint</summary>
+#
+# `np.radians`, `np.cos` and `r.y` (an array of km from the box centre, one per row) do it in three lines.
+# </details>
+
+# %%
+import math
+import re
+
+small = regrid_isotropic(open_flow(path, y_range=(25.0, 55.0), x_range=(180.0, 220.0)), size=12)
+
+
+def ew_drift(r):
+    # BEGIN SOLUTION
+    lat0 = float(r.coord_units["lat0"])
+    ratio = np.cos(np.radians(lat0 + np.asarray(r.y) / (math.pi / 180 * 6371.0))) / math.cos(math.radians(lat0))
+    return float(ratio.max() - ratio.min())
+    # END SOLUTION
+
+
+print(f"east-west spacing drift over the box: 45° box {ew_drift(regions[0]):.3f}, 30° box {ew_drift(small):.3f}")
+
+# %%
+# Self-check: the drift agrees with the range in each record's note, and the smaller box drifts less.
+for r in (regions[0], small):
+    lo, hi = map(float, re.search(r"x([\d.]+)\.\.x([\d.]+)", r.notes[-1]).groups())
+    assert abs(ew_drift(r) - (hi - lo)) < 2e-3, f"drift {ew_drift(r):.4f}, the note says {hi - lo:.4f}"
+assert tuple(small.fields.shape[-2:]) == (12, 12)
+assert ew_drift(small) < ew_drift(regions[0]), "a box with fewer degrees of latitude should drift less"
+print("✓ self-check passed")
+
+# %% [markdown]
+# ### Exercise 4 in code: mirror the South Pacific onto the north
+#
+# Fill in `flipped_fields`: the South Pacific's fields `south.fields` (shape `(1, T, 2, H, W)`, channels
+# `(u, v)`, rows pointing north) reflected by `y → −y`. The cell then compares the zonal-mean u
+# profiles and evaluates the trained networks (no retraining) on the mirrored test-domain windows.
+#
+# <details><summary>Hint</summary>
+#
+# `.flip(-2)` reverses the rows; multiply by `torch.tensor([1.0, -1.0])[:, None, None]` to negate v.
+# </details>
+
+# %%
+import dataclasses
+
+south = regions[2]
+# BEGIN SOLUTION
+flipped_fields = south.fields.flip(-2) * torch.tensor([1.0, -1.0])[:, None, None]
+# END SOLUTION
+mirrored = dataclasses.replace(south, fields=flipped_fields, valid=south.valid.flip(-2), mask=south.mask.flip(-2))
+data_mirror = split_record(stack_records([regions[0], regions[1], mirrored], names=list(boxes)), input_length=L,
+                           target_length=2, eval_steps=3, valid=("1989-07", "1990-12"), test=("1991-01", "1992-12"),
+                           test_domains=[2], name="navy_winds_mirrored")
+for name in nets:
+    mirror_rmse = np.mean([evaluate(m, data_mirror.splits["test_domain"], steps=3).rmse * scale for m in trained[name]])
+    print(f"{name:7s} domain RMSE {results[name]['test_domain']:.3f} (South Pacific), "
+          f"{mirror_rmse:.3f} (mirrored) m/s")
+
+# %%
+# Self-check: a reflection, and it puts the southern westerlies where the northern ones are (top rows).
+def u_profile(r):  # time- and longitude-mean u per row
+    return r.fields[0, :, 0].mean(dim=(0, 2))
+
+
+assert flipped_fields.shape == south.fields.shape, "the reflection keeps the shape"
+assert torch.equal(flipped_fields[:, :, 0], south.fields[:, :, 0].flip(-2)), "u keeps its sign, rows reversed"
+assert torch.equal(flipped_fields[:, :, 1], -south.fields[:, :, 1].flip(-2)), "v changes sign, rows reversed"
+corr = float(torch.corrcoef(torch.stack([u_profile(regions[0]), u_profile(mirrored)]))[0, 1])
+assert corr > 0.5 and data_mirror.meta["scale"] == scale, f"mirrored profile correlation {corr:.2f}"
+print(f"✓ self-check passed: zonal-mean u of the mirrored South Pacific vs the North Pacific, correlation {corr:.2f}")
+
+# %% [markdown]
 # ## References
 #
 # - Paper Sec. 5.3-5.4 (real data: jet flow and ocean currents), Sec. 3.1-3.3 (relaxed layers).
