@@ -362,9 +362,36 @@ view = interactive_view(
 # 1. `disc.discover_fields(*pairs[0], coef_dist="int_grid", learn_scale=True, step=1.5, steps=300)`;
 #    a GAN has many equilibria here: any multiple of $\pi/2$ maps data pairs to data pairs.
 # 2. `disc.order_scan(..., classifier=True)` fills `scan.distinguishability`; use three seeds.
-# 3. `disc.compare_models(datas[0], {"equiv": s}, seeds=(0, 1, 2))`.
+# 3. `disc.compare_models(datas[0], {"equiv": s}, seeds=(0, 1, 2))` (training: about a minute per
+#    seed); the suggestion itself is worked in code below.
 # </details>
+
+# %% [markdown]
+# ### Exercise 3 in code: the strict suggestion at level 0
 #
+# Fill in `strict`: what `suggest_model` proposes for the level-0 scan `scans[0]` when the strict
+# model is the E2CNN-style network. Only the suggestion is checked here; its RMSE needs training
+# (hint 3 above).
+#
+# <details><summary>Hint</summary>
+#
+# One call: `disc.suggest_model` with the keyword `strict_model`.
+# </details>
+
+# %%
+# BEGIN SOLUTION
+strict = disc.suggest_model(scans[0], strict_model="equiv")
+# END SOLUTION
+print(f"{strict.label()}: {strict.reason}")
+
+# %%
+# Self-check: at level 0 the scan found an exact C_N, so the suggestion is the strict network of that order.
+assert strict.name == "equiv", f"expected the strict 'equiv' model, got {strict.name!r}"
+assert strict.group_order == scans[0].order, f"expected order {scans[0].order}, got {strict.group_order}"
+assert not strict.relaxed and strict.alpha is None, "a strict model has no relaxed weights and no α"
+print("✓ self-check passed:", strict.build_kwargs())
+
+# %% [markdown]
 # ## References
 #
 # - R. Wang, R. Walters, R. Yu. *Approximately Equivariant Networks for Imperfectly Symmetric
