@@ -241,8 +241,8 @@ record("piv_round_trip_exact", int(torch.equal(window, data.fields[0])))
 #
 # ## Exercises
 #
-# 1. Set the generator's `asymmetry=0.0` (`load_dataset("jet", PROFILE, asymmetry=0.0)`): how do
-#    the reflection-equivariant models fare now?
+# 1. Set the generator's `asymmetry=0.0` (`load_dataset("jet", PROFILE, asymmetry=0.0)`): how much
+#    does the data's reflection error drop, and how do the rotation models of section 2 fare now?
 # 2. Add `rsteer_tr` (relaxed translation x relaxed rotation, Eq. 8) to the rotation row.
 # 3. Compute each window's data reflection error with `aeqkit.equivariance` and relate it to its
 #    axial station.
@@ -251,9 +251,9 @@ record("piv_round_trip_exact", int(torch.equal(window, data.fields[0])))
 #
 # 1. The new data set is simulated once (a few minutes) and cached. Check `data.meta["reflection_error"]`
 #    first (the clean windows' mirror error, before noise): without the co-flow the left and right
-#    windows of a station should be mirror images. aeqkit has no reflection-equivariant layers yet
-#    (`experiments.JET_PROFILES` lists the symmetries it trains; see notebook 07), so measure the
-#    symmetry with exercise 3's code and rerun section 2 to see how the rotation models react.
+#    windows of a station should be mirror images. Measure the symmetry with exercise 3's code and
+#    rerun section 2 to see how the rotation models react (relaxed reflection layers, D_N, are not
+#    in aeqkit yet; `experiments.JET_PROFILES` lists the symmetries it trains).
 # 2. `replace(prof, models=...)` as in section 2 with `"rsteer_tr"` added, or
 #    `python -m aeqkit reproduce table2 --models rsteer_tr` from a terminal (training: minutes).
 # 3. `data.meta["reflection_pairs"]` lists, per axial station, the left window and the right window
