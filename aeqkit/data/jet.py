@@ -358,6 +358,17 @@ def _check_piv_shape(path: Path, fields: torch.Tensor) -> None:
         raise ValueError(f"{path}: expected at least 2 frames and a 2 x 2 grid, got shape {(T, 2, H, W)}")
 
 
+
+def _checked_piv_record(path: Path, key: str | None):
+    """One PIV file read and checked: known extension, exists, shape ``(T, 2, H, W)``."""
+    if path.suffix.lower() not in PIV_EXTENSIONS:
+        raise ValueError(f"{path}: unknown extension {path.suffix!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
+    if not path.exists():
+        raise FileNotFoundError(f"PIV file {path} does not exist")
+    rec = _piv_record(path, key)
+    _check_piv_shape(path, rec.fields)
+    return rec
+
 def load_piv(path: str | os.PathLike, key: str | None = None) -> torch.Tensor:
     """Load one real PIV window of velocity fields (format: see the module docstring).
 
@@ -380,12 +391,7 @@ def load_piv(path: str | os.PathLike, key: str | None = None) -> torch.Tensor:
             :func:`aeqkit.data.open_flow`, which mask them), inf, float32 overflow, or fewer than 2 frames.
     """
     path = Path(path)
-    if path.suffix.lower() not in PIV_EXTENSIONS:
-        raise ValueError(f"{path}: unknown extension {path.suffix!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
-    if not path.exists():
-        raise FileNotFoundError(f"PIV file {path} does not exist")
-    rec = _piv_record(path, key)
-    _check_piv_shape(path, rec.fields)
+    rec = _checked_piv_record(path, key)
     bad = ~rec.valid[0]
     if bool(bad.any()):
         first = tuple(int(i) for i in torch.nonzero(bad)[0])
@@ -432,12 +438,7 @@ def piv_dataset(paths: Sequence[str | os.PathLike], key: str | None = None, *, i
     records = []
     for p in paths:
         p = Path(p)
-        if p.suffix.lower() not in PIV_EXTENSIONS:
-            raise ValueError(f"{p}: unknown extension {p.suffix!r}; accepted: {', '.join(PIV_EXTENSIONS)}")
-        if not p.exists():
-            raise FileNotFoundError(f"PIV file {p} does not exist")
-        rec = _piv_record(p, key)
-        _check_piv_shape(p, rec.fields)
+        rec = _checked_piv_record(p, key)
         records.append(rec)
     shapes = {tuple(r.fields.shape[1:]) for r in records}
     if len(shapes) != 1:
