@@ -15,8 +15,14 @@ over valid cells only: invalid cells never contribute to a loss or a metric.
 Trust: data are checked for NaN / inf before any training (on valid cells); a non-finite or
 diverging loss or validation RMSE stops training with :class:`TrainingDiverged` (the model is left
 holding its best weights so far, never the diverged ones); a best epoch worse than the initial
-weights is reported with a :class:`TrainingWarning`. ``callbacks`` see every epoch's metrics and
-may stop training by raising (e.g. ``optuna.TrialPruned``), which propagates unchanged.
+weights is reported with a :class:`TrainingWarning`.
+
+Configuration and hooks (Lightning-style): the settings are one :class:`FitConfig` value
+(``fit(model, train, valid, config)``; keyword arguments named like its fields still work and
+override it); progress bar, early stopping and checkpoints are :class:`Callback` objects
+(:class:`ProgressBar`, :class:`EarlyStopping`, :class:`Checkpoint`; the keywords ``progress``,
+``patience`` and ``checkpoint`` create them). Callbacks see every epoch's metrics and may stop
+training (``state.stop``) or raise (e.g. ``optuna.TrialPruned``), which propagates unchanged.
 Seeding: ``fit(..., seed=s)`` seeds shuffling; build the model under
 :func:`aeqkit.utils.seeded` to seed its initialisation too.
 
@@ -25,12 +31,13 @@ See also: notebooks 01, 03 and 04 (they train with :func:`fit`) and ``python -m 
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +50,14 @@ from aeqkit.utils import resolve_device, seed_everything
 
 __all__ = [
     "LR_SCHEDULES",
+    "Callback",
+    "Checkpoint",
+    "EarlyStopping",
     "EvalResult",
     "FitConfig",
     "FitResult",
+    "FitState",
+    "ProgressBar",
     "check_dataset",
     "TrainingDiverged",
     "TrainingWarning",
@@ -62,8 +74,6 @@ INPUT_LENGTH = 10
 #: Learning-rate schedules :func:`fit` accepts (``lr_schedule=``).
 LR_SCHEDULES = ("step", "cosine", "plateau")
 
-#: ``fit`` callback: ``cb(epoch, metrics)`` after each epoch's validation.
-Callback = Callable[[int, dict[str, float]], object]
 
 
 class TrainingDiverged(FloatingPointError):
@@ -437,331 +447,20 @@ def _scheduler(optimizer: torch.optim.Optimizer, schedule: str, epochs: int,
         optimizer, mode="min", factor=0.5 if lr_decay is None else lr_decay, patience=2)
 
 
-def fit(
-    model: nn.Module,
-    train_ds: Dataset,
-    valid_ds: Dataset,
-    *,
-    epochs: int = 50,
-    batch_size: int = 16,
-    lr: float = 1e-3,
-    lr_decay: float | None = None,
-    lr_step: int | None = None,
-    lr_schedule: str | None = None,
-    weight_decay: float = 0.0,
-    rollout_steps: int = 3,
-    valid_steps: int | None = None,
-    alpha: float | None = None,
-    patience: int | None = 10,
-    seed: int = 0,
-    device: str | torch.device | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    progress: bool = True,
-    grad_clip: float | None = None,
-    restore_best: bool = True,
-    time_limit: float | None = None,
-    callbacks: Sequence[Callback] = (),
-    mask: torch.Tensor | None = None,
-    divergence_factor: float | None = 10.0,
-) -> FitResult:
-    """Train a forecaster with the multi-step autoregressive loss (Sec. 5, App. A.1).
-
-    Each batch is rolled out for ``rollout_steps`` steps, feeding predictions back as inputs, and
-    the loss is the mean over steps of the MSE, plus the unsquared regularisers of Sec. 3.3
-    (see :func:`extra_loss`). Adam (relaxed weights excluded from weight decay via
-    ``aeqkit.nn.param_groups``), a learning-rate schedule (``lr_schedule``), early stopping when
-    the validation RMSE has not improved for ``patience`` epochs, and the best epoch's weights
-    restored from a cloned copy at the end.
-
-    Before training, both datasets are checked for NaN / inf on valid cells (``ValueError``) and the
-    initial weights' validation RMSE is measured. Training stops with :class:`TrainingDiverged`
-    when the training loss or the validation RMSE is non-finite, or when the validation RMSE
-    exceeds ``divergence_factor`` times the larger of the initial RMSE and the zero forecast's;
-    the model then holds the best weights seen so far. If the best epoch is still worse than the
-    initial weights, a :class:`TrainingWarning` says so.
-
-    Args:
-        model: forecaster ``(B, 10, 2, H, W) -> (B, 2, H, W)``; trained in place. Its
-            initialisation is the caller's: build it under ``aeqkit.utils.seeded(seed)`` to make
-            it reproducible.
-        train_ds, valid_ds: datasets of ``(x: (10, 2, H, W), y: (k, 2, H, W))`` windows.
-        epochs: maximum number of epochs.
-        batch_size: windows per step.
-        lr: initial learning rate.
-        lr_decay: the schedule's factor in ``(0, 1]``: ``"step"``: ``gamma`` (default 0.9);
-            ``"plateau"``: the factor applied on a plateau (default 0.5); not used by
-            ``"cosine"``.
-        lr_step: ``"step"`` schedule: period in epochs (default 1).
-        lr_schedule: ``"plateau"`` (multiply ``lr`` by ``lr_decay``, default 0.5, when the
-            validation RMSE has not improved for 2 epochs), ``"step"`` (``lr`` times
-            ``lr_decay`` every ``lr_step`` epochs) or ``"cosine"`` (cosine annealing from ``lr``
-            to ``lr / 100`` over ``epochs``). Default ``None``: ``"step"`` when ``lr_decay`` or
-            ``lr_step`` is given (the behaviour before the default changed), else
-            ``"plateau"``, which gave the lowest validation RMSE on small data (heat, Conv and
-            RSteer, 2 seeds: ``benchmarks/bench_lr_schedules.py``; x0.9 per epoch was the worst).
-        weight_decay: Adam weight decay (never applied to relaxed weights).
-        rollout_steps: autoregressive steps in the training loss (the paper tunes 3-6); must not
-            exceed the training targets' length.
-        valid_steps: rollout horizon of the validation RMSE; default: every target frame of
-            ``valid_ds``.
-        alpha: regulariser weight. ``None`` keeps the ``alpha`` the model was built with (the
-            usual way: ``aeqkit.models.build(name, alpha=...)``); a number sets ``model.alpha``
-            before training (the model must have that attribute). See :func:`extra_loss`.
-        patience: epochs without validation improvement before stopping; ``None`` disables.
-        seed: seeds shuffling and any randomness during training (not the model's
-            initialisation, which happened before: see :func:`aeqkit.utils.seeded`).
-        device: ``"cpu"``, ``"cuda"`` ...; default :func:`aeqkit.utils.default_device`.
-        checkpoint: path written atomically (kill-safe, with a SHA-256 sidecar: see
-            :mod:`aeqkit.io`) whenever validation improves and at the end; load with
-            :func:`load_checkpoint`. Its folder must be writable (checked before training); a
-            write that fails later (full disk) is a :class:`TrainingWarning`, not a lost run.
-        progress: show a tqdm bar over epochs.
-        grad_clip: clip the gradient norm to this value when given.
-        restore_best: load the best epoch's weights at the end (else keep the last epoch's; the
-            checkpoint always holds the best).
-        time_limit: wall-clock budget in seconds; training stops after the epoch that exceeds it
-            (``FitResult.out_of_time``). ``None``: no limit.
-        callbacks: callables ``cb(epoch, metrics)`` called after each epoch's validation with
-            ``metrics`` holding ``"epoch"``, ``"train_loss"``, ``"train_mse"``, ``"valid_rmse"``,
-            ``"lr"`` (the rate used during the epoch) and ``"best_valid_rmse"``. An exception
-            raised by a callback propagates out of ``fit`` unchanged (e.g. ``optuna.TrialPruned``);
-            the model then holds the best weights so far (with ``restore_best``).
-        mask: bool ``(H, W)``, True on valid cells; default ``train_ds.mask`` / ``valid_ds.mask``
-            when present. Losses and RMSEs average over valid cells only.
-        divergence_factor: the validation RMSE limit, as a multiple of the larger of the initial
-            RMSE and the zero forecast's RMSE; ``None`` checks only for non-finite values.
-
-    Returns:
-        A :class:`FitResult`; the model holds the best epoch's weights.
-
-    Raises:
-        ValueError: bad arguments, or NaN / inf on valid cells of the data (before training).
-        TrainingDiverged: the loss or the validation RMSE became non-finite or diverged.
-
-    Shape:
-        x: (B, 10, 2, H, W); y: (B, k, 2, H, W); model(x): (B, 2, H, W); mask: (H, W)
-    """
-    if lr_schedule is None:
-        lr_schedule = "step" if lr_decay is not None or lr_step is not None else "plateau"
-    if lr_schedule not in LR_SCHEDULES:
-        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES} or None, got {lr_schedule!r}")
-    if lr_schedule != "step" and lr_step is not None:
-        raise ValueError(f"lr_step applies to lr_schedule='step' only, got lr_step={lr_step} with "
-                         f"lr_schedule={lr_schedule!r}")
-    if lr_schedule == "cosine" and lr_decay is not None:
-        raise ValueError(f"lr_decay is not used by lr_schedule='cosine', got lr_decay={lr_decay}; "
-                         "expected None")
-    lr_step = 1 if lr_step is None else lr_step
-    for name, value in [("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
-                        ("lr_step", lr_step), ("rollout_steps", rollout_steps)]:
-        _check_positive(name, value)
-    _check_positive("weight_decay", weight_decay, allow_zero=True)
-    if grad_clip is not None:
-        _check_positive("grad_clip", grad_clip)
-    if patience is not None:
-        _check_positive("patience", patience)
-    if valid_steps is not None:
-        _check_positive("valid_steps", valid_steps)
-    if lr_decay is not None:
-        _check_positive("lr_decay", lr_decay)
-    if lr_decay is not None and not 0 < lr_decay <= 1:
-        raise ValueError(f"lr_decay must be in (0, 1] (the schedule's factor), got {lr_decay}")
-    _check_positive("seed", seed, allow_zero=True)
-    if time_limit is not None:
-        _check_positive("time_limit", time_limit)
-    if divergence_factor is not None:
-        _check_positive("divergence_factor", divergence_factor)
-    if time_limit is not None and not time_limit > 0:
-        raise ValueError(f"time_limit must be > 0 seconds or None, got {time_limit!r}")
-    if patience is not None and patience < 1:
-        raise ValueError(f"patience must be >= 1 or None, got {patience}")
-    if divergence_factor is not None and not (divergence_factor > 1
-                                              and math.isfinite(divergence_factor)):
-        raise ValueError(f"divergence_factor must be a finite number > 1 or None, got "
-                         f"{divergence_factor!r}")
-    if not callable(callbacks) and not isinstance(callbacks, (str, bytes)) and hasattr(
-            callbacks, "__iter__"):
-        callbacks = tuple(callbacks)  # a generator is read once
-    if not isinstance(callbacks, tuple) or not all(callable(cb) for cb in callbacks):
-        raise TypeError("callbacks must be a sequence of callables cb(epoch, metrics) (wrap a "
-                        f"single one in a list), got {callbacks!r}")
-    k_train = target_length(train_ds)
-    if rollout_steps > k_train:
-        raise ValueError(
-            f"rollout_steps={rollout_steps} but the training windows have only {k_train} target "
-            f"frames; expected rollout_steps <= {k_train}"
-        )
-    k_valid = target_length(valid_ds)
-    valid_steps = k_valid if valid_steps is None else valid_steps
-    if not 1 <= valid_steps <= k_valid:
-        raise ValueError(f"valid_steps must be in 1..{k_valid} (validation target frames), "
-                         f"got {valid_steps}")
-
-    if alpha is not None:
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not (
-                alpha >= 0 and math.isfinite(alpha)):
-            raise ValueError(f"alpha must be a finite number >= 0 or None, got {alpha!r}")
-        if not hasattr(model, "alpha"):
-            raise ValueError(
-                f"alpha={alpha} was given but {type(model).__name__} has no 'alpha' attribute; "
-                "expected an aeqkit forecaster (aeqkit.models.build) or alpha=None"
-            )
-    if checkpoint is not None:
-        _check_checkpoint_path(Path(checkpoint))
-    train_mask = _resolve_mask(mask, train_ds)
-    valid_mask = _resolve_mask(mask, valid_ds)
-    # NaN / inf in the data would make every epoch's RMSE NaN: refuse before any training
-    check_dataset(train_ds, train_mask, "training data")
-    check_dataset(valid_ds, valid_mask, "validation data")
-    if alpha is not None:
-        model.alpha = float(alpha)
-
-    generator = seed_everything(seed)
-    device = resolve_device(device, "device")
-    model.to(device)
-    optimizer = _optimizer(model, lr, weight_decay)
-    scheduler = _scheduler(optimizer, lr_schedule, epochs, lr_decay, lr_step)
-    loader = DataLoader(train_ds, batch_size=batch_size, shuffle=True, generator=generator,
-                        drop_last=False)
-    ckpt_path = Path(checkpoint) if checkpoint is not None else None
-    ckpt_ok = True
-    dev_mask = train_mask.to(device) if train_mask is not None else None
-
-    def validate() -> float:
-        return evaluate(model, valid_ds, steps=valid_steps, batch_size=batch_size, device=device,
-                        mask=valid_mask).rmse
-
-    history: dict[str, list[float]] = {"train_loss": [], "train_mse": [], "valid_rmse": [],
-                                       "lr": []}
-    initial_rmse = validate()
-    if not math.isfinite(initial_rmse):
-        raise TrainingDiverged(
-            f"the initial weights give a validation RMSE of {initial_rmse} on finite data; "
-            "expected a finite value: check the model's initialisation",
-            epoch=-1, metric="valid_rmse", value=initial_rmse, history=history)
-    limit = math.inf
-    if divergence_factor is not None:
-        limit = divergence_factor * max(initial_rmse,
-                                        _zero_forecast_rmse(valid_ds, valid_steps, valid_mask))
-    best_rmse = math.inf
-    best_epoch = -1
-    best_state = _clone_state(model)  # the initial weights until an epoch is validated
-    bad_epochs = 0
-    stopped_early = False
-    out_of_time = False
-    start = time.perf_counter()
-    cpu_start = time.process_time()
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(range(epochs), desc=f"fit {type(model).__name__}", disable=not progress,
-               leave=False)
-    try:
-        for epoch in bar:
-            model.train()
-            total, total_mse, n = 0.0, 0.0, 0
-            epoch_lr = optimizer.param_groups[0]["lr"]
-            for x, y in loader:
-                x = _fill_invalid(x.to(device), dev_mask)
-                y = _targets(y.to(device))[:, :rollout_steps]
-                pred = rollout(model, x, rollout_steps)
-                err, per_map = _masked_sq(pred - y, dev_mask)
-                mse = err.sum() / (y.shape[0] * y.shape[1] * y.shape[2] * per_map)
-                loss = mse + extra_loss(model)
-                if not torch.isfinite(loss):
-                    raise TrainingDiverged(
-                        f"training loss became {float(loss)} at epoch {epoch} (lr {epoch_lr:.2g}); "
-                        "expected a finite value: lower lr, set grad_clip, or check the model",
-                        epoch=epoch, metric="train_loss", value=float(loss), history=history)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-                optimizer.step()
-                total += float(loss.detach()) * x.shape[0]
-                total_mse += float(mse.detach()) * x.shape[0]
-                n += x.shape[0]
-            history["lr"].append(epoch_lr)
-            valid_rmse = validate()
-            history["train_loss"].append(total / n)
-            history["train_mse"].append(total_mse / n)
-            history["valid_rmse"].append(valid_rmse)
-            if not math.isfinite(valid_rmse) or valid_rmse > limit:
-                raise TrainingDiverged(
-                    f"validation RMSE {valid_rmse:.4g} at epoch {epoch} (lr {epoch_lr:.2g}) "
-                    + ("is not finite" if not math.isfinite(valid_rmse) else
-                       f"exceeds {divergence_factor:g} x the initial / zero-forecast scale "
-                       f"({limit:.4g})")
-                    + f"; initial RMSE {initial_rmse:.4g}. The model now holds "
-                    + (f"epoch {best_epoch}'s weights" if best_epoch >= 0 else
-                       "its initial weights")
-                    + " (the best so far): lower lr or set grad_clip",
-                    epoch=epoch, metric="valid_rmse", value=valid_rmse, history=history)
-            if lr_schedule == "plateau":
-                scheduler.step(valid_rmse)
-            else:
-                scheduler.step()
-            bar.set_postfix(loss=f"{total / n:.4g}", valid=f"{valid_rmse:.4g}")
-            improved = valid_rmse < best_rmse
-            if improved:
-                best_rmse, best_epoch, bad_epochs = valid_rmse, epoch, 0
-                best_state = _clone_state(model)
-                if ckpt_path is not None and ckpt_ok:
-                    ckpt_ok = _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse,
-                                               history)
-            else:
-                bad_epochs += 1
-            metrics = {"epoch": float(epoch), "train_loss": history["train_loss"][-1],
-                       "train_mse": history["train_mse"][-1], "valid_rmse": valid_rmse,
-                       "lr": epoch_lr, "best_valid_rmse": best_rmse}
-            for cb in callbacks:
-                cb(epoch, dict(metrics))
-            if not improved and patience is not None and bad_epochs >= patience:
-                stopped_early = True
-                break
-            if time_limit is not None and time.perf_counter() - start > time_limit:
-                out_of_time = True
-                break
-    except BaseException as err:
-        # a diverged loss (always), a callback's exception (e.g. optuna.TrialPruned) or an
-        # interrupt (with restore_best): never leave diverged or half-trained weights behind
-        if restore_best or isinstance(err, TrainingDiverged):
-            model.load_state_dict(best_state)
-        raise
-    finally:
-        bar.close()
-
-    if restore_best:
-        model.load_state_dict(best_state)
-    seconds = time.perf_counter() - start
-    if ckpt_path is not None:
-        ckpt_ok = _save_checkpoint(ckpt_path, best_state, best_epoch, best_rmse, history)
-    if best_rmse > initial_rmse:
-        warnings.warn(
-            f"the best epoch ({best_epoch}) has a validation RMSE of {best_rmse:.4g}, worse than "
-            f"the initial weights' {initial_rmse:.4g}: training did not help on this validation "
-            "set (lower lr, check that train and validation data follow the same dynamics)",
-            TrainingWarning, stacklevel=2)
-    return FitResult(history=history, best_epoch=best_epoch, best_valid_rmse=best_rmse,
-                     epochs_run=len(history["valid_rmse"]), stopped_early=stopped_early,
-                     out_of_time=out_of_time, cpu_seconds=time.process_time() - cpu_start,
-                     seconds=seconds, device=str(device),
-                     checkpoint=str(ckpt_path) if ckpt_path is not None and ckpt_ok else None,
-                     initial_valid_rmse=initial_rmse, lr_schedule=lr_schedule)
-
-
 @dataclass(frozen=True)
 class FitConfig:
     """The training settings of :func:`fit` as one value (for profiles, sweeps and ledgers).
 
-    Per-call objects (device, checkpoint path, callbacks, mask, progress bar) stay arguments of
-    :meth:`fit`. Change a field with ``dataclasses.replace(cfg, lr=3e-3)``; ``asdict(cfg)`` is
-    JSON-ready. Every field is a keyword of :func:`fit` with the same default.
+    Pass it as ``fit(model, train, valid, config)``; keyword arguments of :func:`fit` with a
+    field's name override it for one call. Per-call objects (device, checkpoint path, callbacks,
+    mask, progress bar) stay arguments of :func:`fit`. Change a field with
+    ``dataclasses.replace(cfg, lr=3e-3)``; ``asdict(cfg)`` is JSON-ready. The defaults are
+    :func:`fit`'s.
 
     Example::
 
         cfg = FitConfig(epochs=30, lr=2e-3, rollout_steps=3, patience=5)
-        result = cfg.fit(model, data.splits["train"], data.splits["valid"], device="cpu")
+        result = fit(model, data.splits["train"], data.splits["valid"], cfg, device="cpu")
     """
 
     epochs: int = 50
@@ -788,7 +487,491 @@ class FitConfig:
         clash = sorted(set(per_call) & {f.name for f in fields(self)})
         if clash:
             raise TypeError(f"{clash} are FitConfig fields; use dataclasses.replace(config, ...)")
-        return fit(model, train_ds, valid_ds, **asdict(self), **per_call)
+        return fit(model, train_ds, valid_ds, self, **per_call)
+
+    def check(self) -> None:
+        """Raise ``ValueError`` / ``TypeError`` naming the first bad setting (no data needed)."""
+        _check_config(self)
+
+
+@dataclass
+class FitState:
+    """What a :class:`Callback` sees of a running :func:`fit` (and may change: ``stop``).
+
+    Attributes:
+        model: the model being trained; config: the settings.
+        epoch: the 0-based epoch just validated (-1 before the first).
+        history: the per-epoch lists of :class:`FitResult`.
+        improved: whether this epoch's validation RMSE is the best so far.
+        best_epoch, best_valid_rmse, best_state: the best epoch, its RMSE and a cloned copy of
+            its weights (the initial weights until an epoch is validated).
+        initial_valid_rmse: validation RMSE of the weights before training.
+        stop: set to True to end training after this epoch; stopped_early: set by
+            :class:`EarlyStopping` when patience ran out.
+    """
+
+    model: nn.Module
+    config: FitConfig
+    epoch: int = -1
+    history: dict[str, list[float]] = field(default_factory=dict)
+    improved: bool = False
+    best_epoch: int = -1
+    best_valid_rmse: float = math.inf
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)
+    initial_valid_rmse: float = math.nan
+    stop: bool = False
+    stopped_early: bool = False
+
+
+class Callback:
+    """A :func:`fit` callback object (Lightning-style hooks); override the ones you need.
+
+    ``on_fit_start(state)`` once before the first epoch; ``on_epoch_end(state, metrics)`` after
+    each epoch's validation (``metrics``: ``"epoch"``, ``"train_loss"``, ``"train_mse"``,
+    ``"valid_rmse"``, ``"lr"``, ``"best_valid_rmse"``); ``on_fit_end(state, error)`` always,
+    with the exception that ended training (``None`` on success). An exception raised by a hook
+    propagates out of :func:`fit` unchanged (e.g. ``optuna.TrialPruned``). A plain function
+    ``cb(epoch, metrics)`` in ``callbacks`` is called as ``on_epoch_end``.
+    """
+
+    def on_fit_start(self, state: FitState) -> None:
+        """Called once, after the initial validation, before the first epoch."""
+
+    def on_epoch_end(self, state: FitState, metrics: dict[str, float]) -> None:
+        """Called after each epoch's validation and best-weights bookkeeping."""
+
+    def on_fit_end(self, state: FitState, error: BaseException | None) -> None:
+        """Called once when training ends, normally (``error=None``) or by an exception."""
+
+
+class _EpochFunction(Callback):
+    """A plain ``cb(epoch, metrics)`` function as a callback."""
+
+    def __init__(self, fn: Callable[[int, dict[str, float]], object]) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, state: FitState, metrics: dict[str, float]) -> None:
+        self.fn(state.epoch, dict(metrics))
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over epochs with the last training loss and validation RMSE (``progress=True``)."""
+
+    def __init__(self, leave: bool = False) -> None:
+        self.leave = leave
+        self.bar = None
+
+    def on_fit_start(self, state: FitState) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=state.config.epochs, desc=f"fit {type(state.model).__name__}",
+                        leave=self.leave)
+
+    def on_epoch_end(self, state: FitState, metrics: dict[str, float]) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix(loss=f"{metrics['train_loss']:.4g}",
+                                 valid=f"{metrics['valid_rmse']:.4g}")
+
+    def on_fit_end(self, state: FitState, error: BaseException | None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class EarlyStopping(Callback):
+    """Stop when the validation RMSE has not improved for ``patience`` epochs (``patience=``).
+
+    Args:
+        patience: epochs without improvement before stopping (an integer >= 1).
+    """
+
+    def __init__(self, patience: int) -> None:
+        _check_positive("patience", patience)
+        self.patience = patience
+        self.bad_epochs = 0
+
+    def on_fit_start(self, state: FitState) -> None:
+        self.bad_epochs = 0
+
+    def on_epoch_end(self, state: FitState, metrics: dict[str, float]) -> None:
+        self.bad_epochs = 0 if state.improved else self.bad_epochs + 1
+        if not state.improved and self.bad_epochs >= self.patience:
+            state.stop = state.stopped_early = True
+
+
+class Checkpoint(Callback):
+    """Write the best weights atomically whenever validation improves, and at the end
+    (``checkpoint=``); load with :func:`load_checkpoint`.
+
+    The folder must be writable (checked here, before any training); a write that fails later
+    (full disk) is a :class:`TrainingWarning` and stops further writes, not a lost run.
+
+    Args:
+        path: the checkpoint file (a SHA-256 sidecar is written beside it: :mod:`aeqkit.io`).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        _check_checkpoint_path(self.path)
+        self.ok = True
+
+    def on_fit_start(self, state: FitState) -> None:
+        self.ok = True
+
+    def _save(self, state: FitState) -> None:
+        if self.ok:
+            self.ok = _save_checkpoint(self.path, state.best_state, state.best_epoch,
+                                       state.best_valid_rmse, state.history)
+
+    def on_epoch_end(self, state: FitState, metrics: dict[str, float]) -> None:
+        if state.improved:
+            self._save(state)
+
+    def on_fit_end(self, state: FitState, error: BaseException | None) -> None:
+        if error is None:
+            self.ok = True  # the final write is tried even after a failed one
+            self._save(state)
+
+
+_PER_CALL = ("device", "checkpoint", "progress", "mask")
+
+
+def _check_config(cfg: FitConfig) -> None:
+    """Every setting's type and range, naming the parameter and the accepted values."""
+    if cfg.lr_schedule is not None and cfg.lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES} or None, got "
+                         f"{cfg.lr_schedule!r}")
+    schedule = _schedule_of(cfg)
+    if schedule != "step" and cfg.lr_step is not None:
+        raise ValueError(f"lr_step applies to lr_schedule='step' only, got lr_step={cfg.lr_step} "
+                         f"with lr_schedule={schedule!r}")
+    if schedule == "cosine" and cfg.lr_decay is not None:
+        raise ValueError(f"lr_decay is not used by lr_schedule='cosine', got "
+                         f"lr_decay={cfg.lr_decay}; expected None")
+    for name in ("epochs", "batch_size", "lr", "rollout_steps"):
+        _check_positive(name, getattr(cfg, name))
+    _check_positive("weight_decay", cfg.weight_decay, allow_zero=True)
+    _check_positive("seed", cfg.seed, allow_zero=True)
+    for name in ("lr_step", "grad_clip", "patience", "valid_steps", "lr_decay", "time_limit",
+                 "divergence_factor"):
+        if getattr(cfg, name) is not None:
+            _check_positive(name, getattr(cfg, name))
+    if cfg.lr_decay is not None and not 0 < cfg.lr_decay <= 1:
+        raise ValueError(f"lr_decay must be in (0, 1] (the schedule's factor), got {cfg.lr_decay}")
+    if cfg.divergence_factor is not None and not (cfg.divergence_factor > 1
+                                                  and math.isfinite(cfg.divergence_factor)):
+        raise ValueError(f"divergence_factor must be a finite number > 1 or None, got "
+                         f"{cfg.divergence_factor!r}")
+    alpha = cfg.alpha
+    if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float))
+                              or not (alpha >= 0 and math.isfinite(alpha))):
+        raise ValueError(f"alpha must be a finite number >= 0 or None, got {alpha!r}")
+
+
+def _schedule_of(cfg: FitConfig) -> str:
+    """The schedule ``lr_schedule=None`` stands for: ``"step"`` when ``lr_decay`` or ``lr_step``
+    is given (the behaviour before the default changed), else ``"plateau"``."""
+    if cfg.lr_schedule is not None:
+        return cfg.lr_schedule
+    return "step" if cfg.lr_decay is not None or cfg.lr_step is not None else "plateau"
+
+
+def _resolve_config(config: FitConfig | None, settings: dict[str, Any]) -> FitConfig:
+    """``config`` (default :class:`FitConfig`) with the keyword ``settings`` applied."""
+    if config is not None and not isinstance(config, FitConfig):
+        raise TypeError(f"config must be an aeqkit.train.FitConfig or None, got "
+                        f"{type(config).__name__}")
+    names = [f.name for f in fields(FitConfig)]
+    unknown = sorted(set(settings) - set(names))
+    if unknown:
+        raise TypeError(f"fit() got unknown keyword argument(s) {unknown}; accepted: "
+                        f"{', '.join(names + list(_PER_CALL) + ['callbacks'])}")
+    return replace(config or FitConfig(), **settings)
+
+
+def _callback_list(callbacks: Any, cfg: FitConfig, checkpoint: str | os.PathLike | None,
+                   progress: bool) -> list[Callback]:
+    """The callbacks of one fit: the progress bar and checkpoint of the keywords, the caller's
+    (functions wrapped), then early stopping (``cfg.patience``) unless the caller passed one."""
+    if not callable(callbacks) and not isinstance(callbacks, (str, bytes)) and hasattr(
+            callbacks, "__iter__"):
+        callbacks = tuple(callbacks)  # a generator is read once
+    if not isinstance(callbacks, tuple) or not all(
+            isinstance(cb, Callback) or callable(cb) for cb in callbacks):
+        raise TypeError("callbacks must be a sequence of aeqkit.train.Callback objects or "
+                        "callables cb(epoch, metrics) (wrap a single one in a list), got "
+                        f"{callbacks!r}")
+    given = [cb if isinstance(cb, Callback) else _EpochFunction(cb) for cb in callbacks]
+    out: list[Callback] = []
+    if progress and not any(isinstance(cb, ProgressBar) for cb in given):
+        out.append(ProgressBar())
+    if checkpoint is not None:
+        out.append(Checkpoint(checkpoint))
+    out.extend(given)
+    if cfg.patience is not None and not any(isinstance(cb, EarlyStopping) for cb in given):
+        out.append(EarlyStopping(cfg.patience))
+    return out
+
+
+def fit(
+    model: nn.Module,
+    train_ds: Dataset,
+    valid_ds: Dataset,
+    config: FitConfig | None = None,
+    *,
+    device: str | torch.device | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    progress: bool = True,
+    callbacks: Sequence[Callback | Callable[[int, dict[str, float]], object]] = (),
+    mask: torch.Tensor | None = None,
+    **settings: Any,
+) -> FitResult:
+    """Train a forecaster with the multi-step autoregressive loss (Sec. 5, App. A.1).
+
+    Each batch is rolled out for ``rollout_steps`` steps, feeding predictions back as inputs, and
+    the loss is the mean over steps of the MSE, plus the unsquared regularisers of Sec. 3.3
+    (see :func:`extra_loss`). Adam (relaxed weights excluded from weight decay via
+    ``aeqkit.nn.param_groups``), a learning-rate schedule (``lr_schedule``), early stopping when
+    the validation RMSE has not improved for ``patience`` epochs, and the best epoch's weights
+    restored from a cloned copy at the end.
+
+    Before training, both datasets are checked for NaN / inf on valid cells (``ValueError``) and the
+    initial weights' validation RMSE is measured. Training stops with :class:`TrainingDiverged`
+    when the training loss or the validation RMSE is non-finite, or when the validation RMSE
+    exceeds ``divergence_factor`` times the larger of the initial RMSE and the zero forecast's;
+    the model then holds the best weights seen so far. If the best epoch is still worse than the
+    initial weights, a :class:`TrainingWarning` says so.
+
+    Args:
+        model: forecaster ``(B, 10, 2, H, W) -> (B, 2, H, W)``; trained in place. Its
+            initialisation is the caller's: build it under ``aeqkit.utils.seeded(seed)`` to make
+            it reproducible.
+        train_ds, valid_ds: datasets of ``(x: (10, 2, H, W), y: (k, 2, H, W))`` windows.
+        config: the training settings (:class:`FitConfig`); default ``FitConfig()``. Keyword
+            arguments named like its fields override it for this call (an unknown keyword is a
+            ``TypeError`` listing the accepted ones).
+        device: ``"cpu"``, ``"cuda"`` ...; default :func:`aeqkit.utils.default_device`.
+        checkpoint: shorthand for ``callbacks=[Checkpoint(checkpoint)]``: the best weights written
+            atomically (kill-safe, with a SHA-256 sidecar: see :mod:`aeqkit.io`) whenever
+            validation improves and at the end; load with :func:`load_checkpoint`. Its folder must
+            be writable (checked before training); a write that fails later (full disk) is a
+            :class:`TrainingWarning`, not a lost run.
+        progress: shorthand for ``callbacks=[ProgressBar()]`` (a tqdm bar over epochs).
+        callbacks: :class:`Callback` objects (:class:`ProgressBar`, :class:`EarlyStopping`,
+            :class:`Checkpoint`, your own) and/or functions ``cb(epoch, metrics)`` called after
+            each epoch's validation with ``metrics`` holding ``"epoch"``, ``"train_loss"``,
+            ``"train_mse"``, ``"valid_rmse"``, ``"lr"`` (the rate used during the epoch) and
+            ``"best_valid_rmse"``. An exception raised by a callback propagates out of ``fit``
+            unchanged (e.g. ``optuna.TrialPruned``); the model then holds the best weights so far
+            (with ``restore_best``). An :class:`EarlyStopping` given here replaces ``patience``.
+        mask: bool ``(H, W)``, True on valid cells; default ``train_ds.mask`` / ``valid_ds.mask``
+            when present. Losses and RMSEs average over valid cells only.
+        **settings: fields of :class:`FitConfig`:
+
+            * ``epochs`` (maximum), ``batch_size`` (windows per step), ``lr`` (initial rate);
+            * ``lr_schedule``: ``"plateau"`` (multiply ``lr`` by ``lr_decay``, default 0.5, when
+              the validation RMSE has not improved for 2 epochs), ``"step"`` (``lr`` times
+              ``lr_decay``, default 0.9, every ``lr_step`` epochs, default 1) or ``"cosine"``
+              (cosine annealing from ``lr`` to ``lr / 100`` over ``epochs``). Default ``None``:
+              ``"step"`` when ``lr_decay`` or ``lr_step`` is given, else ``"plateau"``, which gave
+              the lowest validation RMSE on small data (``benchmarks/bench_lr_schedules.py``);
+              ``lr_decay`` in ``(0, 1]`` is not used by ``"cosine"``;
+            * ``weight_decay``: Adam weight decay (never applied to relaxed weights);
+            * ``rollout_steps``: autoregressive steps in the training loss (the paper tunes 3-6);
+              must not exceed the training targets' length; ``valid_steps``: rollout horizon of
+              the validation RMSE (default: every target frame of ``valid_ds``);
+            * ``alpha``: regulariser weight; ``None`` keeps the model's (the usual way:
+              ``aeqkit.models.build(name, alpha=...)``), a number sets ``model.alpha``;
+            * ``patience``: epochs without validation improvement before stopping
+              (:class:`EarlyStopping`); ``None`` disables;
+            * ``seed``: seeds shuffling (not the model's initialisation: see
+              :func:`aeqkit.utils.seeded`);
+            * ``grad_clip``: clip the gradient norm to this value when given;
+            * ``restore_best``: load the best epoch's weights at the end (else keep the last
+              epoch's; the checkpoint always holds the best);
+            * ``time_limit``: wall-clock budget in seconds; training stops after the epoch that
+              exceeds it (``FitResult.out_of_time``);
+            * ``divergence_factor``: the validation RMSE limit, as a multiple of the larger of
+              the initial RMSE and the zero forecast's; ``None`` checks only for non-finite values.
+
+    Returns:
+        A :class:`FitResult`; the model holds the best epoch's weights.
+
+    Raises:
+        ValueError: bad arguments, or NaN / inf on valid cells of the data (before training).
+        TypeError: an unknown keyword, or a setting of the wrong type.
+        TrainingDiverged: the loss or the validation RMSE became non-finite or diverged.
+
+    Shape:
+        x: (B, 10, 2, H, W); y: (B, k, 2, H, W); model(x): (B, 2, H, W); mask: (H, W)
+    """
+    cfg = _resolve_config(config, settings)
+    _check_config(cfg)
+    lr_schedule = _schedule_of(cfg)
+    lr_step = 1 if cfg.lr_step is None else cfg.lr_step
+    cbs = _callback_list(callbacks, cfg, checkpoint, progress)
+    k_train = target_length(train_ds)
+    if cfg.rollout_steps > k_train:
+        raise ValueError(
+            f"rollout_steps={cfg.rollout_steps} but the training windows have only {k_train} "
+            f"target frames; expected rollout_steps <= {k_train}"
+        )
+    k_valid = target_length(valid_ds)
+    valid_steps = k_valid if cfg.valid_steps is None else cfg.valid_steps
+    if not 1 <= valid_steps <= k_valid:
+        raise ValueError(f"valid_steps must be in 1..{k_valid} (validation target frames), "
+                         f"got {valid_steps}")
+    if cfg.alpha is not None and not hasattr(model, "alpha"):
+        raise ValueError(
+            f"alpha={cfg.alpha} was given but {type(model).__name__} has no 'alpha' attribute; "
+            "expected an aeqkit forecaster (aeqkit.models.build) or alpha=None"
+        )
+    train_mask = _resolve_mask(mask, train_ds)
+    valid_mask = _resolve_mask(mask, valid_ds)
+    # NaN / inf in the data would make every epoch's RMSE NaN: refuse before any training
+    check_dataset(train_ds, train_mask, "training data")
+    check_dataset(valid_ds, valid_mask, "validation data")
+    if cfg.alpha is not None:
+        model.alpha = float(cfg.alpha)
+
+    generator = seed_everything(cfg.seed)
+    device = resolve_device(device, "device")
+    model.to(device)
+    optimizer = _optimizer(model, cfg.lr, cfg.weight_decay)
+    scheduler = _scheduler(optimizer, lr_schedule, cfg.epochs, cfg.lr_decay, lr_step)
+    loader = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+                        drop_last=False)
+    dev_mask = train_mask.to(device) if train_mask is not None else None
+
+    def validate() -> float:
+        return evaluate(model, valid_ds, steps=valid_steps, batch_size=cfg.batch_size,
+                        device=device, mask=valid_mask).rmse
+
+    history: dict[str, list[float]] = {"train_loss": [], "train_mse": [], "valid_rmse": [],
+                                       "lr": []}
+    initial_rmse = validate()
+    if not math.isfinite(initial_rmse):
+        raise TrainingDiverged(
+            f"the initial weights give a validation RMSE of {initial_rmse} on finite data; "
+            "expected a finite value: check the model's initialisation",
+            epoch=-1, metric="valid_rmse", value=initial_rmse, history=history)
+    limit = math.inf
+    if cfg.divergence_factor is not None:
+        limit = cfg.divergence_factor * max(initial_rmse,
+                                            _zero_forecast_rmse(valid_ds, valid_steps, valid_mask))
+    # the initial weights until an epoch is validated
+    state = FitState(model=model, config=cfg, history=history, best_state=_clone_state(model),
+                     initial_valid_rmse=initial_rmse)
+    out_of_time = False
+    start = time.perf_counter()
+    cpu_start = time.process_time()
+    error: BaseException | None = None
+    started: list[Callback] = []
+    try:
+        for cb in cbs:
+            cb.on_fit_start(state)
+            started.append(cb)
+        for epoch in range(cfg.epochs):
+            state.epoch = epoch
+            model.train()
+            total, total_mse, n = 0.0, 0.0, 0
+            epoch_lr = optimizer.param_groups[0]["lr"]
+            for x, y in loader:
+                x = _fill_invalid(x.to(device), dev_mask)
+                y = _targets(y.to(device))[:, :cfg.rollout_steps]
+                pred = rollout(model, x, cfg.rollout_steps)
+                err, per_map = _masked_sq(pred - y, dev_mask)
+                mse = err.sum() / (y.shape[0] * y.shape[1] * y.shape[2] * per_map)
+                loss = mse + extra_loss(model)
+                if not torch.isfinite(loss):
+                    raise TrainingDiverged(
+                        f"training loss became {float(loss)} at epoch {epoch} (lr {epoch_lr:.2g}); "
+                        "expected a finite value: lower lr, set grad_clip, or check the model",
+                        epoch=epoch, metric="train_loss", value=float(loss), history=history)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip is not None:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                total += float(loss.detach()) * x.shape[0]
+                total_mse += float(mse.detach()) * x.shape[0]
+                n += x.shape[0]
+            history["lr"].append(epoch_lr)
+            valid_rmse = validate()
+            history["train_loss"].append(total / n)
+            history["train_mse"].append(total_mse / n)
+            history["valid_rmse"].append(valid_rmse)
+            if not math.isfinite(valid_rmse) or valid_rmse > limit:
+                raise TrainingDiverged(
+                    f"validation RMSE {valid_rmse:.4g} at epoch {epoch} (lr {epoch_lr:.2g}) "
+                    + ("is not finite" if not math.isfinite(valid_rmse) else
+                       f"exceeds {cfg.divergence_factor:g} x the initial / zero-forecast scale "
+                       f"({limit:.4g})")
+                    + f"; initial RMSE {initial_rmse:.4g}. The model now holds "
+                    + (f"epoch {state.best_epoch}'s weights" if state.best_epoch >= 0 else
+                       "its initial weights")
+                    + " (the best so far): lower lr or set grad_clip",
+                    epoch=epoch, metric="valid_rmse", value=valid_rmse, history=history)
+            if lr_schedule == "plateau":
+                scheduler.step(valid_rmse)
+            else:
+                scheduler.step()
+            state.improved = valid_rmse < state.best_valid_rmse
+            if state.improved:
+                state.best_valid_rmse, state.best_epoch = valid_rmse, epoch
+                state.best_state = _clone_state(model)
+            metrics = {"epoch": float(epoch), "train_loss": history["train_loss"][-1],
+                       "train_mse": history["train_mse"][-1], "valid_rmse": valid_rmse,
+                       "lr": epoch_lr, "best_valid_rmse": state.best_valid_rmse}
+            for cb in cbs:
+                cb.on_epoch_end(state, metrics)
+            if state.stop:
+                break
+            if cfg.time_limit is not None and time.perf_counter() - start > cfg.time_limit:
+                out_of_time = True
+                break
+    except BaseException as err:
+        # a diverged loss (always), a callback's exception (e.g. optuna.TrialPruned) or an
+        # interrupt (with restore_best): never leave diverged or half-trained weights behind
+        error = err
+        if cfg.restore_best or isinstance(err, TrainingDiverged):
+            model.load_state_dict(state.best_state)
+        raise
+    finally:
+        for cb in started:
+            cb.on_fit_end(state, error)
+
+    if cfg.restore_best:
+        model.load_state_dict(state.best_state)
+    seconds = time.perf_counter() - start
+    best_epoch, best_rmse = state.best_epoch, state.best_valid_rmse
+    if best_rmse > initial_rmse:
+        warnings.warn(
+            f"the best epoch ({best_epoch}) has a validation RMSE of {best_rmse:.4g}, worse than "
+            f"the initial weights' {initial_rmse:.4g}: training did not help on this validation "
+            "set (lower lr, check that train and validation data follow the same dynamics)",
+            TrainingWarning, stacklevel=2)
+    ckpt = next((cb for cb in cbs if isinstance(cb, Checkpoint)), None)
+    return FitResult(history=history, best_epoch=best_epoch, best_valid_rmse=best_rmse,
+                     epochs_run=len(history["valid_rmse"]), stopped_early=state.stopped_early,
+                     out_of_time=out_of_time, cpu_seconds=time.process_time() - cpu_start,
+                     seconds=seconds, device=str(device),
+                     checkpoint=str(ckpt.path) if ckpt is not None and ckpt.ok else None,
+                     initial_valid_rmse=initial_rmse, lr_schedule=lr_schedule)
+
+
+def _fit_signature() -> inspect.Signature:
+    """``fit``'s signature with every :class:`FitConfig` field as a keyword-only parameter (what
+    ``**settings`` accepts), for ``help(fit)`` and IDEs."""
+    sig = inspect.signature(fit)
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
+                                 annotation=f.type) for f in fields(FitConfig)]
+    return sig.replace(parameters=params)
+
+
+fit.__signature__ = _fit_signature()  # type: ignore[attr-defined]
 
 
 def _save_checkpoint(path: Path, state: dict[str, torch.Tensor], epoch: int, rmse: float,

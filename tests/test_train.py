@@ -534,3 +534,57 @@ def test_fit_config_mirrors_fit_and_trains_the_same(data):
     assert ra.history == rb.history and torch.equal(_params(a), _params(b))
     with pytest.raises(TypeError, match="lr"):
         cfg.fit(_model(), train, valid, lr=1.0)
+
+
+def test_fit_takes_a_config_with_keyword_overrides_and_names_unknown_keywords(data):
+    from aeqkit.train import FitConfig
+
+    train, valid = data
+    cfg = FitConfig(epochs=3, batch_size=8, lr=3e-3, rollout_steps=1, patience=None)
+    a, b = _model(), _model()
+    ra = fit(a, train, valid, cfg, epochs=2, device="cpu", progress=False)
+    rb = fit(b, train, valid, epochs=2, batch_size=8, lr=3e-3, rollout_steps=1, patience=None,
+             device="cpu", progress=False)
+    assert ra.epochs_run == 2 and ra.history == rb.history
+    with pytest.raises(TypeError, match="epoch.*accepted: epochs"):
+        fit(_model(), train, valid, cfg, epoch=2, device="cpu", progress=False)
+    with pytest.raises(TypeError, match="config"):
+        fit(_model(), train, valid, {"epochs": 2}, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="lr"):
+        FitConfig(lr=-1.0).check()
+
+
+def test_callback_objects_stop_checkpoint_and_see_the_state(data, tmp_path):
+    from aeqkit.train import Callback, Checkpoint, EarlyStopping, load_checkpoint
+
+    train, valid = data
+
+    class StopAt(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_fit_start(self, state):
+            self.events.append("start")
+
+        def on_epoch_end(self, state, metrics):
+            self.events.append(state.epoch)
+            state.stop = state.epoch == 1
+
+        def on_fit_end(self, state, error):
+            self.events.append(("end", error))
+
+    stop = StopAt()
+    path = tmp_path / "best.pt"
+    res = _fit(_model(), train, valid, epochs=5, lr=3e-3, rollout_steps=1,
+               callbacks=[stop, Checkpoint(path)])
+    assert res.epochs_run == 2 and stop.events == ["start", 0, 1, ("end", None)]
+    assert res.checkpoint == str(path) and load_checkpoint(_model(), path)["epoch"] == res.best_epoch
+    # EarlyStopping(patience) as an object is the patience= keyword
+    a = _fit(_model(), train, valid, epochs=30, lr=0.05, rollout_steps=1, patience=2)
+    b = _fit(_model(), train, valid, epochs=30, lr=0.05, rollout_steps=1,
+             callbacks=[EarlyStopping(2)])
+    assert a.history == b.history and a.stopped_early == b.stopped_early
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(0)
+    with pytest.raises(ValueError, match="checkpoint"):
+        Checkpoint(tmp_path)
