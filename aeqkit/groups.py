@@ -39,6 +39,7 @@ __all__ = [
     "FieldType",
     "as_field_type",
     "Group",
+    "FiniteGroup",
     "CyclicGroup",
     "DihedralGroup",
     "SO2",
@@ -56,6 +57,7 @@ __all__ = [
     "uniform_motion",
     "galilean_boost",
     "scale_steps",
+    "kernel_rotation_matrices",
 ]
 
 BLOCK_KINDS = ("scalar", "vector", "regular", "scale")
@@ -66,10 +68,12 @@ BLOCK_KINDS = ("scalar", "vector", "regular", "scale")
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FieldType:
-    """How the channel axis of a field is typed: a tuple of blocks.
+    """How the channel axis of a field is typed: a tuple of blocks, and the group of its regular blocks.
 
     Each block is ``"scalar"`` (1 channel), ``"vector"`` (2 channels, ``(u, v)``), ``"regular"``
-    (``group_order`` channels: a function on C_N; a rotation by k steps of 2π/N rolls it by +k) or
+    (``group.size`` channels: a function ``f(h)`` on the finite group ``group``, in the order of
+    ``group.elements()``; an element ``g`` acts as ``(g·f)(h) = f(g⁻¹h)``, i.e. through
+    :meth:`FiniteGroup.regular_permutation`; for C_N a rotation by k steps rolls the block by +k) or
     ``"scale"`` (``num_scales`` channels: one feature per scale ``scale_step**s`` of a scale CNN, in
     the units of the input raised to ``scale_weight``: 1 for velocities, 0 for scalars). Rotations,
     reflections and translations move a scale block like scalars; the scaling ``λ = scale_step**m``
@@ -77,7 +81,13 @@ class FieldType:
     ``(λ·h)[s](p) = λ^w h[s + m](λ p)``; scales shifted in from outside ``0..S-1`` are zero and
     masked (:meth:`ScaleGroup.channel_mask`).
 
+    ``group`` is the :class:`FiniteGroup` of the regular blocks (a group or a name such as ``"D4"``);
+    an int ``group_order`` alone means ``CyclicGroup(group_order)`` (the positional form
+    ``FieldType(blocks, group_order)`` of earlier versions). ``group_order`` always reads as the
+    number of channels of one regular block (``group.size``: N for C_N, 2N for D_N).
+
     Example: ``FieldType.vectors(10)`` types 10 stacked velocity frames, 20 channels;
+    ``FieldType.regular(3, group="D4")`` three regular D4 fields, 24 channels;
     ``FieldType.scale_fields(24, 3, 2.0)`` the 72 channels of a dilation scale layer.
     """
 
@@ -86,6 +96,7 @@ class FieldType:
     num_scales: int | None = None
     scale_step: float | None = None
     scale_weight: float = 1.0
+    group: FiniteGroup | None = None
 
     def __post_init__(self) -> None:
         blocks = tuple(self.blocks)
@@ -93,8 +104,19 @@ class FieldType:
         for b in blocks:
             if b not in BLOCK_KINDS:
                 raise ValueError(f"unknown field block {b!r}; accepted kinds: {', '.join(BLOCK_KINDS)}")
+        group = self.group
+        if group is not None:
+            group = _as_finite_group(group, "group")
+            if self.group_order is not None and self.group_order != group.size:
+                raise ValueError(f"conflicting group_order={self.group_order!r} and group={group.name} "
+                                 f"(whose regular fields have {group.size} channels); pass one of them")
+            object.__setattr__(self, "group", group)
+            object.__setattr__(self, "group_order", group.size)
+        elif isinstance(self.group_order, int) and not isinstance(self.group_order, bool) \
+                and self.group_order >= 1:
+            object.__setattr__(self, "group", CyclicGroup(self.group_order))
         if "regular" in blocks and (self.group_order is None or self.group_order < 1):
-            raise ValueError("a FieldType with 'regular' blocks needs group_order >= 1, "
+            raise ValueError("a FieldType with 'regular' blocks needs group_order >= 1 or a group, "
                              f"got group_order={self.group_order!r}")
         if "scale" in blocks and (not isinstance(self.num_scales, int) or self.num_scales < 1
                                   or not isinstance(self.scale_step, (int, float))
@@ -111,8 +133,13 @@ class FieldType:
         return cls(("vector",) * n)
 
     @classmethod
-    def regular(cls, n: int, group_order: int) -> FieldType:
-        return cls(("regular",) * n, group_order=group_order)
+    def regular(cls, n: int, group_order: int | None = None, *,
+                group: FiniteGroup | str | None = None) -> FieldType:
+        """``n`` regular fields of ``group`` (a :class:`FiniteGroup` or a name such as ``"C8"``,
+        ``"D4"``), or of ``CyclicGroup(group_order)`` when only the int ``group_order`` is given."""
+        if group is None and group_order is None:
+            raise ValueError("FieldType.regular needs group_order (N of C_N) or group (e.g. 'C8', 'D4')")
+        return cls(("regular",) * n, group_order=group_order, group=group)
 
     @classmethod
     def scale_fields(cls, n: int, num_scales: int, scale_step: float, scale_weight: float = 1.0) -> FieldType:
@@ -131,18 +158,22 @@ class FieldType:
                 "scale": self.num_scales or 0}[kind]
 
     def __add__(self, other: FieldType) -> FieldType:
-        if (self.group_order and other.group_order and self.group_order != other.group_order
-                and "regular" in self.blocks and "regular" in other.blocks):
-            raise ValueError("cannot concatenate regular fields of different group orders "
-                             f"({self.group_order} and {other.group_order})")
+        if ("regular" in self.blocks and "regular" in other.blocks and self.group is not None
+                and other.group is not None and self.group != other.group):
+            raise ValueError("cannot concatenate regular fields of different groups "
+                             f"({self.group.name} and {other.group.name}); different group orders "
+                             f"({self.group_order} and {other.group_order}) or kinds")
         if ("scale" in self.blocks and "scale" in other.blocks
                 and (self.num_scales, self.scale_step) != (other.num_scales, other.scale_step)):
             raise ValueError("cannot concatenate scale fields with different scale axes ("
                              f"{self.num_scales} x {self.scale_step} and "
                              f"{other.num_scales} x {other.scale_step})")
         weight = self.scale_weight if "scale" in self.blocks else other.scale_weight
-        return FieldType(self.blocks + other.blocks, self.group_order or other.group_order,
-                         self.num_scales or other.num_scales, self.scale_step or other.scale_step, weight)
+        group = (self.group if "regular" in self.blocks else None) or \
+            (other.group if "regular" in other.blocks else None) or self.group or other.group
+        return FieldType(self.blocks + other.blocks, None if group else self.group_order or other.group_order,
+                         self.num_scales or other.num_scales, self.scale_step or other.scale_step, weight,
+                         group=group)
 
     def __repr__(self) -> str:
         parts, prev, count = [], None, 0
@@ -153,17 +184,19 @@ class FieldType:
             if prev is not None:
                 parts.append(f"{count}x{prev}")
             prev, count = b, 1
-        go = f", N={self.group_order}" if "regular" in self.blocks else ""
+        go = f", N={self.group.name if self.group else self.group_order}" if "regular" in self.blocks else ""
         go += f", S={self.num_scales} x {self.scale_step:g}" if "scale" in self.blocks else ""
         return f"FieldType({' + '.join(parts)}{go})"
 
 
 def as_field_type(spec: FieldType | str | Sequence[str], channels: int,
-                  group_order: int | None = None) -> FieldType:
+                  group_order: int | None = None, group: FiniteGroup | str | None = None) -> FieldType:
     """Resolve ``spec`` against a channel count.
 
     ``spec`` may be a :class:`FieldType`, a kind name meaning "every channel is of this kind"
-    (``"scalar"``, ``"vector"``, ``"regular"``), or a sequence of kind names.
+    (``"scalar"``, ``"vector"``, ``"regular"``), or a sequence of kind names. Regular blocks named by a
+    string are regular fields of ``group`` (a :class:`FiniteGroup` or a name), else of
+    ``CyclicGroup(group_order)``.
     """
     if isinstance(spec, FieldType):
         ft = spec
@@ -179,20 +212,34 @@ def as_field_type(spec: FieldType | str | Sequence[str], channels: int,
                                  f"got {channels} channels")
             ft = FieldType.vectors(channels // 2)
         else:
+            if group is not None:
+                group = _as_finite_group(group, "group")
+                group_order = group.size
             if group_order is None or channels % group_order:
                 raise ValueError(f"regular fields need group_order dividing the channel count, got "
                                  f"{channels} channels and group_order={group_order}")
-            ft = FieldType.regular(channels // group_order, group_order)
+            ft = FieldType.regular(channels // group_order, group_order, group=group)
     else:
-        ft = FieldType(tuple(spec), group_order)
+        ft = FieldType(tuple(spec), group_order, group=group)
     if ft.size != channels:
         raise ValueError(f"field type {ft!r} has {ft.size} channels but the tensor has {channels} "
                          "channels on axis -3 (expected shape (..., C, H, W))")
     return ft
 
 
+def _as_finite_group(group: Any, name: str) -> FiniteGroup:
+    """``group`` as a :class:`FiniteGroup` (a name such as ``"D4"`` is built by :func:`get_group`)."""
+    if isinstance(group, str):
+        group = get_group(group)
+    if not isinstance(group, FiniteGroup):
+        raise TypeError(f"{name} must be a finite group of aeqkit.groups (CyclicGroup, DihedralGroup) or "
+                        f"a name such as 'C8' or 'D4', got {group!r}")
+    return group
+
+
 def _check_field(x: torch.Tensor, field_type: FieldType | str | Sequence[str],
-                 check_finite: bool = True, group_order: int | None = None) -> FieldType:
+                 check_finite: bool = True, group_order: int | None = None,
+                 group: FiniteGroup | None = None) -> FieldType:
     if not isinstance(x, torch.Tensor):
         raise ValueError(f"expected a torch.Tensor of shape (..., C, H, W), got {type(x).__name__}")
     if x.ndim < 3:
@@ -200,7 +247,7 @@ def _check_field(x: torch.Tensor, field_type: FieldType | str | Sequence[str],
                          f"got shape {tuple(x.shape)}")
     if check_finite and (x.is_floating_point() or x.is_complex()) and not bool(torch.isfinite(x).all()):
         raise ValueError("field contains NaN or inf; expected finite values (clean the data first)")
-    return as_field_type(field_type, x.shape[-3], group_order)
+    return as_field_type(field_type, x.shape[-3], group_order, group)
 
 
 def _as_int(value: Any, name: str, accepted: str) -> int:
@@ -239,16 +286,42 @@ def rotation_matrix(theta: float, dtype: torch.dtype = torch.float64) -> torch.T
     return torch.tensor([[c, -s], [s, c]], dtype=dtype)
 
 
-def _fiber(x: torch.Tensor, ft: FieldType, vec: torch.Tensor, scalar: float = 1.0,
-           regular_shift: int | None = 0, regular_flip: bool = False, scale_factor: float = 1.0,
-           scale_shift: int = 0) -> torch.Tensor:
+def _regular_element(ft: FieldType, angle: float, flip: bool, acting: str | None = None) -> Hashable:
+    """The element of ``ft.group`` with the geometry ``rot(angle) ∘ flip^m``, else a ValueError naming both
+    the acting element and the field's group (e.g. a 45° rotation on C4 fields, a flip on C8 fields)."""
+    group = ft.group
+    h = group.find(angle, flip) if group is not None else None
+    if h is None:
+        what = acting or (f"a rotation by {math.degrees(angle):.6g}°" + (" after a flip" if flip else ""))
+        have = group.name if group is not None else f"order {ft.group_order}"
+        hint = (f"use regular fields of a group containing it, e.g. "
+                f"FieldType.regular(n, group='D{group.order}')"
+                if flip and group is not None and not any(group.is_flip(e) for e in group.elements())
+                else "use regular fields of a group containing it (e.g. a multiple of its order) or "
+                "scalar/vector fields")
+        raise ValueError(f"{what} does not act on the regular fields of {have}: {have} has no element "
+                         f"rotating by {math.degrees(angle):.6g}°{' with a flip' if flip else ''}; {hint}")
+    return h
+
+
+def _fiber(x: torch.Tensor, ft: FieldType, vec: torch.Tensor, scalar: float = 1.0, angle: float = 0.0,
+           flip: bool = False, scale_factor: float = 1.0, scale_shift: int = 0,
+           acting: str | None = None) -> torch.Tensor:
     """Apply the fibre representation block-wise on the channel axis -3.
 
-    Scale blocks are multiplied by ``scale_factor`` and shifted on their scale axis,
+    Scalars are multiplied by ``scalar``, vectors by the 2x2 ``vec``; a regular block is permuted by
+    ``ft.group.regular_permutation(h)`` where ``h`` is the element of the field's own group with the
+    geometry ``rot(angle) ∘ flip^m`` (:meth:`FiniteGroup.find`; ValueError naming ``acting`` if there is
+    none). Scale blocks are multiplied by ``scale_factor`` and shifted on their scale axis,
     ``out[s] = in[s + scale_shift]`` (zero where ``s + scale_shift`` falls outside ``0..S-1``).
     """
+    perm = None
+    if "regular" in ft.blocks:
+        h = _regular_element(ft, angle, flip, acting)
+        if not ft.group.equal(h, ft.group.identity):
+            perm = ft.group._permutation(h)
     identity_vec = bool(torch.equal(vec, torch.eye(2, dtype=vec.dtype)))
-    if identity_vec and scalar == 1.0 and regular_shift == 0 and not regular_flip \
+    if identity_vec and scalar == 1.0 and perm is None \
             and ("scale" not in ft.blocks or (scale_factor == 1.0 and scale_shift == 0)):
         return x
     out, c = [], 0
@@ -268,14 +341,8 @@ def _fiber(x: torch.Tensor, ft: FieldType, vec: torch.Tensor, scalar: float = 1.
                 if lo < hi:
                     shifted[..., lo:hi, :, :] = blk[..., lo + scale_shift:hi + scale_shift, :, :]
                 blk = shifted
-        else:
-            if regular_shift is None:
-                raise ValueError(f"this group element does not permute the {ft.group_order} channels of a "
-                                 "regular field; use an element of the same cyclic group")
-            if regular_flip:
-                raise ValueError("reflections of regular fields are not defined in aeqkit; use "
-                                 "scalar/vector fields or a cyclic group")
-            blk = torch.roll(blk, shifts=regular_shift, dims=-3)
+        elif perm is not None:  # (ρ_reg(h) f)[i] = f[P[i]]
+            blk = blk.index_select(-3, perm.to(x.device))
         out.append(blk)
         c += n
     return torch.cat(out, dim=-3)
@@ -322,12 +389,41 @@ def _grid_resample(x: torch.Tensor, inv: torch.Tensor, mode: str = "bilinear",
     return out.reshape(*lead, C, H, W).to(x.dtype), mask
 
 
+_FLIP = torch.diag(torch.tensor([-1.0, 1.0], dtype=torch.float64))
+
+
+def _planar_act(x: torch.Tensor, ft: FieldType, angle: float, flip: bool = False, mode: str = "bilinear",
+                acting: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``rot(angle) ∘ flip^m`` on a typed field: the one planar action behind every rotation/reflection.
+
+    The grid is flipped (``x -> -x``, the W axis), then rotated counter-clockwise: exactly by
+    ``torch.rot90`` for multiples of 90° (of 180° on non-square grids), else by bilinear resampling with
+    the corners from outside zero-filled; then the fibre: vectors by ``R_θ F^m``, regular blocks by the
+    regular permutation of the matching element of ``ft.group`` (:func:`_fiber`).
+
+    Returns ``(out, mask)`` with the bool ``(H, W)`` mask of pixels whose source lay inside the grid.
+    """
+    H, W = x.shape[-2:]
+    y = x.flip(-1) if flip else x
+    q = angle / (math.pi / 2)
+    if abs(q - round(q)) < 1e-12 and (H == W or int(round(q)) % 2 == 0):
+        k = int(round(q)) % 4
+        y = torch.rot90(y, k, dims=(-1, -2)) if k else y
+        rot = rotation_matrix(k * math.pi / 2)
+        mask = torch.ones(H, W, dtype=torch.bool, device=x.device)
+    else:
+        y, mask = _grid_resample(y, rotation_matrix(-angle), mode=mode)
+        rot = rotation_matrix(angle)
+    vec = rot @ _FLIP if flip else rot
+    return _fiber(y, ft, vec, angle=angle, flip=flip, acting=acting), mask
+
+
 def rot90_field(x: torch.Tensor, k: int = 1, field_type: FieldType | str = "vector",
                 check_finite: bool = True) -> torch.Tensor:
     """Rotate a field by ``k`` quarter turns counter-clockwise, exactly (no interpolation).
 
     Shape: ``x: (..., C, H, W)`` -> same; ``H == W`` is required for odd ``k``.
-    Regular blocks must have an order divisible by 4 (they roll by ``k·N/4``).
+    Regular blocks must belong to a group containing the quarter turn (C_N, D_N with 4 | N·k).
     """
     ft = _check_field(x, field_type, check_finite)
     k = _as_int(k, "k", "a whole number of quarter turns, e.g. 1 for 90°") % 4
@@ -335,24 +431,14 @@ def rot90_field(x: torch.Tensor, k: int = 1, field_type: FieldType | str = "vect
         raise ValueError(f"a 90° rotation needs a square grid (H == W), "
                          f"got H={x.shape[-2]}, W={x.shape[-1]}; "
                          "use rotate_field for interpolated rotations or a 180° rotation")
-    shift = _regular_shift(ft, k, 4)
-    y = torch.rot90(x, k, dims=(-1, -2)) if k else x
-    return _fiber(y, ft, rotation_matrix(k * math.pi / 2), regular_shift=shift)
-
-
-def _regular_shift(ft: FieldType, k: int, n: int) -> int | None:
-    """Channel roll of a regular block of order ft.group_order for a rotation by 2πk/n."""
-    if "regular" not in ft.blocks:
-        return 0
-    num = k * ft.group_order
-    return num // n if num % n == 0 else None
+    return _planar_act(x, ft, k * math.pi / 2)[0]
 
 
 def rotate_field(x: torch.Tensor, theta: float, field_type: FieldType | str = "vector",
                  mode: str = "bilinear", return_mask: bool = False, check_finite: bool = True):
     """Rotate a field counter-clockwise by any angle ``theta`` (radians) about the grid centre.
 
-    Multiples of 90° are dispatched to the exact :func:`rot90_field` on square grids; other angles are
+    Multiples of 90° are exact (``torch.rot90``) on square grids; other angles are
     interpolated with ``grid_sample`` and the corners that rotate in from outside the grid are
     zero-filled. With ``return_mask=True`` also returns the ``(H, W)`` bool mask of pixels that are
     valid (their source lay inside the grid): its complement is the lost corners.
@@ -360,19 +446,7 @@ def rotate_field(x: torch.Tensor, theta: float, field_type: FieldType | str = "v
     Shape: ``x: (..., C, H, W)`` -> same (and mask ``(H, W)``).
     """
     ft = _check_field(x, field_type, check_finite)
-    q = theta / (math.pi / 2)
-    H, W = x.shape[-2:]
-    if abs(q - round(q)) < 1e-12 and (H == W or int(round(q)) % 2 == 0):
-        out = rot90_field(x, int(round(q)), ft, check_finite=False)
-        mask = torch.ones(H, W, dtype=torch.bool, device=x.device)
-    else:
-        n_reg = ft.group_order or 1
-        steps = theta / (2 * math.pi / n_reg)
-        shift = int(round(steps)) if abs(steps - round(steps)) < 1e-9 else None
-        if "regular" not in ft.blocks:
-            shift = 0
-        y, mask = _grid_resample(x, rotation_matrix(-theta), mode=mode)
-        out = _fiber(y, ft, rotation_matrix(theta), regular_shift=shift)
+    out, mask = _planar_act(x, ft, theta, mode=mode)
     return (out, mask) if return_mask else out
 
 
@@ -380,11 +454,13 @@ def reflect_field(x: torch.Tensor, field_type: FieldType | str = "vector",
                   check_finite: bool = True) -> torch.Tensor:
     """Reflect ``x -> -x`` (flip the W axis); vectors map ``(u, v) -> (-u, v)``.
 
+    Regular blocks are permuted by the flip of their group (D_N, ``(0, 1)``); regular fields of a group
+    without reflections (C_N) raise a ValueError.
+
     Shape: ``x: (..., C, H, W)`` -> same.
     """
     ft = _check_field(x, field_type, check_finite)
-    return _fiber(x.flip(-1), ft, torch.diag(torch.tensor([-1.0, 1.0], dtype=torch.float64)),
-                  regular_flip=True)
+    return _planar_act(x, ft, 0.0, flip=True, acting="the reflection x -> -x")[0]
 
 
 def translate_field(x: torch.Tensor, shift: tuple[float, float], field_type: FieldType | str = "vector",
@@ -450,7 +526,7 @@ def scale_field(x: torch.Tensor, lam: float, field_type: FieldType | str = "vect
     else:
         shift = scale_steps(ft, lam)
         y, mask = _grid_resample(x, torch.eye(2, dtype=torch.float64) * lam, mode=mode)
-        out = _fiber(y, ft, torch.eye(2, dtype=torch.float64) * lam, regular_shift=0,
+        out = _fiber(y, ft, torch.eye(2, dtype=torch.float64) * lam,
                      scale_factor=lam ** ft.scale_weight, scale_shift=shift)
     return (out, mask) if return_mask else out
 
@@ -507,6 +583,68 @@ def galilean_boost(w: torch.Tensor, velocity: tuple[float, float], dt: float = 1
     t0 = _as_real(t0, "t0", "the time of frame 0")
     times = [t0 + i * dt for i in range(w.shape[-4])]
     return uniform_motion(w, velocity, times, field_type, cyclic=cyclic)
+
+
+# --------------------------------------------------------------------------------------------
+# Kernel actions (the grid of a k x k convolution kernel, y up, centre pixel at the origin)
+# --------------------------------------------------------------------------------------------
+_KERNEL_MATRICES: dict[tuple[type, int, int], torch.Tensor] = {}
+
+
+def _bilinear_rotation_matrix(kernel_size: int, angle: float) -> torch.Tensor:
+    """Matrix ``M`` (k*k, k*k) with ``vec(K') = M vec(K)``, ``K'(p) = K(R_{-angle} p)``.
+
+    Bilinear interpolation, zero outside the kernel support. Row axis is y (up), column axis x.
+    """
+    k = kernel_size
+    c = (k - 1) / 2.0
+    m = torch.zeros(k * k, k * k, dtype=torch.float64)
+    cos, sin = math.cos(angle), math.sin(angle)
+    for r in range(k):
+        for col in range(k):
+            x, y = col - c, r - c
+            # source point R^{-1} p
+            xs = cos * x + sin * y
+            ys = -sin * x + cos * y
+            cs, rs = xs + c, ys + c
+            c0, r0 = math.floor(cs), math.floor(rs)
+            for dr in (0, 1):
+                for dc in (0, 1):
+                    rr, cc = r0 + dr, c0 + dc
+                    if 0 <= rr < k and 0 <= cc < k:
+                        wgt = (1 - abs(rs - rr)) * (1 - abs(cs - cc))
+                        if wgt > 1e-12:
+                            m[r * k + col, rr * k + cc] += wgt
+    return m
+
+
+def _quarter_bilinear_matrix(kernel_size: int, s: int, n: int) -> torch.Tensor:
+    """Kernel rotation by ``2π s / n``: an exact quarter-turn permutation (``torch.rot90(K, q, dims=(-1,
+    -2))``) composed with a bilinear rotation by the residual angle."""
+    k = kernel_size
+    eye = torch.eye(k * k, dtype=torch.float64).reshape(k * k, k, k)
+    quarter, rem = divmod(4 * s, n)
+    base = torch.eye(k * k, dtype=torch.float64)
+    if rem:
+        base = _bilinear_rotation_matrix(k, (math.pi / 2) * rem / n)
+    # rot90 of each basis kernel: columns of the permutation P
+    perm = torch.rot90(eye, quarter, dims=(-1, -2)).reshape(k * k, k * k).T
+    return perm @ base
+
+
+def kernel_rotation_matrices(kernel_size: int, group_order: int) -> torch.Tensor:
+    """Matrices rotating a k x k kernel by ``2 pi i / N`` counter-clockwise, i = 0..N-1:
+    ``CyclicGroup(N).kernel_matrices(k)`` (see :meth:`FiniteGroup.kernel_matrix`).
+
+    Multiples of 90 degrees are exact permutations (``torch.rot90(K, q, dims=(-1, -2))``, the
+    DESIGN.md orientation); other angles are a 90-degree permutation composed with a bilinear
+    interpolation by the residual angle, so the matrices for ``i`` and ``i + N/4`` differ by an exact
+    rot90 whenever 4 divides N.
+
+    Shape:
+        out: (N, k*k, k*k), float64
+    """
+    return CyclicGroup(group_order).kernel_matrices(kernel_size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -576,16 +714,181 @@ class Group(ABC):
         return self.name
 
 
-class CyclicGroup(Group):
+class FiniteGroup(Group):
+    """A finite group of planar isometries of the grid: the central object of aeqkit.
+
+    Every element is ``rot(θ) ∘ flip^m`` (flip: ``x -> -x``), given by :meth:`rotation_angle` /
+    :meth:`rotation_steps` and :meth:`is_flip`. From this geometry and the group law (``compose``,
+    ``inverse``, the fixed order of ``elements()``) follow
+
+    * the action on fields (:meth:`act`: grid, vectors by :meth:`spatial_matrix`, regular blocks by
+      :meth:`regular_permutation` of the field type's own group, found by :meth:`find`),
+    * the regular representation ``(ρ_reg(g) f)(h) = f(g⁻¹h)`` (:meth:`regular_permutation`,
+      :meth:`cayley_table`),
+    * the action on convolution kernels ``(g·K)(p) = K(g⁻¹p)`` (:meth:`kernel_matrix`,
+      :meth:`kernel_matrices`), from which group convolutions (paper Eq. 4-5) are built,
+
+    so a layer typed with ``FieldType.regular(n, group=G)`` is tested by the same ``G.act``.
+    Subclasses: :class:`CyclicGroup` (C_N) and :class:`DihedralGroup` (D_N). Two groups are equal when
+    they have the same type and order.
+    """
+
+    is_finite = True
+    order: int
+    interpolate_nonsquare: bool = False
+
+    @property
+    @abstractmethod
+    def size(self) -> int:
+        """``|G|``: N for C_N, 2N for D_N (the channels of one regular field)."""
+
+    @abstractmethod
+    def elements(self, n: int | None = None) -> list[Hashable]:
+        """All ``|G|`` elements in the fixed order that indexes regular fields."""
+
+    @abstractmethod
+    def rotation_steps(self, g: Any) -> tuple[int, int]:
+        """``(s, n)`` with ``0 <= s < n``: the rotation part of ``g`` is by ``2π s / n``."""
+
+    @abstractmethod
+    def is_flip(self, g: Any) -> bool:
+        """Whether ``g`` contains the reflection ``x -> -x`` (``g = rot(θ) ∘ flip``)."""
+
+    def rotation_angle(self, g: Any) -> float:
+        """Counter-clockwise angle θ (radians, in ``[0, 2π)``) of the rotation part of ``g``."""
+        s, n = self.rotation_steps(g)
+        return 2 * math.pi * s / n
+
+    def index(self, g: Any) -> int:
+        """Position of ``g`` in :meth:`elements` (the channel of ``g`` in a regular field)."""
+        return self._index()[self.check_element(g)]
+
+    def _index(self) -> dict[Hashable, int]:
+        cache = self.__dict__.setdefault("_cache", {})
+        if "index" not in cache:
+            cache["index"] = {g: i for i, g in enumerate(self.elements())}
+        return cache["index"]
+
+    def find(self, angle: float, flip: bool = False) -> Hashable | None:
+        """The element ``rot(angle) ∘ flip^m`` of this group (angle in radians, mod 2π), or ``None``."""
+        for g in self.elements():
+            d = (self.rotation_angle(g) - float(angle)) % (2 * math.pi)
+            if bool(self.is_flip(g)) == bool(flip) and min(d, 2 * math.pi - d) < 1e-9:
+                return g
+        return None
+
+    def spatial_matrix(self, g: Any) -> torch.Tensor:
+        """The 2x2 matrix ``R_θ F^m`` of ``g`` on the plane (float64; exact entries at multiples of 90°)."""
+        g = self.check_element(g)
+        rot = rotation_matrix(self.rotation_angle(g))
+        return rot @ _FLIP if self.is_flip(g) else rot
+
+    def vector_rep(self, g: Any) -> torch.Tensor:
+        return self.spatial_matrix(g)
+
+    def _permutation(self, g: Any) -> torch.Tensor:
+        cache = self.__dict__.setdefault("_cache", {})
+        key = ("perm", self.check_element(g))
+        if key not in cache:
+            idx, els, ginv = self._index(), self.elements(), self.inverse(self.check_element(g))
+            cache[key] = torch.tensor([idx[self.compose(ginv, h)] for h in els], dtype=torch.long)
+        return cache[key]
+
+    def regular_permutation(self, g: Any) -> torch.Tensor:
+        """``P`` (LongTensor ``(|G|,)``) with ``(ρ_reg(g) f)[i] = f[P[i]]``, ``P[i] = index(g⁻¹ e_i)``.
+
+        This is ``(g·f)(h) = f(g⁻¹h)``; ``ρ_reg(a) ρ_reg(b) = ρ_reg(ab)``. For C_N it is a roll by +k.
+        """
+        return self._permutation(g).clone()
+
+    def cayley_table(self) -> torch.Tensor:
+        """LongTensor ``(|G|, |G|)``: entry ``[i, j]`` is the index of ``compose(e_i, e_j)``."""
+        idx, els = self._index(), self.elements()
+        return torch.tensor([[idx[self.compose(a, b)] for b in els] for a in els], dtype=torch.long)
+
+    def kernel_matrix(self, g: Any, kernel_size: int) -> torch.Tensor:
+        """``M`` (float64 ``(k*k, k*k)``) with ``vec(g·K) = M vec(K)``, ``(g·K)(p) = K(g⁻¹p)``.
+
+        On the y-up kernel grid of DESIGN.md (row-major ``vec``). Multiples of 90° (with or without the
+        flip) are exact permutations; other angles are an exact quarter turn composed with a bilinear
+        interpolation by the residual angle (zero outside the support), so the matrices of elements
+        that differ by a quarter turn differ by an exact permutation.
+        """
+        k = _as_int(kernel_size, "kernel_size", "a kernel size >= 1")
+        if k < 1:
+            raise ValueError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
+        g = self.check_element(g)
+        s, n = self.rotation_steps(g)
+        m = _quarter_bilinear_matrix(k, s, n)
+        if self.is_flip(g):  # (rot ∘ flip)·K = rot·(flip·K); flip·K = K.flip(x)
+            eye = torch.eye(k * k, dtype=torch.float64).reshape(k * k, k, k)
+            m = m @ eye.flip(-1).reshape(k * k, k * k).T
+        return m
+
+    def kernel_matrices(self, kernel_size: int) -> torch.Tensor:
+        """:meth:`kernel_matrix` of every element, stacked in ``elements()`` order: ``(|G|, k*k, k*k)``
+        float64 (computed once per group type, order and kernel size; a fresh copy is returned)."""
+        key = (type(self), self.order, kernel_size)
+        if key not in _KERNEL_MATRICES:
+            _KERNEL_MATRICES[key] = torch.stack([self.kernel_matrix(g, kernel_size) for g in self.elements()])
+        return _KERNEL_MATRICES[key].clone()
+
+    def exact_elements(self, shape: tuple[int, int] | None = None) -> list[Hashable]:
+        """The elements acting without interpolation (on a grid of ``shape``): multiples of 90°
+        (of 180° on a non-square grid), with or without the flip."""
+        return [g for g in self.elements() if self.is_exact(g, shape)]
+
+    def is_exact(self, g: Any, shape: tuple[int, int] | None = None) -> bool:
+        s, n = self.rotation_steps(self.check_element(g))
+        if shape is not None and shape[0] != shape[1]:
+            return (2 * s) % n == 0
+        return (4 * s) % n == 0
+
+    def _check_grid(self, g: Any, shape: tuple[int, int]) -> None:
+        """Refuse an exact-looking quarter turn on a non-square grid unless interpolation was asked for."""
+        s, n = self.rotation_steps(g)
+        quarter = (4 * s) % n == 0 and ((4 * s) // n) % 2 == 1
+        if quarter and shape[0] != shape[1] and not self.interpolate_nonsquare:
+            raise ValueError(
+                f"{self.name} element {self.label(g)} is an exact 90° rotation only on a square grid, got "
+                f"a grid of shape (H, W)={tuple(shape)}; crop or regrid to a square, or build the group "
+                f"with interpolate_nonsquare=True (get_group('{self.name}', interpolate_nonsquare=True)) "
+                "to use the interpolated rotation")
+
+    def valid_mask(self, g: Any, shape: tuple[int, int]) -> torch.Tensor:
+        g = self.check_element(g)
+        self._check_grid(g, tuple(shape))
+        if self.is_exact(g, shape):
+            return torch.ones(shape, dtype=torch.bool)
+        return _grid_resample(torch.zeros(1, 1, *shape), rotation_matrix(-self.rotation_angle(g)))[1]
+
+    def act(self, g: Any, x: torch.Tensor, field_type: FieldType | str = "vector",
+            check_finite: bool = True) -> torch.Tensor:
+        """``(g·f)(p) = ρ(g) f(g⁻¹p)`` on ``x: (..., C, H, W)``; a ``"regular"`` field type means
+        regular fields of this group; a :class:`FieldType` may carry another group whose elements
+        include ``g``'s geometry (C4 acting on C8 or D4 regular fields)."""
+        g = self.check_element(g)
+        ft = _check_field(x, field_type, check_finite, group=self)
+        self._check_grid(g, tuple(x.shape[-2:]))
+        return _planar_act(x, ft, self.rotation_angle(g), self.is_flip(g),
+                           acting=f"{self.name} element {self.label(g)}")[0]
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.order == other.order
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.order))
+
+
+class CyclicGroup(FiniteGroup):
     """C_N: rotations by ``2πk/N``, elements integers ``k`` (taken mod N). Exact for multiples of 90°.
 
     A quarter turn (90°, 270°) is exact only on a square grid. On a non-square ``(H, W)`` grid it is
     refused with a ``ValueError`` naming the shape, unless ``interpolate_nonsquare=True`` asks for the
     interpolated rotation (lost corners masked; reports then say ``"interpolated"``). Elements that are
-    not multiples of 90° (e.g. 45° in C8) are always interpolated.
+    not multiples of 90° (e.g. 45° in C8) are always interpolated. Regular fields: ``|G| = N``
+    channels, rolled by +k by the element k.
     """
-
-    is_finite = True
 
     def __init__(self, order: int = 4, interpolate_nonsquare: bool = False) -> None:
         if isinstance(order, bool) or not isinstance(order, int) or order < 1:
@@ -594,19 +897,13 @@ class CyclicGroup(Group):
         self.interpolate_nonsquare = bool(interpolate_nonsquare)
         self.name = f"C{order}"
 
+    @property
+    def size(self) -> int:
+        return self.order
+
     def check_element(self, g: Any) -> int:
         return _as_int(g, f"element of {self.name}", f"an integer k for a rotation by k·360°/{self.order}") \
             % self.order
-
-    def _check_grid(self, g: int, shape: tuple[int, int]) -> None:
-        """Refuse an exact-looking quarter turn on a non-square grid unless interpolation was asked for."""
-        quarter = (4 * g) % self.order == 0 and ((4 * g) // self.order) % 2 == 1
-        if quarter and shape[0] != shape[1] and not self.interpolate_nonsquare:
-            raise ValueError(
-                f"{self.name} element {self.label(g)} is an exact 90° rotation only on a square grid, got "
-                f"a grid of shape (H, W)={tuple(shape)}; crop or regrid to a square, or build the group "
-                f"with interpolate_nonsquare=True (get_group('{self.name}', interpolate_nonsquare=True)) "
-                "to use the interpolated rotation")
 
     def elements(self, n: int | None = None) -> list[int]:
         return list(range(self.order))
@@ -621,50 +918,26 @@ class CyclicGroup(Group):
     def inverse(self, a: int) -> int:
         return (-a) % self.order
 
+    def rotation_steps(self, g: int) -> tuple[int, int]:
+        return (self.check_element(g), self.order)
+
+    def is_flip(self, g: int) -> bool:
+        return False
+
     def angle(self, g: int) -> float:
         return 2 * math.pi * g / self.order
-
-    def vector_rep(self, g: int) -> torch.Tensor:
-        return rotation_matrix(self.angle(g))
-
-    def is_exact(self, g: int, shape: tuple[int, int] | None = None) -> bool:
-        g = self.check_element(g)
-        quarter = (4 * g) % self.order == 0
-        if shape is not None and shape[0] != shape[1]:
-            return (2 * g) % self.order == 0
-        return quarter
-
-    def valid_mask(self, g: int, shape: tuple[int, int]) -> torch.Tensor:
-        g = self.check_element(g)
-        self._check_grid(g, tuple(shape))
-        if self.is_exact(g, shape):
-            return torch.ones(shape, dtype=torch.bool)
-        return _grid_resample(torch.zeros(1, 1, *shape), rotation_matrix(-self.angle(g)))[1]
-
-    def act(self, g: int, x: torch.Tensor, field_type: FieldType | str = "vector",
-            check_finite: bool = True) -> torch.Tensor:
-        g = self.check_element(g)
-        ft = _check_field(x, field_type, check_finite, group_order=self.order)
-        self._check_grid(g, tuple(x.shape[-2:]))
-        if "regular" in ft.blocks and ft.group_order != self.order:
-            if (g * ft.group_order) % self.order:
-                raise ValueError(f"regular fields of order {ft.group_order} are not permuted by {self.name} "
-                                 f"element {g}; use group_order={self.order}")
-        if "regular" in ft.blocks and self.is_exact(g, x.shape[-2:]):
-            k4 = (4 * g) // self.order
-            y = torch.rot90(x, k4, dims=(-1, -2)) if k4 % 4 else x
-            return _fiber(y, ft, self.vector_rep(g), regular_shift=g * ft.group_order // self.order)
-        return rotate_field(x, self.angle(g), ft, check_finite=False)
 
     def label(self, g: int) -> str:
         deg = 360 * (g % self.order) / self.order
         return f"{deg:g}°"
 
 
-class DihedralGroup(Group):
-    """D_N: elements ``(k, m)`` acting as ``rot(2πk/N) ∘ flip^m`` with flip ``x -> -x``."""
+class DihedralGroup(FiniteGroup):
+    """D_N: elements ``(k, m)`` acting as ``rot(2πk/N) ∘ flip^m`` with flip ``x -> -x``.
 
-    is_finite = True
+    ``elements()`` is ``[(k, 0) for k] + [(k, 1) for k]``: a regular field has ``2N`` channels in
+    that order. D1 is the reflection group ``{id, flip}``.
+    """
 
     def __init__(self, order: int = 4, interpolate_nonsquare: bool = False) -> None:
         if isinstance(order, bool) or not isinstance(order, int) or order < 1:
@@ -673,6 +946,10 @@ class DihedralGroup(Group):
         self.interpolate_nonsquare = bool(interpolate_nonsquare)
         self.rotations = CyclicGroup(order, interpolate_nonsquare)
         self.name = f"D{order}"
+
+    @property
+    def size(self) -> int:
+        return 2 * self.order
 
     def check_element(self, g: Any) -> tuple[int, int]:
         accepted = f"a pair (k, m): rotation by k·360°/{self.order} after m in {{0, 1}} flips"
@@ -700,24 +977,11 @@ class DihedralGroup(Group):
         k, m = a
         return ((-k) % self.order, 0) if m == 0 else (k % self.order, 1)
 
-    def vector_rep(self, g: tuple[int, int]) -> torch.Tensor:
-        k, m = g
-        flip = torch.diag(torch.tensor([-1.0, 1.0], dtype=torch.float64))
-        return self.rotations.vector_rep(k) @ (flip if m else torch.eye(2, dtype=torch.float64))
+    def rotation_steps(self, g: tuple[int, int]) -> tuple[int, int]:
+        return (self.check_element(g)[0], self.order)
 
-    def is_exact(self, g: tuple[int, int], shape: tuple[int, int] | None = None) -> bool:
-        return self.rotations.is_exact(self.check_element(g)[0], shape)
-
-    def valid_mask(self, g: tuple[int, int], shape: tuple[int, int]) -> torch.Tensor:
-        return self.rotations.valid_mask(self.check_element(g)[0], shape)
-
-    def act(self, g: tuple[int, int], x: torch.Tensor, field_type: FieldType | str = "vector",
-            check_finite: bool = True) -> torch.Tensor:
-        k, m = self.check_element(g)
-        self.rotations._check_grid(k, tuple(x.shape[-2:]))
-        ft = _check_field(x, field_type, check_finite)
-        y = reflect_field(x, ft, check_finite=False) if m else x
-        return self.rotations.act(k, y, ft, check_finite=False)
+    def is_flip(self, g: tuple[int, int]) -> bool:
+        return self.check_element(g)[1] == 1
 
     def label(self, g: tuple[int, int]) -> str:
         k, m = g

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import torch
+
+# the kernel action lives with the group (FiniteGroup.kernel_matrix); re-exported for old imports
+from aeqkit.groups import _bilinear_rotation_matrix, kernel_rotation_matrices  # noqa: F401
 
 __all__ = [
     "check_positive_int",
@@ -67,58 +69,6 @@ def pairwise_l1(w: torch.Tensor, dim: int = -1) -> torch.Tensor:
         greater = flat.shape[-1] - torch.searchsorted(s, flat.contiguous(), right=True)
         coef = (less - greater).to(flat.dtype)
     return 2.0 * (flat * coef).sum()
-
-
-def _bilinear_rotation_matrix(kernel_size: int, angle: float) -> torch.Tensor:
-    """Matrix ``M`` (k*k, k*k) with ``vec(K') = M vec(K)``, ``K'(p) = K(R_{-angle} p)``.
-
-    Bilinear interpolation, zero outside the kernel support. Row axis is y (up), column axis x.
-    """
-    k = kernel_size
-    c = (k - 1) / 2.0
-    m = torch.zeros(k * k, k * k, dtype=torch.float64)
-    cos, sin = math.cos(angle), math.sin(angle)
-    for r in range(k):
-        for col in range(k):
-            x, y = col - c, r - c
-            # source point R^{-1} p
-            xs = cos * x + sin * y
-            ys = -sin * x + cos * y
-            cs, rs = xs + c, ys + c
-            c0, r0 = math.floor(cs), math.floor(rs)
-            for dr in (0, 1):
-                for dc in (0, 1):
-                    rr, cc = r0 + dr, c0 + dc
-                    if 0 <= rr < k and 0 <= cc < k:
-                        wgt = (1 - abs(rs - rr)) * (1 - abs(cs - cc))
-                        if wgt > 1e-12:
-                            m[r * k + col, rr * k + cc] += wgt
-    return m
-
-
-def kernel_rotation_matrices(kernel_size: int, group_order: int) -> torch.Tensor:
-    """Matrices rotating a k x k kernel by ``2 pi i / N`` counter-clockwise, i = 0..N-1.
-
-    Multiples of 90 degrees are exact permutations (``torch.rot90(K, q, dims=(-1, -2))``, the
-    DESIGN.md orientation); other angles are a 90-degree permutation composed with a bilinear
-    interpolation by the residual angle, so the matrices for ``i`` and ``i + N/4`` differ by an exact
-    rot90 whenever 4 divides N.
-
-    Shape:
-        out: (N, k*k, k*k), float64
-    """
-    k, n = kernel_size, group_order
-    eye = torch.eye(k * k, dtype=torch.float64).reshape(k * k, k, k)
-    mats = []
-    for i in range(n):
-        quarter, rem = divmod(4 * i, n)
-        base = torch.eye(k * k, dtype=torch.float64)
-        if rem:
-            base = _bilinear_rotation_matrix(k, (math.pi / 2) * rem / n)
-        # rot90 of each basis kernel: columns of the permutation P
-        perm = torch.rot90(eye, quarter, dims=(-1, -2)).reshape(k * k, k * k).T
-        mats.append(perm @ base)
-    return torch.stack(mats)
 
 
 def field_blocks(field_type: object) -> tuple[str, ...]:
