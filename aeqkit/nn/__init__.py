@@ -1,17 +1,29 @@
 """Relaxed (approximately) equivariant layers (paper Sec. 3): group convolutions for rotations,
 scalings and translations, steerable convolutions, regularisers and the irrep spectrum.
 
-Every relaxed layer exposes ``relaxed_weights`` (ones, i.e. equal, at initialisation, so the layer
-is exactly equivariant there) and ``equivariance_penalty()``.
+Every relaxed layer derives from :class:`RelaxedLayer` (``aeqkit.nn.base``): it exposes
+``relaxed_weights`` (ones, i.e. equal, at initialisation, so the layer is exactly equivariant
+there), ``equivariance_penalty()``, ``expanded_weight()``, its ``group`` and ``in_type`` /
+``out_type`` field types. :class:`RelaxedGroupConv2d` / :class:`RelaxedLiftConv2d` are the one
+relaxed group convolution for any finite group (C_N, D_N, D_1), built from the group object.
 """
 
+from aeqkit.nn.base import RelaxedLayer
 from aeqkit.nn.gconv import (
     GroupPool,
+    GroupToVector,
+    RelaxedDihedralGroupConv2d,
+    RelaxedDihedralLiftConv2d,
+    RelaxedGroupConv2d,
+    RelaxedLiftConv2d,
     RelaxedRotGroupConv2d,
     RelaxedRotLiftConv2d,
     RotGroupToVector,
+    as_finite_group,
+    exact_group_elements,
     exactly_equivariant_rotations,
     lift_matrix,
+    vector_lift_rows,
 )
 from aeqkit.nn.regularizers import (
     equivariance_penalty,
@@ -26,22 +38,38 @@ from aeqkit.nn.scale import (
     hermite_gaussian_basis,
 )
 from aeqkit.nn.spectrum import IrrepSpectrum, irrep_spectrum, surviving_subgroup
-from aeqkit.nn.steerable import RelaxedRotSteerConv2d, angle_bins, steer_field_type
+from aeqkit.nn.steerable import (
+    RelaxedDihedralSteerConv2d,
+    RelaxedRotSteerConv2d,
+    RelaxedSteerConv2d,
+    angle_bins,
+    steer_field_type,
+)
 from aeqkit.nn.translation import RelaxedTranslationConv2d
 
 __all__ = [
     "GroupPool",
+    "GroupToVector",
     "IrrepSpectrum",
+    "RelaxedDihedralGroupConv2d",
+    "RelaxedDihedralLiftConv2d",
+    "RelaxedGroupConv2d",
+    "RelaxedLayer",
+    "RelaxedLiftConv2d",
     "RelaxedRotGroupConv2d",
     "RelaxedRotLiftConv2d",
+    "RelaxedDihedralSteerConv2d",
     "RelaxedRotSteerConv2d",
     "RelaxedScaleGroupConv2d",
     "RelaxedScaleLiftConv2d",
     "RelaxedScaleSteerConv2d",
+    "RelaxedSteerConv2d",
     "RelaxedTranslationConv2d",
     "RotGroupToVector",
     "angle_bins",
+    "as_finite_group",
     "equivariance_penalty",
+    "exact_group_elements",
     "exactly_equivariant_rotations",
     "hermite_gaussian_basis",
     "irrep_spectrum",
@@ -51,4 +79,5 @@ __all__ = [
     "relaxed_parameters",
     "steer_field_type",
     "surviving_subgroup",
+    "vector_lift_rows",
 ]

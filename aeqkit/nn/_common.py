@@ -1,10 +1,12 @@
-"""Shared helpers for :mod:`aeqkit.nn` (validation, pairwise L1, kernel rotation matrices)."""
+"""Shared helpers for :mod:`aeqkit.nn`: the one copy of the hyperparameter validators (also used by
+:mod:`aeqkit.models`), padded convolution, pairwise L1, kernel rotation matrices."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 
 # the kernel action lives with the group (FiniteGroup.kernel_matrix); re-exported for old imports
 from aeqkit.groups import _bilinear_rotation_matrix, kernel_rotation_matrices  # noqa: F401
@@ -13,13 +15,19 @@ __all__ = [
     "check_positive_int",
     "check_kernel_size",
     "check_padding_mode",
+    "PADDING_MODES",
+    "MODEL_PADDING_MODES",
+    "pad_conv2d",
     "pairwise_l1",
     "kernel_rotation_matrices",
     "field_blocks",
     "resolve_padding",
 ]
 
+#: padding modes of every :mod:`aeqkit.nn` layer (those of ``nn.Conv2d`` / ``F.pad``)
 PADDING_MODES = ("zeros", "circular", "reflect", "replicate")
+#: the padding modes the model zoo offers (zero padding, or a periodic domain)
+MODEL_PADDING_MODES = ("zeros", "circular")
 
 
 def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
@@ -37,10 +45,33 @@ def check_kernel_size(kernel_size: object) -> int:
     return k
 
 
-def check_padding_mode(padding_mode: str) -> str:
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+def check_padding_mode(padding_mode: object, accepted: tuple[str, ...] = PADDING_MODES) -> str:
+    """``padding_mode`` if it is one of ``accepted`` (default :data:`PADDING_MODES`), else ValueError.
+
+    Layers accept every mode of ``nn.Conv2d``; models pass ``accepted=MODEL_PADDING_MODES``.
+    """
+    if not isinstance(padding_mode, str) or padding_mode not in accepted:
+        raise ValueError(f"padding_mode must be one of {accepted}, got {padding_mode!r}")
     return padding_mode
+
+
+def pad_conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    padding: int,
+    padding_mode: str = "zeros",
+    dilation: int = 1,
+) -> torch.Tensor:
+    """``F.conv2d`` with ``padding`` on every side in ``padding_mode`` (as ``nn.Conv2d`` pads).
+
+    Shape:
+        x: (B, C_in, H, W), weight: (C_out, C_in, k, k) -> (B, C_out, H', W')
+    """
+    if padding_mode != "zeros" and padding > 0:
+        x = F.pad(x, (padding,) * 4, mode=padding_mode)
+        return F.conv2d(x, weight, bias, dilation=dilation)
+    return F.conv2d(x, weight, bias, padding=padding, dilation=dilation)
 
 
 def resolve_padding(padding: int | None, kernel_size: int) -> int:

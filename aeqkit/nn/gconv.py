@@ -1,16 +1,30 @@
-"""Relaxed rotation group convolutions on C_N (paper Sec. 3.1, Eq. 4-5).
+"""Relaxed group convolutions on any finite group of the library (paper Sec. 3.1, Eq. 4-5).
 
-Regular features are stored as ``(B, C*N, H, W)`` with the group axis innermost (DESIGN.md): a
-rotation by ``k`` steps rotates the grid counter-clockwise (``torch.rot90(x, k, dims=(-1, -2))``)
-and rolls every regular block by ``+k``.
+One layer pair serves every finite planar group ``G`` (C_N rotations, D_N rotations and
+reflections, D_1 reflections only): :class:`RelaxedGroupConv2d` (regular -> regular, Eq. 5) and
+:class:`RelaxedLiftConv2d` (scalar / vector fields -> regular, Eq. 4). The group object supplies
+everything the layer needs:
 
-The relaxed kernel of Eq. 4 is ``Psi(g, h) = sum_l w_l(h) Psi_l(g^{-1} h)`` with ``w_l(h)`` indexed by
-the *input* group element ``h``. The expanded ``(C_out*N, C_in*N, k, k)`` kernel is built in
-``forward`` by two einsums against buffers (a group-index gather and the kernel rotation
-matrices) and applied with a single ``F.conv2d``: there is no Python loop over group elements.
-Rotations by multiples of 90 degrees are exact permutations of the kernel; for other angles
-(N not dividing 4) the kernel is rotated by bilinear interpolation, so only the rotations by
-multiples of 90 degrees (those in C_N) are exactly equivariant on the grid.
+* the Cayley table, from which ``d = g^{-1} h`` indexes the filter bank ``Psi_l(g^{-1} h)`` (the
+  regular permutation ``rho_reg(g)``, ``(g.f)(h) = f(g^{-1} h)``, is the same table read by row);
+* its action on kernel grids, ``[g.Psi](y) = Psi(g^{-1} y)`` as ``(|G|, k*k, k*k)`` matrices: exact
+  permutations for rotations by multiples of 90 degrees (with or without a flip), bilinear
+  interpolation for other angles;
+* its 2x2 matrices on vectors, for the vector lift and :class:`GroupToVector`.
+
+Regular features are stored as ``(B, C*|G|, H, W)`` with the group axis innermost, in the order of
+``group.elements()`` (DESIGN.md); for C_N a rotation by ``k`` steps rolls every block by ``+k``.
+
+The relaxed kernel of Eq. 4 is ``Psi(g, h) = sum_l w_l(h) Psi_l(g^{-1} h)`` with ``w_l(h)`` indexed
+by the *input* group element ``h``. The expanded ``(C_out*|G|, C_in*|G|, k, k)`` kernel is built in
+``expanded_weight`` by an einsum and one gather (exact case) or an einsum against the kernel
+matrices (interpolated case), and applied with a single ``F.conv2d``: there is no Python loop over
+group elements. With equal relaxed weights the layer is exactly equivariant under every element that
+acts exactly on the grid (multiples of 90 degrees, with their flips).
+
+The C_N instances :class:`RelaxedRotGroupConv2d` / :class:`RelaxedRotLiftConv2d` (``group_order=N``)
+and the D_N instances :class:`RelaxedDihedralGroupConv2d` / :class:`RelaxedDihedralLiftConv2d`
+(``group_order=N``; ``group_order=1`` is D_1, the reflection group) are thin subclasses.
 """
 
 from __future__ import annotations
@@ -21,25 +35,90 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aeqkit.groups import FieldType
+from aeqkit.groups import CyclicGroup, DihedralGroup, FieldType, Group, get_group
 from aeqkit.nn._common import (
     check_kernel_size,
     check_padding_mode,
     check_positive_int,
     field_blocks,
     kernel_rotation_matrices,
-    pairwise_l1,
     resolve_padding,
 )
+from aeqkit.nn.base import RelaxedLayer
 
 __all__ = [
+    "RelaxedGroupConv2d",
+    "RelaxedLiftConv2d",
     "RelaxedRotGroupConv2d",
     "RelaxedRotLiftConv2d",
+    "RelaxedDihedralGroupConv2d",
+    "RelaxedDihedralLiftConv2d",
+    "GroupToVector",
     "RotGroupToVector",
     "GroupPool",
     "lift_matrix",
+    "vector_lift_rows",
+    "exact_group_elements",
     "exactly_equivariant_rotations",
+    "as_finite_group",
 ]
+
+
+# ------------------------------------------------------------------------------------------------
+# The group as the layer sees it
+# ------------------------------------------------------------------------------------------------
+def as_finite_group(group: object) -> Group:
+    """``group`` as a finite group of :mod:`aeqkit.groups` (a name such as ``"C4"``, ``"D4"``,
+    ``"reflection"``, or a group object); ValueError for infinite or unknown groups."""
+    g = get_group(group) if isinstance(group, str) else group
+    if not isinstance(g, Group) or not g.is_finite:
+        raise ValueError(
+            "group must be a finite group of aeqkit.groups (C_N or D_N: e.g. 'C4', 'C8', 'D4', "
+            f"'D1', or a CyclicGroup / DihedralGroup), got {group!r}"
+        )
+    return g
+
+
+def _geometry(group: Group) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rotation angle (radians, CCW, float64) and flip flag (bool) of every element, in
+    ``group.elements()`` order: each element is ``rot(angle) o flip^m`` with flip ``x -> -x``."""
+    els = group.elements()
+    if isinstance(group, DihedralGroup):
+        angles = [2 * math.pi * k / group.order for k, _ in els]
+        flips = [bool(m) for _, m in els]
+    else:
+        angles = [group.angle(g) for g in els]
+        flips = [False] * len(els)
+    return torch.tensor(angles, dtype=torch.float64), torch.tensor(flips)
+
+
+def _cayley_offsets(group: Group) -> torch.Tensor:
+    """``d[i, j] = index(g_i^{-1} h_j)``: which filter bank element joins output ``g_i`` to input ``h_j``."""
+    els = group.elements()
+    index = {e: i for i, e in enumerate(els)}
+    return torch.tensor(
+        [[index[group.compose(group.inverse(g), h)] for h in els] for g in els], dtype=torch.long
+    )
+
+
+def _kernel_matrices(group: Group, kernel_size: int) -> torch.Tensor:
+    """``(|G|, k*k, k*k)`` float64 matrices ``M_g`` with ``vec(g.K) = M_g vec(K)``."""
+    if isinstance(group, DihedralGroup):
+        k = kernel_size
+        rot = kernel_rotation_matrices(k, group.order)
+        eye = torch.eye(k * k, dtype=torch.float64).reshape(k * k, k, k)
+        flip = torch.flip(eye, dims=(-1,)).reshape(k * k, k * k).T
+        return torch.stack([rot[r] @ flip if m else rot[r] for r, m in group.elements()])
+    return kernel_rotation_matrices(kernel_size, group.order)
+
+
+def exact_group_elements(group: object) -> list:
+    """Elements of a finite group that act exactly on a square grid (rotations by multiples of 90
+    degrees, with or without a flip): the elements a relaxed group conv is exactly equivariant to."""
+    g = as_finite_group(group)
+    angles, _ = _geometry(g)
+    quarter = angles / (math.pi / 2)
+    return [e for e, q in zip(g.elements(), quarter.tolist()) if abs(q - round(q)) < 1e-9]
 
 
 def exactly_equivariant_rotations(group_order: int) -> list[int]:
@@ -47,33 +126,53 @@ def exactly_equivariant_rotations(group_order: int) -> list[int]:
     return [k for k in range(group_order) if (4 * k) % group_order == 0]
 
 
-def lift_matrix(blocks: tuple[str, ...], group_order: int) -> torch.Tensor:
-    """Fixed linear map lifting typed fields to regular fields of C_N (paper Sec. 3.1).
+def vector_lift_rows(group: object) -> torch.Tensor:
+    """Rows ``r(h) = rho(h) e`` (``(|G|, 2)``, float64) lifting a vector ``v`` to ``f(h) = r(h) . v``.
 
-    A scalar ``s`` lifts to the constant ``f(i) = s``; a vector ``(a, b)`` lifts to
-    ``f(i) = a cos(2 pi i / N) + b sin(2 pi i / N)`` (the trainable factor ``c`` of the paper is
-    absorbed by the convolution weights that follow). Both commute with the DESIGN.md actions.
+    ``f(u^{-1} h) = r(h) . (rho(u) v)``, so the lift commits with every element. ``e = (1, 0)``
+    (giving the paper's ``a cos(theta_h) + b sin(theta_h)`` for C_N) unless its orbit does not span
+    the plane (D_1, D_2), where ``e = (1, 1)/sqrt(2)``; C_1 and C_2 cannot lift a vector.
+    """
+    g = as_finite_group(group)
+    ang, flip = _geometry(g)
+    cos, sin = torch.cos(ang), torch.sin(ang)
+    rows = torch.stack([torch.where(flip, -cos, cos), torch.where(flip, -sin, sin)], dim=-1)
+    if torch.linalg.matrix_rank(rows) < 2:
+        s = torch.where(flip, -1.0, 1.0).to(torch.float64)
+        rows = torch.stack([s * cos - sin, s * sin + cos], dim=-1) / math.sqrt(2.0)
+    if torch.linalg.matrix_rank(rows) < 2:
+        raise ValueError(
+            f"lifting vector fields needs group_order >= 3 for C_N (got {g}); C_1 and C_2 "
+            "cannot represent a 2D vector in their regular representation"
+        )
+    return rows
+
+
+def lift_matrix(blocks: tuple[str, ...], group: int | object) -> torch.Tensor:
+    """Fixed linear map lifting typed fields to regular fields of ``group`` (paper Sec. 3.1).
+
+    A scalar ``s`` lifts to the constant ``f(h) = s``; a vector ``v`` to ``f(h) = rho(h) e . v``
+    (:func:`vector_lift_rows`; for C_N ``a cos(2 pi i / N) + b sin(2 pi i / N)``). The trainable
+    factor ``c`` of the paper is absorbed by the convolution weights that follow. Both commute with
+    the :mod:`aeqkit.groups` actions. ``group`` may be an int N (C_N, as before).
 
     Shape:
-        out: (num_fields * N, in_channels), float64
+        out: (num_fields * |G|, in_channels), float64
     """
-    n = group_order
-    ang = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    g = CyclicGroup(check_positive_int(group, "group_order")) if isinstance(group, int) \
+        else as_finite_group(group)
+    n = len(g.elements())
     size = sum(1 if b == "scalar" else 2 for b in blocks)
     m = torch.zeros(len(blocks) * n, size, dtype=torch.float64)
+    rows = None
     col = 0
     for f, b in enumerate(blocks):
         if b == "scalar":
             m[f * n : (f + 1) * n, col] = 1.0
             col += 1
         elif b == "vector":
-            if n < 3:
-                raise ValueError(
-                    f"lifting vector fields needs group_order >= 3 (got {n}); C_1 and C_2 "
-                    "cannot represent a 2D vector in their regular representation"
-                )
-            m[f * n : (f + 1) * n, col] = torch.cos(ang)
-            m[f * n : (f + 1) * n, col + 1] = torch.sin(ang)
+            rows = vector_lift_rows(g) if rows is None else rows
+            m[f * n : (f + 1) * n, col : col + 2] = rows
             col += 2
         else:
             raise ValueError(
@@ -82,33 +181,260 @@ def lift_matrix(blocks: tuple[str, ...], group_order: int) -> torch.Tensor:
     return m
 
 
-class RelaxedRotGroupConv2d(nn.Module):
-    """Relaxed C_N group convolution, regular -> regular features (paper Eq. 4-5).
+def _regular_type(channels: int, group: Group) -> FieldType:
+    return FieldType.regular(channels, len(group.elements()))
 
-    ``out(x, g) = sum_y sum_h sum_l w_l(h) [R_g Psi_l(g^{-1} h)](y) f(x + y, h)``.
+
+# ------------------------------------------------------------------------------------------------
+# Layers
+# ------------------------------------------------------------------------------------------------
+class RelaxedGroupConv2d(RelaxedLayer):
+    """Relaxed group convolution on a finite group G, regular -> regular features (Eq. 4-5).
+
+    ``out(x, g) = sum_y sum_h sum_l w_l(h) [g.Psi_l(g^{-1} h)](y) f(x + y, h)``.
     With all ``relaxed_weights`` equal (the initialisation, or ``relaxed=False``) it is an
-    ordinary C_N group convolution, exactly equivariant to rotations by multiples of 90 degrees
-    (and to translations with circular padding).
+    ordinary G group convolution, exactly equivariant under every element of G that acts exactly
+    on the grid (see :func:`exact_group_elements`), and to translations with circular padding.
 
     Args:
-        in_channels: number of regular input fields (channels per group element).
+        in_channels: number of regular input fields (``|G|`` channels each).
         out_channels: number of regular output fields.
         kernel_size: odd spatial kernel size.
-        group_order: N of C_N, any N >= 1. Kernel rotations by multiples of 90 degrees are exact
-            permutations, other angles bilinear interpolation (see
-            :func:`exactly_equivariant_rotations`).
+        group: a finite group or its name: ``"C4"``, ``"C8"``, ``"D4"``, ``"D1"`` (reflections), ...
         num_filter_banks: L, the number of kernels combined by the relaxed weights.
-        padding: spatial zero padding (``None``: ``kernel_size // 2``).
+        padding: spatial padding (``None``: ``kernel_size // 2``).
         bias: add a bias per output field (shared over the group axis, so equivariant).
         relaxed: if False, ``relaxed_weights`` is a frozen buffer of ones (strict group conv).
         padding_mode: as in ``nn.Conv2d``; ``"circular"`` makes cyclic shifts exact.
 
     Shape:
-        x: (B, in_channels * N, H, W) -> out: (B, out_channels * N, H', W')
+        x: (B, in_channels * |G|, H, W) -> out: (B, out_channels * |G|, H', W')
 
     Attributes:
-        relaxed_weights: (L, N), ``w_l(h)`` indexed by input element h, ones at init.
-        weight: (L, out_channels, in_channels, N, k, k), ``Psi_l(d)`` for ``d = g^{-1} h``.
+        relaxed_weights: (L, |G|), ``w_l(h)`` indexed by input element h, ones at init.
+        weight: (L, out_channels, in_channels, |G|, k, k), ``Psi_l(d)`` for ``d = g^{-1} h``.
+        group: the group; ``group_order`` its rotation order N; ``group_size`` ``|G|``.
+    """
+
+    repr_fields = ("kernel_size", "group", "num_filter_banks", "padding", "relaxed")
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        group: object = "C4",
+        num_filter_banks: int = 1,
+        padding: int | None = None,
+        bias: bool = True,
+        relaxed: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        super().__init__()
+        self.group = as_finite_group(group)
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = check_kernel_size(kernel_size)
+        self.group_order = self.group.order
+        self.group_size = n = len(self.group.elements())
+        self.num_filter_banks = check_positive_int(num_filter_banks, "num_filter_banks")
+        self.padding = resolve_padding(padding, self.kernel_size)
+        self.padding_mode = check_padding_mode(padding_mode)
+        k, L = self.kernel_size, self.num_filter_banks
+        self.weight = nn.Parameter(torch.empty(L, out_channels, self._kernel_in_fields(), n, k, k))
+        self.init_relaxed_weights((L, n), relaxed)
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.in_type = _regular_type(self.in_channels, self.group)
+        self.out_type = _regular_type(self.out_channels, self.group)
+        #: groups the layer is exactly equivariant to with equal relaxed weights (on their exact
+        #: elements; cyclic shifts with circular 'same' padding)
+        self.exact_groups = (self.group.name,) + (
+            ("translation",) if self.padding_mode == "circular" and self.padding == k // 2 else ())
+        # d_index[i, j] = index(g_i^{-1} h_j), i = output element g, j = input element h
+        d_index = _cayley_offsets(self.group)
+        self.register_buffer("d_index", d_index, persistent=False)
+        mats = _kernel_matrices(self.group, k)
+        self.register_buffer(
+            "rotation_matrices", mats.to(torch.get_default_dtype()), persistent=False
+        )
+        # exact case (every kernel transform is a permutation): one flat gather index mapping
+        # (g, h, p) of the expanded kernel to (h, d = g^{-1} h, q = perm_g(p)) of the combined banks
+        self._exact = bool(torch.all((mats == 0) | (mats == 1)))
+        if self._exact:
+            perm = mats.argmax(dim=-1)  # (|G|, kk): source position q for target p
+            g, h, p = torch.meshgrid(
+                torch.arange(n), torch.arange(n), torch.arange(k * k), indexing="ij"
+            )
+            flat = (h * n + d_index[g, h]) * (k * k) + perm[g, p]
+            self.register_buffer("gather_index", flat.reshape(-1), persistent=False)
+        self.reset_parameters()
+
+    def _kernel_in_fields(self) -> int:
+        return self.in_channels
+
+    def _fan_in(self) -> int:
+        return self._kernel_in_fields() * self.group_size * self.kernel_size**2
+
+    def reset_parameters(self) -> None:
+        """Uniform init like ``nn.Conv2d``, scaled by ``1/sqrt(L)`` so the bank sum keeps its std."""
+        bound = 1.0 / math.sqrt(self._fan_in() * self.num_filter_banks)
+        nn.init.uniform_(self.weight, -bound, bound)
+        self.reset_relaxed_weights()
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
+
+    def expanded_weight(self) -> torch.Tensor:
+        """The full kernel of Eq. 4 as one tensor.
+
+        Shape:
+            out: (out_channels * |G|, in_fields * |G|, k, k); row ``o*|G| + g``, column ``c*|G| + h``.
+        """
+        L, o, c, n, k, _ = self.weight.shape
+        w = self.relaxed_weights.to(self.weight.dtype)
+        psi = self.weight.reshape(L, o, c, n, k * k)
+        # combine filter banks for every input element h and every offset d: (o, c, h, d, q)
+        comb = torch.einsum("locdq,lh->ochdq", psi, w)
+        if self._exact:
+            flat = comb.reshape(o, c, n * n * k * k).index_select(-1, self.gather_index)
+            kernel = flat.reshape(o, c, n, n, k * k).permute(0, 2, 1, 3, 4)
+            return kernel.reshape(o * n, c * n, k, k)
+        # gather d = g^{-1} h: (o, c, g, h, q)
+        h_idx = torch.arange(n, device=psi.device).expand(n, n)
+        gathered = comb[:, :, h_idx, self.d_index]
+        rot = self.rotation_matrices.to(psi.dtype)
+        kernel = torch.einsum("ocghq,gpq->ogchp", gathered, rot)
+        return kernel.reshape(o * n, c * n, k, k)
+
+    def _bias(self) -> torch.Tensor | None:
+        return None if self.bias is None else self.bias.repeat_interleave(self.group_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x, self.in_channels * self.group_size)
+        return self._conv(x, self.expanded_weight(), self._bias())
+
+
+class RelaxedLiftConv2d(RelaxedGroupConv2d):
+    """Relaxed lifting convolution on a finite group G: scalar / vector fields -> regular features.
+
+    Each input field is lifted pointwise to a regular field (scalars as constants, vectors as
+    ``f(h) = rho(h) e . v``, paper Sec. 3.1; :func:`lift_matrix`) and then convolved with the relaxed
+    group kernel of Eq. 4 (``w_l(h)`` indexed by the lifted element h). The fixed lift is folded
+    into the kernel, so ``forward`` is one ``F.conv2d`` on the raw input.
+
+    Args:
+        in_type: ``aeqkit.groups.FieldType`` of scalar / vector blocks (or a sequence of names).
+        out_channels, kernel_size, group, num_filter_banks, padding, bias, relaxed, padding_mode:
+            as in :class:`RelaxedGroupConv2d`.
+
+    Shape:
+        x: (B, in_type.size, H, W) -> out: (B, out_channels * |G|, H', W')
+    """
+
+    def __init__(
+        self,
+        in_type: object,
+        out_channels: int,
+        kernel_size: int,
+        group: object = "C4",
+        num_filter_banks: int = 1,
+        padding: int | None = None,
+        bias: bool = True,
+        relaxed: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        blocks = field_blocks(in_type)
+        if not blocks:
+            raise ValueError("in_type must contain at least one 'scalar' or 'vector' field")
+        grp = as_finite_group(group)
+        lift = lift_matrix(blocks, grp)
+        self.in_blocks = blocks
+        super().__init__(
+            len(blocks),
+            out_channels,
+            kernel_size,
+            group=grp,
+            num_filter_banks=num_filter_banks,
+            padding=padding,
+            bias=bias,
+            relaxed=relaxed,
+            padding_mode=padding_mode,
+        )
+        self.register_buffer("lift", lift.to(torch.get_default_dtype()), persistent=False)
+        self.in_type = FieldType(blocks)
+
+    def expanded_weight(self) -> torch.Tensor:
+        """Shape: out: (out_channels * |G|, in_type.size, k, k)."""
+        w = super().expanded_weight()
+        return torch.einsum("apxy,pc->acxy", w, self.lift.to(w.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x, self.lift.shape[1])
+        return self._conv(x, self.expanded_weight(), self._bias())
+
+
+class RelaxedRotGroupConv2d(RelaxedGroupConv2d):
+    """Relaxed C_N group convolution (:class:`RelaxedGroupConv2d` with ``group=CyclicGroup(N)``).
+
+    Rotations by multiples of 90 degrees act on kernels as exact permutations, other angles by
+    bilinear interpolation (see :func:`exactly_equivariant_rotations`).
+
+    Shape:
+        x: (B, in_channels * N, H, W) -> out: (B, out_channels * N, H', W')
+    """
+
+    repr_fields = ("kernel_size", "group_order", "num_filter_banks", "padding", "relaxed")
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        group_order: int = 4,
+        num_filter_banks: int = 1,
+        padding: int | None = None,
+        bias: bool = True,
+        relaxed: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        super().__init__(in_channels, out_channels, kernel_size,
+                         CyclicGroup(check_positive_int(group_order, "group_order")),
+                         num_filter_banks, padding, bias, relaxed, padding_mode)
+
+
+class RelaxedRotLiftConv2d(RelaxedLiftConv2d):
+    """Relaxed C_N lifting convolution (:class:`RelaxedLiftConv2d` with ``group=CyclicGroup(N)``);
+    vectors lift to ``a cos(2 pi i/N) + b sin(2 pi i/N)``.
+
+    Shape:
+        x: (B, in_type.size, H, W) -> out: (B, out_channels * N, H', W')
+    """
+
+    repr_fields = RelaxedRotGroupConv2d.repr_fields
+
+    def __init__(
+        self,
+        in_type: object,
+        out_channels: int,
+        kernel_size: int,
+        group_order: int = 4,
+        num_filter_banks: int = 1,
+        padding: int | None = None,
+        bias: bool = True,
+        relaxed: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        super().__init__(in_type, out_channels, kernel_size,
+                         CyclicGroup(check_positive_int(group_order, "group_order")),
+                         num_filter_banks, padding, bias, relaxed, padding_mode)
+
+
+class RelaxedDihedralGroupConv2d(RelaxedGroupConv2d):
+    """Relaxed D_N group convolution (rotations by ``2 pi k / N`` and reflections ``x -> -x``);
+    ``group_order=1`` is D_1, the reflection group. Regular fields have ``2N`` channels, in the
+    order ``(k, 0)`` then ``(k, 1)`` of :meth:`aeqkit.groups.DihedralGroup.elements`.
+
+    Shape:
+        x: (B, in_channels * 2N, H, W) -> out: (B, out_channels * 2N, H', W')
     """
 
     def __init__(
@@ -123,134 +449,16 @@ class RelaxedRotGroupConv2d(nn.Module):
         relaxed: bool = True,
         padding_mode: str = "zeros",
     ) -> None:
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.kernel_size = check_kernel_size(kernel_size)
-        self.group_order = check_positive_int(group_order, "group_order")
-        self.num_filter_banks = check_positive_int(num_filter_banks, "num_filter_banks")
-        self.padding = resolve_padding(padding, self.kernel_size)
-        self.padding_mode = check_padding_mode(padding_mode)
-        self.relaxed = bool(relaxed)
-        n, k, L = self.group_order, self.kernel_size, self.num_filter_banks
-        self.weight = nn.Parameter(torch.empty(L, out_channels, self._kernel_in_fields(), n, k, k))
-        ones = torch.ones(L, n)
-        if self.relaxed:
-            self.relaxed_weights = nn.Parameter(ones)
-        else:
-            self.register_buffer("relaxed_weights", ones)
-        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        #: aeqkit field types, read by ``aeqkit.equivariance.layer_equivariance_report``
-        self.in_field_type = FieldType.regular(self.in_channels, n)
-        self.out_field_type = FieldType.regular(self.out_channels, n)
-        #: groups the layer is exactly equivariant to with equal relaxed weights (C_N: on its exact
-        #: elements, the multiples of 90°; cyclic shifts with circular 'same' padding)
-        self.exact_groups = (f"C{n}",) + (
-            ("translation",) if self.padding_mode == "circular" and self.padding == k // 2 else ())
-        idx = torch.arange(n)
-        # d_index[i, j] = (j - i) mod N, i = output element g, j = input element h
-        self.register_buffer("d_index", (idx[None, :] - idx[:, None]) % n, persistent=False)
-        rot = kernel_rotation_matrices(k, n)
-        self.register_buffer(
-            "rotation_matrices", rot.to(torch.get_default_dtype()), persistent=False
-        )
-        # exact case (every kernel rotation is a permutation): one flat gather index mapping
-        # (g, h, p) of the expanded kernel to (h, d = h - g, q = perm_g(p)) of the combined banks
-        self._exact = bool(torch.all((rot == 0) | (rot == 1)))
-        if self._exact:
-            perm = rot.argmax(dim=-1)  # (N, kk): source position q for target p
-            g, h, p = torch.meshgrid(
-                torch.arange(n), torch.arange(n), torch.arange(k * k), indexing="ij"
-            )
-            flat = (h * n + (h - g) % n) * (k * k) + perm[g, p]
-            self.register_buffer("gather_index", flat.reshape(-1), persistent=False)
-        self.reset_parameters()
-
-    def _kernel_in_fields(self) -> int:
-        return self.in_channels
-
-    def _fan_in(self) -> int:
-        return self._kernel_in_fields() * self.group_order * self.kernel_size**2
-
-    def reset_parameters(self) -> None:
-        """Uniform init like ``nn.Conv2d``, scaled by ``1/sqrt(L)`` so the bank sum keeps its std."""
-        bound = 1.0 / math.sqrt(self._fan_in() * self.num_filter_banks)
-        nn.init.uniform_(self.weight, -bound, bound)
-        with torch.no_grad():
-            self.relaxed_weights.fill_(1.0)
-        if self.bias is not None:
-            nn.init.zeros_(self.bias)
-
-    def expanded_weight(self) -> torch.Tensor:
-        """The full kernel of Eq. 4 as one tensor.
-
-        Shape:
-            out: (out_channels * N, in_fields * N, k, k); row index ``o*N + g``, column ``c*N + h``.
-        """
-        L, o, c, n, k, _ = self.weight.shape
-        w = self.relaxed_weights.to(self.weight.dtype)
-        psi = self.weight.reshape(L, o, c, n, k * k)
-        # combine filter banks for every input element h and every offset d: (o, c, h, d, q)
-        comb = torch.einsum("locdq,lh->ochdq", psi, w)
-        if self._exact:
-            flat = comb.reshape(o, c, n * n * k * k).index_select(-1, self.gather_index)
-            kernel = flat.reshape(o, c, n, n, k * k).permute(0, 2, 1, 3, 4)
-            return kernel.reshape(o * n, c * n, k, k)
-        # gather d = (h - g) mod N: (o, c, g, h, q)
-        h_idx = torch.arange(n, device=psi.device).expand(n, n)
-        gathered = comb[:, :, h_idx, self.d_index]
-        rot = self.rotation_matrices.to(psi.dtype)
-        kernel = torch.einsum("ocghq,gpq->ogchp", gathered, rot)
-        return kernel.reshape(o * n, c * n, k, k)
-
-    def _conv(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        bias = None
-        if self.bias is not None:
-            bias = self.bias.repeat_interleave(self.group_order)
-        if self.padding_mode != "zeros" and self.padding > 0:
-            p = self.padding
-            x = F.pad(x, (p, p, p, p), mode=self.padding_mode)
-            return F.conv2d(x, weight, bias)
-        return F.conv2d(x, weight, bias, padding=self.padding)
-
-    def _check_input(self, x: torch.Tensor, expected: int) -> None:
-        if x.dim() != 4 or x.shape[1] != expected:
-            raise ValueError(
-                f"{type(self).__name__} expected input of shape (B, {expected}, H, W), "
-                f"got {tuple(x.shape)}"
-            )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x, self.in_channels * self.group_order)
-        return self._conv(x, self.expanded_weight())
-
-    def equivariance_penalty(self) -> torch.Tensor:
-        """Unscaled Sec. 3.3 regulariser ``sum_l sum_{g,h} |w_l(h) - w_l(g)|`` (not squared)."""
-        return pairwise_l1(self.relaxed_weights, dim=-1)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"group_order={self.group_order}, num_filter_banks={self.num_filter_banks}, "
-            f"padding={self.padding}, relaxed={self.relaxed}"
-        )
+        super().__init__(in_channels, out_channels, kernel_size,
+                         DihedralGroup(check_positive_int(group_order, "group_order")),
+                         num_filter_banks, padding, bias, relaxed, padding_mode)
 
 
-class RelaxedRotLiftConv2d(RelaxedRotGroupConv2d):
-    """Relaxed lifting convolution: typed scalar / vector fields -> regular C_N features.
-
-    Each input field is lifted pointwise to a regular field (scalars as constants, vectors as
-    ``a cos(2 pi i/N) + b sin(2 pi i/N)``, paper Sec. 3.1) and then convolved with the relaxed
-    group kernel of Eq. 4 (``w_l(h)`` indexed by the lifted element h). The fixed lift is folded
-    into the kernel, so ``forward`` is still one ``F.conv2d`` on the raw input.
-
-    Args:
-        in_type: ``aeqkit.groups.FieldType`` of scalar / vector blocks (or a sequence of names).
-        out_channels, kernel_size, group_order, num_filter_banks, padding, bias, relaxed,
-        padding_mode: as in :class:`RelaxedRotGroupConv2d`.
+class RelaxedDihedralLiftConv2d(RelaxedLiftConv2d):
+    """Relaxed D_N lifting convolution (``group_order=1``: D_1); see :class:`RelaxedLiftConv2d`.
 
     Shape:
-        x: (B, in_type.size, H, W) -> out: (B, out_channels * N, H', W')
+        x: (B, in_type.size, H, W) -> out: (B, out_channels * 2N, H', W')
     """
 
     def __init__(
@@ -265,86 +473,84 @@ class RelaxedRotLiftConv2d(RelaxedRotGroupConv2d):
         relaxed: bool = True,
         padding_mode: str = "zeros",
     ) -> None:
-        blocks = field_blocks(in_type)
-        if not blocks:
-            raise ValueError("in_type must contain at least one 'scalar' or 'vector' field")
-        n = check_positive_int(group_order, "group_order")
-        lift = lift_matrix(blocks, n)
-        self.in_type = in_type
-        self.in_blocks = blocks
-        super().__init__(
-            len(blocks),
-            out_channels,
-            kernel_size,
-            group_order=n,
-            num_filter_banks=num_filter_banks,
-            padding=padding,
-            bias=bias,
-            relaxed=relaxed,
-            padding_mode=padding_mode,
-        )
-        self.register_buffer("lift", lift.to(torch.get_default_dtype()), persistent=False)
-        self.in_field_type = FieldType(blocks)
-
-    def expanded_weight(self) -> torch.Tensor:
-        """Shape: out: (out_channels * N, in_type.size, k, k)."""
-        w = super().expanded_weight()
-        return torch.einsum("apxy,pc->acxy", w, self.lift.to(w.dtype))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check_input(x, self.lift.shape[1])
-        return self._conv(x, self.expanded_weight())
+        super().__init__(in_type, out_channels, kernel_size,
+                         DihedralGroup(check_positive_int(group_order, "group_order")),
+                         num_filter_banks, padding, bias, relaxed, padding_mode)
 
 
-class RotGroupToVector(nn.Module):
-    """Regular C_N features -> one 2D vector field (the inverse of the vector lift, equivariant).
+def _group_or_order(group: object, minimum: int = 1) -> Group:
+    """A finite group from a group / name, or from an int N meaning C_N (checked >= ``minimum``)."""
+    if isinstance(group, int) and not isinstance(group, bool):
+        return CyclicGroup(check_positive_int(group, "group_order", minimum=minimum))
+    return as_finite_group(group)
 
-    ``v(x) = (2/N) sum_c a_c sum_i f_c(x, i) (cos(2 pi i/N), sin(2 pi i/N))`` with trainable
-    per-field weights ``a_c``; a roll of the group axis by k rotates ``v`` by ``2 pi k / N``.
+
+class GroupToVector(nn.Module):
+    """Regular features of a finite group G -> one 2D vector field (the adjoint of the vector lift).
+
+    ``v(x) = (2/|G|) sum_c a_c sum_h f_c(x, h) rho(h) e`` with trainable per-field weights ``a_c``
+    (:func:`vector_lift_rows`; for C_N ``e = (1, 0)``: ``sum_i f_c(x, i) (cos, sin)(2 pi i/N)``).
+    Equivariant to every element of G, reflections included: ``f(u^{-1} .)`` maps to ``rho(u) v``.
+
+    Args:
+        in_channels: number of regular input fields.
+        group: a finite group or name (``"C4"``, ``"D4"``, ...), or an int N for C_N (N >= 3).
 
     Shape:
-        x: (B, in_channels * N, H, W) -> out: (B, 2, H, W)
+        x: (B, in_channels * |G|, H, W) -> out: (B, 2, H, W)
     """
 
-    def __init__(self, in_channels: int, group_order: int = 4) -> None:
+    def __init__(self, in_channels: int, group: object = 4) -> None:
         super().__init__()
         self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.group_order = check_positive_int(group_order, "group_order", minimum=3)
-        n = self.group_order
-        ang = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
-        proj = torch.stack([torch.cos(ang), torch.sin(ang)]) * (2.0 / n)
+        self.group = _group_or_order(group, minimum=3)
+        self.group_order = self.group.order
+        self.group_size = n = len(self.group.elements())
+        proj = vector_lift_rows(self.group).T * (2.0 / n)
         self.register_buffer("projection", proj.to(torch.get_default_dtype()), persistent=False)
         self.weight = nn.Parameter(torch.empty(self.in_channels))
         nn.init.uniform_(self.weight, -1.0, 1.0)
-        self.in_field_type = FieldType.regular(self.in_channels, n)
+        self.in_field_type = _regular_type(self.in_channels, self.group)
         self.out_field_type = FieldType.vectors(1)
-        self.exact_groups = (f"C{n}", "translation")  # pointwise in space
+        self.exact_groups = (self.group.name, "translation")  # pointwise in space
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.group_order
+        n = self.group_size
         if x.dim() != 4 or x.shape[1] != self.in_channels * n:
             raise ValueError(
-                f"RotGroupToVector expected (B, {self.in_channels * n}, H, W), got {tuple(x.shape)}"
+                f"{type(self).__name__} expected (B, {self.in_channels * n}, H, W), "
+                f"got {tuple(x.shape)}"
             )
         kernel = torch.einsum("c,vi->vci", self.weight, self.projection.to(self.weight.dtype))
         kernel = kernel.reshape(2, self.in_channels * n, 1, 1).to(x.dtype)
         return F.conv2d(x, kernel)
 
 
+class RotGroupToVector(GroupToVector):
+    """C_N instance of :class:`GroupToVector` (``group_order=N >= 3``), the historical name."""
+
+    def __init__(self, in_channels: int, group_order: int = 4) -> None:
+        super().__init__(in_channels, CyclicGroup(check_positive_int(group_order, "group_order",
+                                                                     minimum=3)))
+
+
 class GroupPool(nn.Module):
     """Pool regular features over the group axis -> invariant scalar fields.
 
     Args:
-        group_order: N, the length of the innermost group axis.
+        group: a finite group or its name (pools over its ``|G|`` elements), or an int N, the
+            length of the innermost group axis (C_N).
         reduction: ``"mean"`` or ``"max"``.
 
     Shape:
-        x: (B, C * N, H, W) -> out: (B, C, H, W)
+        x: (B, C * |G|, H, W) -> out: (B, C, H, W)
     """
 
-    def __init__(self, group_order: int, reduction: str = "mean") -> None:
+    def __init__(self, group: object, reduction: str = "mean") -> None:
         super().__init__()
-        self.group_order = check_positive_int(group_order, "group_order")
+        self.group = _group_or_order(group)
+        #: the length of the group axis, ``|G|``
+        self.group_order = len(self.group.elements())
         if reduction not in ("mean", "max"):
             raise ValueError(f"reduction must be 'mean' or 'max', got {reduction!r}")
         self.reduction = reduction
