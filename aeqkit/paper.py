@@ -3,8 +3,8 @@
 Transcribed from the paper text (``shared/seeds/000_*.txt``), Sec. 5.1 Table 1 (synthetic smoke
 plumes) and Sec. 5.3 Table 2 (NASA jet flow). Each entry is ``(mean, std)`` of the 20-step
 autoregressive prediction RMSE over 3 runs; ``None`` marks a "—" cell of the paper. Model keys are
-the names of :func:`aeqkit.models.build` (lower case); :data:`DISPLAY_NAMES` maps them back to the
-paper's column headers.
+the names of :func:`aeqkit.models.build` (lower case); :data:`DISPLAY_NAMES` (derived from the
+model registry, :func:`aeqkit.models.model_specs`) maps them back to the paper's column headers.
 
 Note the paper's data (64x64 PhiFlow 2.0.1 smoke, real PIV jet windows) is not what aeqkit
 generates (PhiFlow 3.4 re-simulations, a synthetic jet), so these numbers are a reference for the
@@ -14,7 +14,8 @@ generates (PhiFlow 3.4 re-simulations, a synthetic jet), so these numbers are a 
 from __future__ import annotations
 
 __all__ = [
-    "DISPLAY_NAMES",
+    "DISPLAY_NAMES",  # noqa: F822  (module __getattr__: derived from the model registry)
+    "display_names",
     "SPLITS",
     "TABLE1",
     "TABLE1_MODELS",
@@ -29,23 +30,21 @@ __all__ = [
 #: ``domain`` (held-out simulations or regions).
 SPLITS: tuple[str, ...] = ("future", "domain")
 
-#: Column headers used by the paper for aeqkit's model names.
-DISPLAY_NAMES: dict[str, str] = {
-    "mlp": "MLP",
-    "conv": "Conv",
-    "equiv": "Equiv",
-    "rpp": "Rpp",
-    "combo": "Combo",
-    "clcnn": "CLCNN",
-    "lift": "Lift",
-    "rgroup": "RGroup",
-    "rsteer": "RSteer",
-    "rsteer_tr": "RSteerTR",
-    "rsteer_ts": "RSteerTS",
-    "persistence": "Persistence",
-    "stencil": "Stencil",
-    "stencil_c4": "Stencil-C4",
-}
+def display_names() -> dict[str, str]:
+    """The paper's column header of every registered model (``{"rgroup": "RGroup", ...}``),
+    read from the model registry (``register_model(..., display_name=...)``)."""
+    from aeqkit.models.registry import model_specs
+
+    return {name: spec.display_name for name, spec in model_specs().items()}
+
+
+def __getattr__(name: str) -> object:
+    # DISPLAY_NAMES is derived from the model registry, on first use (importing this module
+    # stays free of torch); `from aeqkit.paper import DISPLAY_NAMES` works as before
+    if name == "DISPLAY_NAMES":
+        return display_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Column order of Table 1.
 TABLE1_MODELS: tuple[str, ...] = (

@@ -65,13 +65,25 @@ analogue), sources ``notebooks/NN_name.py``.
 
 from __future__ import annotations
 
-import inspect
 import math
-from collections.abc import Callable
 
 from torch import nn
 
 from aeqkit.models.base import Forecaster
+from aeqkit.models.registry import (
+    KINDS,
+    SYMMETRIES,
+    ModelSpec,
+    _known_names,
+    get_model_spec,
+    model_aliases,
+    model_specs,
+    register_model,
+    resolve_name,
+)
+
+# importing the zoo registers its models (each module decorates its classes with register_model)
+from aeqkit.models import baselines, equivariant, clcnn, relaxed  # noqa: E402,F401  isort: skip
 
 __all__ = [
     "build",
@@ -79,248 +91,37 @@ __all__ = [
     "count_parameters",
     "model_symmetries",
     "model_aliases",
+    "model_specs",
+    "get_model_spec",
+    "register_model",
+    "ModelSpec",
     "parameter_table",
     "print_parameter_table",
     "Forecaster",
+    "KINDS",
     "SYMMETRIES",
     "SHARED_HPARAMS",
 ]
 
-SYMMETRIES = ("rotation", "translation", "scaling")
 #: Accepted by every model, ignored by those that have no use for them (e.g. ``kernel_size`` for
 #: the MLP, ``input_size`` for models that run on any grid).
 SHARED_HPARAMS = ("input_size", "kernel_size", "padding_mode")
 ALL = (None, *SYMMETRIES)
 
 
-def _mlp(symmetry, **kw):
-    from aeqkit.models.baselines import MLPForecaster
-
-    m = MLPForecaster(**kw)
-    m.symmetry = symmetry
-    return m
-
-
-def _conv(symmetry, **kw):
-    from aeqkit.models.baselines import ConvForecaster
-
-    return ConvForecaster(symmetry=symmetry, **kw)
-
-
-def _equiv(symmetry, **kw):
-    if symmetry == "translation":
-        return _conv(symmetry, **kw)
-    from aeqkit.models.equivariant import StrictForecaster
-
-    return StrictForecaster(symmetry=symmetry, **kw)
-
-
-def _rpp(symmetry, **kw):
-    if symmetry == "translation":
-        from aeqkit.models.baselines import RppTranslation
-
-        return RppTranslation(**kw)
-    from aeqkit.models.equivariant import RppForecaster
-
-    return RppForecaster(symmetry=symmetry, **kw)
-
-
-def _combo(symmetry, **kw):
-    if symmetry == "translation":
-        from aeqkit.models.baselines import ComboTranslation
-
-        return ComboTranslation(**kw)
-    from aeqkit.models.equivariant import ComboForecaster
-
-    return ComboForecaster(symmetry=symmetry, **kw)
-
-
-def _lift(symmetry, **kw):
-    if symmetry == "translation":
-        from aeqkit.models.baselines import LiftTranslation
-
-        return LiftTranslation(**kw)
-    from aeqkit.models.equivariant import LiftForecaster
-
-    return LiftForecaster(symmetry=symmetry, **kw)
-
-
-def _clcnn(symmetry, **kw):
-    from aeqkit.models.clcnn import CLCNN
-
-    return CLCNN(symmetry=symmetry, **kw)
-
-
-def _rgroup(symmetry, **kw):
-    from aeqkit.models.relaxed import RGroupForecaster
-
-    return RGroupForecaster(symmetry=symmetry, **kw)
-
-
-def _rsteer(symmetry, **kw):
-    from aeqkit.models.relaxed import RSteerForecaster
-
-    return RSteerForecaster(symmetry=symmetry, **kw)
-
-
-def _rsteer_tr(symmetry, translation_rank: int = 2, **kw):
-    from aeqkit.models.relaxed import RSteerForecaster
-
-    m = RSteerForecaster(symmetry="rotation", translation_rank=translation_rank, **kw)
-    m.symmetry = symmetry
-    return m
-
-
-def _rsteer_ts(symmetry, translation_rank: int = 2, **kw):
-    from aeqkit.models.relaxed import RSteerForecaster
-
-    m = RSteerForecaster(symmetry="scaling", translation_rank=translation_rank, **kw)
-    m.symmetry = symmetry
-    return m
-
-
-def _persistence(symmetry, **kw):
-    from aeqkit.models.baselines import PersistenceForecaster
-
-    return PersistenceForecaster(symmetry=symmetry, **kw)
-
-
-def _stencil(symmetry, **kw):
-    from aeqkit.models.baselines import StencilForecaster
-
-    return StencilForecaster(symmetry=symmetry, **kw)
-
-
-def _stencil_c4(symmetry, **kw):
-    from aeqkit.models.baselines import StencilForecaster
-
-    return StencilForecaster(symmetry=symmetry, tie="C4", **kw)
-
-
-# name -> (builder, accepted symmetries (first is the default), hparam source classes)
-_REGISTRY: dict[str, tuple[Callable, tuple]] = {
-    "mlp": (_mlp, ALL),
-    "conv": (_conv, ALL),
-    "equiv": (_equiv, ("rotation", "scaling", "translation")),
-    "rpp": (_rpp, SYMMETRIES),
-    "combo": (_combo, SYMMETRIES),
-    "clcnn": (_clcnn, SYMMETRIES),
-    "lift": (_lift, SYMMETRIES),
-    "rgroup": (_rgroup, SYMMETRIES),
-    "rsteer": (_rsteer, ("rotation", "scaling")),
-    # the combined models: the label is either group they relax, or None for "both"
-    "rsteer_tr": (_rsteer_tr, ("rotation", "translation", None)),
-    "rsteer_ts": (_rsteer_ts, ("scaling", "translation", None)),
-    # closed-form baselines (aeqkit.models.baselines.fit_baseline), not trained by fit
-    "persistence": (_persistence, ALL),
-    "stencil": (_stencil, ALL),
-    "stencil_c4": (_stencil_c4, ("rotation", None, "translation", "scaling")),
-}
-
-_SUFFIX = {"t": "translation", "r": "rotation", "s": "scaling"}
-
-
-def _aliases() -> dict[str, tuple[str, str | None]]:
-    out: dict[str, tuple[str, str | None]] = {
-        "e2cnn": ("equiv", "rotation"),
-        "sesn": ("equiv", "scaling"),
-        "convnet": ("conv", None),
-        "cnn": ("conv", None),
-        "rsteertr": ("rsteer_tr", None),
-        "rsteerts": ("rsteer_ts", None),
-    }
-    for name, (_, syms) in _REGISTRY.items():
-        if name in ("mlp", "conv", "rsteer_tr", "rsteer_ts", "persistence", "stencil",
-                    "stencil_c4"):
-            continue
-        for letter, sym in _SUFFIX.items():
-            if sym in syms:
-                out.setdefault(name + letter, (name, sym))
-    return out
-
-
-_ALIASES = _aliases()
-
-
-def _normalise(name: str) -> str:
-    return name.strip().lower().replace("-", "").replace("_", "")
-
-
 def available_models() -> dict[str, tuple[str | None, ...]]:
     """Registered model names and the symmetries each accepts (the first is the default).
 
-    Aliases (``e2cnn``, ``sesn``, ``RGroupT``, ...) are accepted by :func:`build` too; see
-    :func:`model_aliases`.
+    Derived from :func:`model_specs`. Aliases (``e2cnn``, ``sesn``, ``RGroupT``, ...) are
+    accepted by :func:`build` too; see :func:`model_aliases`.
     """
-    return {name: syms for name, (_, syms) in _REGISTRY.items()}
-
-
-def model_aliases() -> dict[str, tuple[str, str | None]]:
-    """Alias -> (canonical name, implied symmetry or ``None``)."""
-    return dict(_ALIASES)
+    return {name: spec.symmetries for name, spec in model_specs().items()}
 
 
 def model_symmetries(name: str) -> tuple[str | None, ...]:
     """The symmetries accepted by model ``name`` (canonical or alias)."""
-    canonical, implied = _resolve(name)
-    return (implied,) if implied else _REGISTRY[canonical][1]
-
-
-def _known_names() -> str:
-    lines = [f"{n} (symmetry: {', '.join(str(s) for s in syms)})"
-             for n, syms in available_models().items()]
-    return "; ".join(lines) + "; aliases: " + ", ".join(sorted(_ALIASES))
-
-
-def _resolve(name: str) -> tuple[str, str | None]:
-    if not isinstance(name, str):
-        raise ValueError(f"model name must be a string; known models: {_known_names()}")
-    key = _normalise(name)
-    by_norm = {_normalise(n): n for n in _REGISTRY}
-    if key in by_norm:
-        return by_norm[key], None
-    if key in _ALIASES:
-        return _ALIASES[key]
-    raise ValueError(f"unknown model {name!r}; known models: {_known_names()}")
-
-
-def _accepted_hparams(canonical: str, symmetry: str | None) -> set[str] | None:
-    """Keyword names the builder's target class accepts (None: do not check)."""
-    from aeqkit.models import baselines, clcnn, equivariant, relaxed
-
-    cls = {
-        "mlp": baselines.MLPForecaster,
-        "conv": baselines.ConvForecaster,
-        "clcnn": clcnn.CLCNN,
-        "rgroup": relaxed.RGroupForecaster,
-        "rsteer": relaxed.RSteerForecaster,
-        "rsteer_tr": relaxed.RSteerForecaster,
-        "rsteer_ts": relaxed.RSteerForecaster,
-        "persistence": baselines.PersistenceForecaster,
-        "stencil": baselines.StencilForecaster,
-        "stencil_c4": baselines.StencilForecaster,
-    }.get(canonical)
-    if cls is None:
-        if canonical == "equiv":
-            cls = baselines.ConvForecaster if symmetry == "translation" else \
-                equivariant.StrictForecaster
-        else:
-            trans = {"rpp": baselines.RppTranslation, "combo": baselines.ComboTranslation,
-                     "lift": baselines.LiftTranslation}
-            other = {"rpp": equivariant.RppForecaster, "combo": equivariant.ComboForecaster,
-                     "lift": equivariant.LiftForecaster}
-            cls = trans[canonical] if symmetry == "translation" else other[canonical]
-    names = set(inspect.signature(cls).parameters) - {"self", "symmetry"}
-    if canonical in ("persistence", "stencil", "stencil_c4"):
-        # baselines ignore the networks' hyper-parameters, so one profile can build every model
-        names.discard("network_hparams")
-        names.discard("tie")
-        for other in ("conv", "equiv", "rpp", "combo", "lift", "rgroup", "rsteer", "clcnn"):
-            for sym in _REGISTRY[other][1]:
-                names |= _accepted_hparams(other, sym)
-    if canonical in ("rsteer_tr", "rsteer_ts"):
-        names.add("translation_rank")
-    return names
+    spec, implied = resolve_name(name)
+    return (implied,) if implied else spec.symmetries
 
 
 def build(name: str, symmetry: str | None = "default", *, seed: int | None = None,
@@ -329,11 +130,12 @@ def build(name: str, symmetry: str | None = "default", *, seed: int | None = Non
 
     Args:
         name: a model name of :func:`available_models` or an alias (case-insensitive).
-        symmetry: ``"rotation"``, ``"translation"``, ``"scaling"`` or ``None``; by default the
-            alias's symmetry or the model's first accepted one.
+        symmetry: ``"rotation"``, ``"translation"``, ``"scaling"``, ``"dihedral"`` or ``None``;
+            by default the alias's symmetry or the model's first accepted one.
         **hparams: model hyper-parameters, e.g. ``width``, ``num_layers``, ``kernel_size``,
             ``padding_mode`` (``"zeros"``/``"circular"``), ``alpha`` (weight of
-            ``extra_loss()``), ``num_filter_banks``, ``group_order``, ``input_size``.
+            ``extra_loss()``), ``num_filter_banks``, ``group_order``, ``input_size``
+            (:attr:`ModelSpec.hparams`, read from the model class's signature).
             ``input_size``, ``kernel_size`` and ``padding_mode`` (:data:`SHARED_HPARAMS`) are
             accepted by every model and ignored where meaningless (the grid size by models that
             run on any grid, kernels by the MLP), so a profile can pass them to all models.
@@ -348,8 +150,8 @@ def build(name: str, symmetry: str | None = "default", *, seed: int | None = Non
         ValueError: unknown name (the message lists the known ones), a symmetry the model does
             not exist for, or an unknown / invalid hyper-parameter.
     """
-    canonical, implied = _resolve(name)
-    syms = _REGISTRY[canonical][1]
+    spec, implied = resolve_name(name)
+    canonical, syms = spec.name, spec.symmetries
     if symmetry == "default":
         symmetry = implied if implied is not None else syms[0]
     if symmetry not in ALL:
@@ -360,7 +162,7 @@ def build(name: str, symmetry: str | None = "default", *, seed: int | None = Non
     if symmetry not in syms:
         raise ValueError(f"model {canonical!r} exists for symmetry in {syms}, got "
                          f"{symmetry!r}; known models: {_known_names()}")
-    accepted = _accepted_hparams(canonical, symmetry)
+    accepted = spec.accepted_hparams(symmetry)
     # hyper-parameters a trainer or profile may pass to every model: dropped where meaningless
     hparams = {k: v for k, v in hparams.items() if k in accepted or k not in SHARED_HPARAMS}
     unknown = sorted(set(hparams) - accepted)
@@ -376,9 +178,9 @@ def build(name: str, symmetry: str | None = "default", *, seed: int | None = Non
         from aeqkit.utils import seeded
 
         with seeded(seed):
-            model = _REGISTRY[canonical][0](symmetry, **hparams)
+            model = spec.factory(symmetry, **hparams)
     else:
-        model = _REGISTRY[canonical][0](symmetry, **hparams)
+        model = spec.factory(symmetry, **hparams)
     model.name = canonical
     return model
 

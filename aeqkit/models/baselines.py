@@ -23,12 +23,18 @@ from aeqkit.models.base import (
     check_padding_mode,
     pad2d,
 )
+from aeqkit.models.registry import SYMMETRIES, register_model
+
+#: Models without a built-in symmetry accept every symmetry label (it only names the data set).
+ANY_SYMMETRY = (None, *SYMMETRIES)
 
 __all__ = ["MLPForecaster", "ConvForecaster", "RppTranslation", "ComboTranslation",
            "LiftTranslation", "ConvTrunk", "PersistenceForecaster", "StencilForecaster",
            "fit_stencil", "fit_baseline", "is_baseline", "c4_symmetrise_kernel"]
 
 
+@register_model("mlp", symmetries=ANY_SYMMETRY, display_name="MLP", kind="unconstrained",
+                paper_suffixes=False)
 class MLPForecaster(Forecaster):
     """Multi-layer perceptron on the flattened field (paper baseline "MLP").
 
@@ -91,6 +97,8 @@ def _conv_args(width: object, num_layers: object, kernel_size: object,
             check_odd_kernel(kernel_size), check_padding_mode(padding_mode))
 
 
+@register_model("conv", symmetries=ANY_SYMMETRY, display_name="Conv", kind="unconstrained",
+                aliases=("convnet", "cnn"), paper_suffixes=False)
 class ConvForecaster(Forecaster):
     """Residual ConvNet (paper baseline "Conv"; the strict translation-equivariant model).
 
@@ -230,6 +238,8 @@ def _check_ridge(ridge: object) -> float:
     return float(ridge)
 
 
+@register_model("persistence", symmetries=ANY_SYMMETRY, display_name="Persistence",
+                kind="baseline", paper_suffixes=False)
 class PersistenceForecaster(Forecaster):
     """Persistence: the next frame is the last input frame (no parameters, nothing to fit).
 
@@ -257,6 +267,11 @@ class PersistenceForecaster(Forecaster):
         return torch.zeros((), dtype=self.anchor.dtype, device=self.anchor.device)
 
 
+@register_model("stencil_c4", symmetries=("rotation", None, "translation", "scaling", "dihedral"),
+                display_name="Stencil-C4", kind="baseline", paper_suffixes=False,
+                fixed={"tie": "C4"})
+@register_model("stencil", symmetries=ANY_SYMMETRY, display_name="Stencil", kind="baseline",
+                paper_suffixes=False, fixed={"tie": None})
 class StencilForecaster(Forecaster):
     """Local linear stencil: the increment is a ``k x k`` linear filter of the last frames.
 

@@ -36,6 +36,7 @@ from aeqkit.models.base import (
     check_padding_mode,
     pad2d,
 )
+from aeqkit.models.registry import register_model
 
 __all__ = ["LocallyConnected2d", "CLCNN", "rep_matrix"]
 
@@ -216,6 +217,8 @@ def _rotation_steps(size: tuple[int, int]) -> list[int]:
     return [0, 1, 2, 3] if size[0] == size[1] else [0, 2]
 
 
+@register_model("clcnn", symmetries=("rotation", "translation", "scaling"), display_name="CLCNN",
+                kind="unconstrained")
 class CLCNN(Forecaster):
     """CLCNN forecaster: locally connected layers + the Sec. 3.4 hinge loss (``extra_loss``).
 

@@ -27,6 +27,13 @@ from aeqkit.models.base import (
     check_odd_kernel,
     check_padding_mode,
 )
+from aeqkit.models.baselines import (
+    ComboTranslation,
+    ConvForecaster,
+    LiftTranslation,
+    RppTranslation,
+)
+from aeqkit.models.registry import register_model
 from aeqkit.models.sesn import SESNTrunk
 
 __all__ = ["EscnnTrunk", "StrictForecaster", "RppForecaster", "ComboForecaster",
@@ -145,6 +152,9 @@ class _TrunkForecaster(Forecaster):
         return self._run_trunk(z)
 
 
+@register_model("equiv", symmetries=("rotation", "scaling", "translation"), display_name="Equiv",
+                kind="strict", aliases=(("e2cnn", "rotation"), ("sesn", "scaling")),
+                classes={"translation": ConvForecaster})
 class StrictForecaster(_TrunkForecaster):
     """Strictly equivariant forecaster ("Equiv"): E2CNN for rotation, SESN-style for scaling.
 
@@ -167,6 +177,8 @@ class StrictForecaster(_TrunkForecaster):
                          num_scales, input_frames, alpha)
 
 
+@register_model("rpp", symmetries=("rotation", "translation", "scaling"), display_name="Rpp",
+                kind="unconstrained", classes={"translation": RppTranslation})
 class RppForecaster(_TrunkForecaster):
     """Residual Pathway Prior (Finzi et al. 2021b; paper Sec. 5 "Rpp") for rotation / scaling.
 
@@ -192,6 +204,8 @@ class RppForecaster(_TrunkForecaster):
         return self.alpha * penalty
 
 
+@register_model("combo", symmetries=("rotation", "translation", "scaling"), display_name="Combo",
+                kind="unconstrained", classes={"translation": ComboTranslation})
 class ComboForecaster(_TrunkForecaster):
     """Non-equivariant layers then equivariant ones (paper Sec. 3.4 "Combo"), rotation / scaling.
 
@@ -230,6 +244,8 @@ class ComboForecaster(_TrunkForecaster):
         return self._run_trunk(y)
 
 
+@register_model("lift", symmetries=("rotation", "translation", "scaling"), display_name="Lift",
+                kind="unconstrained", classes={"translation": LiftTranslation})
 class LiftForecaster(_TrunkForecaster):
     """Lift expansion (Wang et al. 2021; paper Sec. 3.4 "Lift") for rotation / scaling.
 

@@ -29,6 +29,7 @@ from aeqkit.models.base import (
     check_odd_kernel,
     check_padding_mode,
 )
+from aeqkit.models.registry import register_model
 
 __all__ = ["RGroupForecaster", "RSteerForecaster", "RelaxedTranslationMix",
            "SpatialRelaxedWeights", "nn_layer", "model_penalty"]
@@ -137,6 +138,8 @@ class RelaxedTranslationMix(nn.Module):
         return (y * a[None, :, None].to(y.dtype)).sum(1)
 
 
+@register_model("rgroup", symmetries=("rotation", "translation", "scaling"), display_name="RGroup",
+                kind="relaxed")
 class RGroupForecaster(_RelaxedForecaster):
     """RGroup: relaxed group convolutions (paper Eq. 4-5) with ``num_filter_banks`` L.
 
@@ -232,6 +235,13 @@ def _build_scale(cls, in_channels, out_channels, k, num_scales, L, padding_mode)
     return cls(in_channels, out_channels, k, **kw)
 
 
+@register_model("rsteer_ts", symmetries=("scaling", "translation", None), display_name="RSteerTS",
+                kind="relaxed", paper_suffixes=False, fixed={"symmetry": "scaling"},
+                defaults={"translation_rank": 2})
+@register_model("rsteer_tr", symmetries=("rotation", "translation", None), display_name="RSteerTR",
+                kind="relaxed", paper_suffixes=False, fixed={"symmetry": "rotation"},
+                defaults={"translation_rank": 2})
+@register_model("rsteer", symmetries=("rotation", "scaling"), display_name="RSteer", kind="relaxed")
 class RSteerForecaster(_RelaxedForecaster):
     """RSteer: relaxed steerable convolutions (paper Eq. 7), optionally with relaxed translation.
 
