@@ -35,13 +35,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aeqkit.groups import CyclicGroup, DihedralGroup, FieldType, Group, get_group
+from aeqkit.groups import CyclicGroup, DihedralGroup, FieldType, FiniteGroup, get_group
 from aeqkit.nn._common import (
     check_kernel_size,
     check_padding_mode,
     check_positive_int,
     field_blocks,
-    kernel_rotation_matrices,
     resolve_padding,
 )
 from aeqkit.nn.base import RelaxedLayer
@@ -67,11 +66,11 @@ __all__ = [
 # ------------------------------------------------------------------------------------------------
 # The group as the layer sees it
 # ------------------------------------------------------------------------------------------------
-def as_finite_group(group: object) -> Group:
-    """``group`` as a finite group of :mod:`aeqkit.groups` (a name such as ``"C4"``, ``"D4"``,
+def as_finite_group(group: object) -> FiniteGroup:
+    """``group`` as a :class:`aeqkit.groups.FiniteGroup` (a name such as ``"C4"``, ``"D4"``,
     ``"reflection"``, or a group object); ValueError for infinite or unknown groups."""
     g = get_group(group) if isinstance(group, str) else group
-    if not isinstance(g, Group) or not g.is_finite:
+    if not isinstance(g, FiniteGroup):
         raise ValueError(
             "group must be a finite group of aeqkit.groups (C_N or D_N: e.g. 'C4', 'C8', 'D4', "
             f"'D1', or a CyclicGroup / DihedralGroup), got {group!r}"
@@ -79,46 +78,25 @@ def as_finite_group(group: object) -> Group:
     return g
 
 
-def _geometry(group: Group) -> tuple[torch.Tensor, torch.Tensor]:
+def _geometry(group: FiniteGroup) -> tuple[torch.Tensor, torch.Tensor]:
     """Rotation angle (radians, CCW, float64) and flip flag (bool) of every element, in
     ``group.elements()`` order: each element is ``rot(angle) o flip^m`` with flip ``x -> -x``."""
     els = group.elements()
-    if isinstance(group, DihedralGroup):
-        angles = [2 * math.pi * k / group.order for k, _ in els]
-        flips = [bool(m) for _, m in els]
-    else:
-        angles = [group.angle(g) for g in els]
-        flips = [False] * len(els)
-    return torch.tensor(angles, dtype=torch.float64), torch.tensor(flips)
+    angles = torch.tensor([group.rotation_angle(g) for g in els], dtype=torch.float64)
+    return angles, torch.tensor([bool(group.is_flip(g)) for g in els])
 
 
-def _cayley_offsets(group: Group) -> torch.Tensor:
-    """``d[i, j] = index(g_i^{-1} h_j)``: which filter bank element joins output ``g_i`` to input ``h_j``."""
-    els = group.elements()
-    index = {e: i for i, e in enumerate(els)}
-    return torch.tensor(
-        [[index[group.compose(group.inverse(g), h)] for h in els] for g in els], dtype=torch.long
-    )
-
-
-def _kernel_matrices(group: Group, kernel_size: int) -> torch.Tensor:
-    """``(|G|, k*k, k*k)`` float64 matrices ``M_g`` with ``vec(g.K) = M_g vec(K)``."""
-    if isinstance(group, DihedralGroup):
-        k = kernel_size
-        rot = kernel_rotation_matrices(k, group.order)
-        eye = torch.eye(k * k, dtype=torch.float64).reshape(k * k, k, k)
-        flip = torch.flip(eye, dims=(-1,)).reshape(k * k, k * k).T
-        return torch.stack([rot[r] @ flip if m else rot[r] for r, m in group.elements()])
-    return kernel_rotation_matrices(kernel_size, group.order)
+def _offset_table(group: FiniteGroup) -> torch.Tensor:
+    """``d[i, j] = index(g_i^{-1} h_j)``: the filter-bank element joining output ``g_i`` to input
+    ``h_j``. Row ``i`` is the regular permutation ``rho_reg(g_i)``."""
+    return torch.stack([group.regular_permutation(g) for g in group.elements()])
 
 
 def exact_group_elements(group: object) -> list:
     """Elements of a finite group that act exactly on a square grid (rotations by multiples of 90
-    degrees, with or without a flip): the elements a relaxed group conv is exactly equivariant to."""
-    g = as_finite_group(group)
-    angles, _ = _geometry(g)
-    quarter = angles / (math.pi / 2)
-    return [e for e, q in zip(g.elements(), quarter.tolist()) if abs(q - round(q)) < 1e-9]
+    degrees, with or without a flip): the elements a relaxed group conv is exactly equivariant to
+    (``group.exact_elements()``)."""
+    return as_finite_group(group).exact_elements()
 
 
 def exactly_equivariant_rotations(group_order: int) -> list[int]:
@@ -161,7 +139,7 @@ def lift_matrix(blocks: tuple[str, ...], group: int | object) -> torch.Tensor:
     """
     g = CyclicGroup(check_positive_int(group, "group_order")) if isinstance(group, int) \
         else as_finite_group(group)
-    n = len(g.elements())
+    n = g.size
     size = sum(1 if b == "scalar" else 2 for b in blocks)
     m = torch.zeros(len(blocks) * n, size, dtype=torch.float64)
     rows = None
@@ -181,8 +159,8 @@ def lift_matrix(blocks: tuple[str, ...], group: int | object) -> torch.Tensor:
     return m
 
 
-def _regular_type(channels: int, group: Group) -> FieldType:
-    return FieldType.regular(channels, len(group.elements()))
+def _regular_type(channels: int, group: FiniteGroup) -> FieldType:
+    return FieldType.regular(channels, group=group)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -236,7 +214,7 @@ class RelaxedGroupConv2d(RelaxedLayer):
         self.out_channels = check_positive_int(out_channels, "out_channels")
         self.kernel_size = check_kernel_size(kernel_size)
         self.group_order = self.group.order
-        self.group_size = n = len(self.group.elements())
+        self.group_size = n = self.group.size
         self.num_filter_banks = check_positive_int(num_filter_banks, "num_filter_banks")
         self.padding = resolve_padding(padding, self.kernel_size)
         self.padding_mode = check_padding_mode(padding_mode)
@@ -251,9 +229,9 @@ class RelaxedGroupConv2d(RelaxedLayer):
         self.exact_groups = (self.group.name,) + (
             ("translation",) if self.padding_mode == "circular" and self.padding == k // 2 else ())
         # d_index[i, j] = index(g_i^{-1} h_j), i = output element g, j = input element h
-        d_index = _cayley_offsets(self.group)
+        d_index = _offset_table(self.group)
         self.register_buffer("d_index", d_index, persistent=False)
-        mats = _kernel_matrices(self.group, k)
+        mats = self.group.kernel_matrices(k)
         self.register_buffer(
             "rotation_matrices", mats.to(torch.get_default_dtype()), persistent=False
         )
@@ -478,7 +456,7 @@ class RelaxedDihedralLiftConv2d(RelaxedLiftConv2d):
                          num_filter_banks, padding, bias, relaxed, padding_mode)
 
 
-def _group_or_order(group: object, minimum: int = 1) -> Group:
+def _group_or_order(group: object, minimum: int = 1) -> FiniteGroup:
     """A finite group from a group / name, or from an int N meaning C_N (checked >= ``minimum``)."""
     if isinstance(group, int) and not isinstance(group, bool):
         return CyclicGroup(check_positive_int(group, "group_order", minimum=minimum))
@@ -505,7 +483,7 @@ class GroupToVector(nn.Module):
         self.in_channels = check_positive_int(in_channels, "in_channels")
         self.group = _group_or_order(group, minimum=3)
         self.group_order = self.group.order
-        self.group_size = n = len(self.group.elements())
+        self.group_size = n = self.group.size
         proj = vector_lift_rows(self.group).T * (2.0 / n)
         self.register_buffer("projection", proj.to(torch.get_default_dtype()), persistent=False)
         self.weight = nn.Parameter(torch.empty(self.in_channels))
@@ -550,7 +528,7 @@ class GroupPool(nn.Module):
         super().__init__()
         self.group = _group_or_order(group)
         #: the length of the group axis, ``|G|``
-        self.group_order = len(self.group.elements())
+        self.group_order = self.group.size
         if reduction not in ("mean", "max"):
             raise ValueError(f"reduction must be 'mean' or 'max', got {reduction!r}")
         self.reduction = reduction
