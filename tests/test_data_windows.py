@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -132,7 +133,10 @@ def test_smoke_levels_selects_one_level(tmp_path: Path, monkeypatch) -> None:
                     level_breaking=[0.1 * k for k in range(10)], field_type="vector", group="C4")
         return {"fields": fields}, meta
 
-    monkeypatch.setattr(win, "generate_smoke", fake_generate)
+    from aeqkit.data import registry
+
+    spec = registry.get_dataset_spec("smoke_levels")
+    monkeypatch.setitem(registry._SPECS, "smoke_levels", dataclasses.replace(spec, generate=fake_generate))
     one = dict(resolution=8, num_positions=1)  # one base inflow: 4 simulations per level
     d3 = load_dataset("smoke_levels", "quick", level=3, root=tmp_path, progress=False, **one)
     d7 = load_dataset("smoke_levels", "quick", level=7, root=tmp_path, progress=False, **one)
@@ -250,3 +254,91 @@ def test_relaxed_model_stays_equivariant_on_balanced_symmetric_data(seed: int) -
     assert errors[("torch.float64", True)] < 1e-12, errors
     assert errors[("torch.float32", True)] < 1e-6, errors
     assert errors[("torch.float32", False)] > 1000 * errors[("torch.float32", True)], errors
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyFlowConfig:
+    """A user's data set: rolled random fields (``tests/toy_windows.py``)."""
+
+    num_sims: int = 4
+    steps: int = 24
+    size: int = 8
+    seed: int = 0
+    name: str = "toy_flow"
+
+
+@pytest.fixture
+def toy_flow():
+    """Registers ``toy_flow`` in the test only (no edit to aeqkit) and removes it afterwards."""
+    from toy_windows import rolling_trajectories
+
+    from aeqkit.data.registry import register_dataset, unregister_dataset
+
+    calls = []
+
+    def generate_toy_flow(config: ToyFlowConfig, progress: bool = True):
+        calls.append(config)
+        fields = rolling_trajectories(config.num_sims, config.seed, config.size, config.steps)
+        return {"fields": fields}, {"field_type": "vector", "group": "translation",
+                                    "orbits": [s // 2 for s in range(config.num_sims)]}
+
+    spec = register_dataset("toy_flow", config=ToyFlowConfig, generate=generate_toy_flow,
+                            profiles={"quick": dict(size=8), "full": dict(size=16, steps=40)},
+                            symmetry="translation", group="translation",
+                            orbits=lambda meta: meta["orbits"], fixed_fields=("name",),
+                            description="rolled random fields")
+    try:
+        yield spec, calls
+    finally:
+        unregister_dataset("toy_flow")
+
+
+def test_registered_toy_dataset_loads_with_no_other_edit(tmp_path: Path, toy_flow) -> None:
+    import aeqkit.data as data_pkg
+    from aeqkit.data import dataset_specs, get_dataset_spec
+    from aeqkit.data.cache import cache_path
+
+    spec, calls = toy_flow
+    assert "toy_flow" in data_pkg.DATASET_NAMES and dataset_specs()["toy_flow"] is spec
+    assert get_dataset_spec("toy_flow").get_group().name.lower().startswith("translation")
+    assert data_pkg.PROFILES["quick"]["toy_flow"] == {"size": 8}
+    data = load_dataset("toy_flow", "quick", root=tmp_path, progress=False, eval_steps=4)
+    assert data.fields.shape == (4, 24, 2, 8, 8) and len(calls) == 1
+    assert data.meta["test_domain_sims"] in ([0, 1], [2, 3])  # one whole orbit held out (orbits hook)
+    x, y = data.splits["test_future"][0]
+    assert x.shape == (10, 2, 8, 8) and y.shape == (4, 2, 8, 8)
+    cfg, win = dataset_config("toy_flow", "full")
+    assert cfg == ToyFlowConfig(size=16, steps=40) and win["eval_steps"] == 20
+    again = load_dataset("toy_flow", "quick", root=tmp_path, progress=False, eval_steps=4)
+    assert len(calls) == 1 and torch.equal(again.fields, data.fields)  # the cache is hit
+    assert Path(data.meta["path"]) == cache_path(ToyFlowConfig(size=8), tmp_path)
+    with pytest.raises(ValueError, match="accepted: quick, full"):
+        load_dataset("toy_flow", "medium", root=tmp_path)
+    with pytest.raises(ValueError, match=r"unknown option.*'size'"):
+        load_dataset("toy_flow", root=tmp_path, seeds=3)
+
+
+def test_register_dataset_rejects_bad_entries(toy_flow) -> None:
+    from aeqkit.data.registry import get_dataset_spec, register_dataset
+
+    spec, _ = toy_flow
+    common = dict(config=ToyFlowConfig, generate=spec.generate, symmetry="translation", group="translation")
+    with pytest.raises(ValueError, match="already registered"):
+        register_dataset("toy_flow", profiles={"quick": {}}, **common)
+    with pytest.raises(ValueError, match=r"unknown field\(s\) \['sizes'\]"):
+        register_dataset("toy_flow2", profiles={"quick": {"sizes": 8}}, **common)
+    with pytest.raises(ValueError, match="group"):
+        register_dataset("toy_flow2", profiles={"quick": {}}, **{**common, "group": "C4x"})
+    with pytest.raises(ValueError, match="levels > 0 and select_level"):
+        register_dataset("toy_flow2", profiles={"quick": {}}, levels=3, **common)
+    with pytest.raises(ValueError, match="accepted: heat, smoke_rotation.*toy_flow"):
+        get_dataset_spec("toy_flow2")
+    # the decorator form registers the generator and returns it unchanged
+    try:
+        gen = register_dataset("toy_flow2", profiles={"quick": {}}, **{k: v for k, v in common.items()
+                                                                     if k != "generate"})(spec.generate)
+        assert gen is spec.generate and get_dataset_spec("toy_flow2").generate is gen
+    finally:
+        from aeqkit.data.registry import unregister_dataset
+
+        unregister_dataset("toy_flow2")

@@ -1,6 +1,8 @@
 """Dynamics data with a symmetry-breaking knob: heat, smoke plumes, a synthetic jet, real PIV files.
 
 Entry point: :func:`load_dataset` (generate once, cache under ``data/``, split into windows).
+Data sets register themselves (:func:`register_dataset`, :mod:`aeqkit.data.registry`); the built-in
+ones in :mod:`aeqkit.data.catalog`; :data:`DATASET_NAMES` and :data:`PROFILES` list what is registered.
 Generators: :mod:`aeqkit.data.heat` (paper Fig. 2), :mod:`aeqkit.data.smoke` (Sec. 5.1-5.2, PhiFlow),
 :mod:`aeqkit.data.jet` (Sec. 5.3, synthetic stand-in and :func:`load_piv`). Caching:
 :mod:`aeqkit.data.cache`. Windows and splits: :mod:`aeqkit.data.windows`. Your own flow data
@@ -8,6 +10,7 @@ Generators: :mod:`aeqkit.data.heat` (paper Fig. 2), :mod:`aeqkit.data.smoke` (Se
 :mod:`aeqkit.data.ingest` and :mod:`aeqkit.data.records`. See ``data/README.md``.
 """
 
+from aeqkit.data import catalog as _catalog  # noqa: F401  (registers the built-in sets)
 from aeqkit.data.burgers import burgers_initial_condition, burgers_step, simulate_burgers
 from aeqkit.data.cache import CacheRegeneratedWarning, cache_path, cached, config_hash, data_root
 from aeqkit.data.heat import (
@@ -31,6 +34,7 @@ from aeqkit.data.records import (
     stack_records,
     time_blocks,
 )
+from aeqkit.data.registry import DatasetSpec, dataset_specs, get_dataset_spec, register_dataset
 from aeqkit.data.smoke import (
     NUM_LEVELS,
     SmokeConfig,
@@ -41,8 +45,6 @@ from aeqkit.data.smoke import (
     smoke_setup,
 )
 from aeqkit.data.windows import (
-    DATASET_NAMES,
-    PROFILES,
     SPLIT_NAMES,
     ForecastData,
     WindowDataset,
@@ -114,4 +116,17 @@ __all__ = [
     "load_dataset",
     "make_splits",
     "smoke_level_errors",
+    "DatasetSpec",
+    "dataset_specs",
+    "get_dataset_spec",
+    "register_dataset",
 ]
+
+
+def __getattr__(name: str):
+    # registry views: computed on each access, so data sets registered later are listed
+    if name in ("DATASET_NAMES", "PROFILES"):
+        from aeqkit.data import windows
+
+        return getattr(windows, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

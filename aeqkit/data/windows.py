@@ -17,7 +17,6 @@ initialised equivariant stays equivariant there (``tests/test_data_windows.py``)
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,14 +26,19 @@ import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
 
 from aeqkit.data.cache import cache_path, cached
-from aeqkit.data.heat import HeatConfig, generate_heat
-from aeqkit.data.jet import JetConfig, generate_jet
-from aeqkit.data.smoke import NUM_LEVELS, SmokeConfig, generate_smoke
+from aeqkit.data.registry import (
+    WINDOW_KEYS,
+    WINDOW_PROFILES,
+    dataset_orbits,
+    dataset_specs,
+    get_dataset_spec,
+)
+from aeqkit.data.smoke import NUM_LEVELS, SmokeConfig
 
 __all__ = [
-    "DATASET_NAMES",
+    "DATASET_NAMES",  # noqa: F822  (module __getattr__: a view of the registry)
     "SPLIT_NAMES",
-    "PROFILES",
+    "PROFILES",  # noqa: F822
     "WindowDataset",
     "ForecastData",
     "make_splits",
@@ -50,47 +54,27 @@ __all__ = [
     "subsample",
 ]
 
-DATASET_NAMES = ("heat", "smoke_rotation", "smoke_translation", "smoke_scaling", "smoke_levels", "jet")
 SPLIT_NAMES = ("train", "valid", "test_future", "test_domain")
 
-_QUICK_SOLVER = dict(smoke_advection="semi_lagrangian", tol=1e-3)
 
-#: Config fields and window settings per profile. ``quick`` is sized for a 2-core CPU (each set
-#: generates in about a minute or less); ``full`` follows the paper (64x64, 20-step evaluation).
-PROFILES: dict[str, dict[str, dict[str, Any]]] = {
-    "quick": {
-        "heat": dict(resolution=32, steps=60, num_sims=8, beta=0.3),
-        "smoke_rotation": dict(kind="rotation", resolution=32, steps=60, num_positions=2, **_QUICK_SOLVER),
-        "smoke_translation": dict(kind="translation", resolution=32, steps=60, num_positions=8,
-                                  **_QUICK_SOLVER),
-        "smoke_scaling": dict(kind="scaling", resolution=32, steps=60, num_positions=8, **_QUICK_SOLVER),
-        # Fig. 4 (Sec. 5.2: "small smoke plume datasets"): two base inflows x four orientations per
-        # level, so test-domain holds out one whole orbit
-        "smoke_levels": dict(kind="levels", resolution=16, steps=30, num_positions=2, **_QUICK_SOLVER),
-        "jet": dict(profile="quick"),
-        "_windows": dict(eval_steps=10, target_length=5),
-    },
-    # the quick data with longer Fig. 4 trajectories: <= 20 min per table on 2 CPU cores
-    "medium": {
-        "heat": dict(resolution=32, steps=60, num_sims=8, beta=0.3),
-        "smoke_rotation": dict(kind="rotation", resolution=32, steps=60, num_positions=2, **_QUICK_SOLVER),
-        "smoke_translation": dict(kind="translation", resolution=32, steps=60, num_positions=8,
-                                  **_QUICK_SOLVER),
-        "smoke_scaling": dict(kind="scaling", resolution=32, steps=60, num_positions=8, **_QUICK_SOLVER),
-        "smoke_levels": dict(kind="levels", resolution=16, steps=45, num_positions=2, **_QUICK_SOLVER),
-        "jet": dict(profile="quick"),
-        "_windows": dict(eval_steps=10, target_length=5),
-    },
-    "full": {
-        "heat": dict(resolution=64, steps=100, num_sims=20, beta=0.3),
-        "smoke_rotation": dict(kind="rotation", resolution=64, steps=120, num_positions=10),
-        "smoke_translation": dict(kind="translation", resolution=64, steps=120, num_positions=35),
-        "smoke_scaling": dict(kind="scaling", resolution=64, steps=120, num_positions=40),
-        "smoke_levels": dict(kind="levels", resolution=64, steps=120, num_positions=2),
-        "jet": dict(profile="full"),
-        "_windows": dict(eval_steps=20, target_length=5),
-    },
-}
+def _profiles() -> dict[str, dict[str, dict[str, Any]]]:
+    """``{profile: {data set: config fields, "_windows": window settings}}`` from the registry."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, spec in dataset_specs().items():
+        for prof, fields in spec.profiles.items():
+            out.setdefault(prof, {})[name] = dict(fields)
+    for prof, table in out.items():
+        table["_windows"] = dict(WINDOW_PROFILES.get(prof, {}))
+    return out
+
+
+def __getattr__(name: str) -> Any:
+    # DATASET_NAMES and PROFILES are views of the registry, so a set registered later appears in them
+    if name == "DATASET_NAMES":
+        return tuple(dataset_specs())
+    if name == "PROFILES":
+        return _profiles()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class WindowDataset(Dataset):
@@ -302,66 +286,21 @@ def _plain_label(v: Any) -> Any:
     return v.item() if hasattr(v, "item") else v
 
 
-_WINDOW_KEYS = ("input_length", "target_length", "eval_steps", "future_fraction", "test_domain_fraction",
-                "valid_fraction", "split_seed", "balance_orbits")
-
-
-def dataset_orbits(meta: dict[str, Any]) -> list[Any] | None:
-    """The orbit label of each simulation of a loaded set, or ``None`` without group structure.
-
-    ``meta["orbits"]`` when a generator provides it (e.g. heat with rotated plates); else, for C4
-    sets (smoke rotation / levels), the base-inflow index ``meta["position_index"]``: the four
-    orientations of one inflow form one orbit.
-    """
-    if meta.get("orbits") is not None:
-        return list(meta["orbits"])
-    if meta.get("group") == "C4" and meta.get("position_index") is not None:
-        return list(meta["position_index"])
-    return None
-
-
 def dataset_config(name: str, profile: str = "quick", level: int | None = None,
                    **overrides: Any) -> tuple[Any, dict[str, Any]]:
-    """The generating config and window settings of a named data set (nothing is generated).
+    """The generating config and window settings of a registered data set (nothing is generated).
 
-    Returns ``(config, window_settings)``. Raises ``ValueError`` for unknown names, profiles, fields.
+    Returns ``(config, window_settings)``. Raises ``ValueError`` for unknown names, profiles, fields
+    (:func:`aeqkit.data.registry.get_dataset_spec`, :meth:`~aeqkit.data.registry.DatasetSpec.build_config`).
     """
-    if name not in DATASET_NAMES:
-        raise ValueError(f"unknown data set {name!r}; accepted: {', '.join(DATASET_NAMES)}")
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; accepted: {', '.join(PROFILES)}")
-    windows = dict(input_length=10, future_fraction=0.25, test_domain_fraction=0.2, valid_fraction=0.1,
-                   split_seed=0, balance_orbits=True)
-    windows.update(PROFILES[profile]["_windows"])
-    for k in _WINDOW_KEYS:
+    spec = get_dataset_spec(name)
+    spec.check_profile(profile)
+    windows = spec.window_settings(profile)
+    for k in WINDOW_KEYS:
         if k in overrides:
             windows[k] = overrides.pop(k)
-    base = dict(PROFILES[profile][name])
-    if name == "smoke_levels":
-        if level is None or not isinstance(level, int) or not 0 <= level < NUM_LEVELS:
-            raise ValueError(f"smoke_levels needs level=0..{NUM_LEVELS - 1}, got level={level!r}")
-    elif level is not None:
-        raise ValueError(f"level= only applies to 'smoke_levels', not {name!r}")
-    cls = {"heat": HeatConfig, "jet": JetConfig}.get(name, SmokeConfig)
-    accepted = {f.name for f in dataclasses.fields(cls)} - {"name", "kind"}
-    bad = sorted(set(overrides) - accepted)
-    if bad:
-        raise ValueError(f"unknown option(s) {bad} for {name!r}; accepted: "
-                         f"{sorted(accepted | set(_WINDOW_KEYS))}")
-    base.update(overrides)
-    if cls is JetConfig:
-        config = JetConfig.from_profile(**base)
-    else:
-        config = cls(**base)
-    return config, windows
-
-
-def _generator(config: Any, progress: bool):
-    if isinstance(config, HeatConfig):
-        return lambda c: generate_heat(c, progress=progress)
-    if isinstance(config, SmokeConfig):
-        return lambda c: generate_smoke(c, progress=progress)
-    return lambda c: generate_jet(c, progress=progress)
+    spec.check_level(level)
+    return spec.build_config(profile, overrides), windows
 
 
 def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
@@ -370,15 +309,18 @@ def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
     """Load (generating and caching on first use) a forecasting data set with its splits.
 
     Args:
-        name: ``"heat"`` (scalar temperature, 1 channel), ``"smoke_rotation"``,
-            ``"smoke_translation"``, ``"smoke_scaling"``, ``"smoke_levels"`` (needs ``level=0..9``)
-            or ``"jet"`` (SYNTHETIC PIV-like windows; real PIV files: :func:`aeqkit.data.load_piv`).
+        name: a registered data set (:func:`aeqkit.data.registry.dataset_specs`); built in
+            (:mod:`aeqkit.data.catalog`): ``"heat"`` (scalar temperature, 1 channel),
+            ``"smoke_rotation"``, ``"smoke_translation"``, ``"smoke_scaling"``, ``"smoke_levels"``
+            (needs ``level=0..9``) or ``"jet"`` (SYNTHETIC PIV-like windows; real PIV files:
+            :func:`aeqkit.data.load_piv`).
         profile: ``"quick"`` (32x32 smoke, 60 frames, 8 simulations - 4 per level for
             ``smoke_levels`` -, ``eval_steps=10``, ``target_length=5``; generation takes about
             0.5-1 min per set on 2 CPU cores, ~2 min for all ten levels at once, then it is cached)
             or ``"full"`` (64x64, 120 frames, the paper's 35-40 simulations, ``eval_steps=20``;
             PhiFlow runs on the CPU: ~4 s per step for 40 simulations, ~8 min per set).
-        level: rotational symmetry-breaking level for ``"smoke_levels"``.
+        level: the sub-set of a set with levels (``DatasetSpec.levels``): the rotational
+            symmetry-breaking level for ``"smoke_levels"``.
         root: cache folder (default ``$AEQKIT_DATA_DIR`` or the repository's ``data/``).
         refresh: regenerate even if a valid cache exists.
         progress: show tqdm bars while generating.
@@ -405,21 +347,17 @@ def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
         >>> data = load_dataset("smoke_rotation", profile="quick")      # doctest: +SKIP
         >>> x, y = data.splits["train"][0]                              # (10, 2, 32, 32), (5, 2, 32, 32)
     """
+    spec = get_dataset_spec(name)
     config, win = dataset_config(name, profile, level=level, **overrides)
-    frames = config.steps if not isinstance(config, JetConfig) else config.frames
+    frames = spec.frames(config)
     future_start = min(int(round(frames * (1 - win["future_fraction"]))), frames - win["eval_steps"])
     check_window_fits(frames, win["input_length"], win["target_length"], win["eval_steps"], future_start)
-    payload = cached(config, _generator(config, progress), root=root, refresh=refresh)
+    payload = cached(config, lambda c: spec.generate(c, progress=progress), root=root, refresh=refresh)
     fields = payload["data"]["fields"]
     meta = dict(payload["meta"])
-    if name == "smoke_levels":
-        idx = [i for i, v in enumerate(meta["level"]) if v == level]
-        fields = fields[idx]
-        for key in ("group_elements", "centers", "buoyancy_factors", "position_index", "dx", "dt", "level"):
-            meta[key] = [meta[key][i] for i in idx]
-        meta.update(level_index=level, breaking=meta["level_breaking"][level],
-                    data_equivariance_error=meta["level_errors"][level], sim_index=idx)
-    orbits = dataset_orbits(meta) if win["balance_orbits"] else None
+    if spec.select_level is not None:
+        fields, meta = spec.select_level(fields, meta, level)
+    orbits = spec.orbits(meta) if win["balance_orbits"] and spec.orbits is not None else None
     splits, info = make_splits(fields, win["input_length"], win["target_length"], win["eval_steps"],
                                win["future_fraction"], win["test_domain_fraction"], win["valid_fraction"],
                                seed=win["split_seed"], orbits=orbits)
