@@ -408,13 +408,18 @@ def matched_width(name: str, symmetry: str | None, budget: int, hparams: dict[st
 
 
 def model_hparams(prof: Profile, name: str, symmetry: str | None,
-                  grid: tuple[int, int], figure4: bool = False) -> dict[str, Any]:
+                  grid: tuple[int, int], figure4: bool = False, *, experiment: str | None = None,
+                  row: str | None = None) -> dict[str, Any]:
     """Keyword arguments for ``aeqkit.models.build`` under a profile.
 
     ``prof.model_hparams`` (``prof.figure4_hparams`` for Figure 4) maps ``"*"`` (every model) and
     model names (overrides) to keyword dicts; ``width="quick"`` picks :func:`quick_width`; with
-    ``prof.param_budget`` a network without an explicit width gets :func:`matched_width`.
-    ``input_size`` is always the data's grid. Baselines take only ``input_size``.
+    ``experiment`` (and ``row``, the experiment's symmetry row, default ``symmetry``) the model's
+    recorded sweep setting for ``prof.name`` (:func:`aeqkit.settings.with_recorded_settings`) is
+    laid over them; with ``prof.param_budget`` a network still without a width gets
+    :func:`matched_width` (for the recorded depth and kernel size). ``input_size`` is always the
+    data's grid. Baselines take only ``input_size``. Without ``experiment``: the profile's own
+    setting (what a sweep starts from).
     """
     if is_baseline_name(name):
         return {"input_size": grid}
@@ -423,6 +428,10 @@ def model_hparams(prof: Profile, name: str, symmetry: str | None,
     kw.update(table.get(name, {}))
     if kw.get("width") == "quick":
         kw["width"] = quick_width(name, symmetry)
+    if experiment is not None:
+        from aeqkit.settings import with_recorded_settings
+
+        kw, _, _ = with_recorded_settings(prof.name, experiment, row or symmetry or "", name, kw, {})
     kw["input_size"] = grid
     budget = (prof.figure4_budget or prof.param_budget) if figure4 else prof.param_budget
     if "width" not in kw and budget is not None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import copy
 import datetime as _dt
 import inspect
 import json
@@ -43,12 +42,23 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from aeqkit.settings import (  # re-exported: the recorded settings a sweep writes
+    FIT_KEYS,
+    SETTINGS_DIR,
+    record_settings,
+    recorded_settings,
+    settings_path,
+    with_recorded_settings,
+)
+
 __all__ = [
+    "FIT_KEYS",
+    "SETTINGS_DIR",
     "SCALED_SPACE",
     "SPACES",
     "TABLE3",
@@ -64,6 +74,8 @@ __all__ = [
     "plot_history",
     "plot_importances",
     "plot_parallel",
+    "matched_build",
+    "MATCHED_SPACE",
     "record_settings",
     "recorded_settings",
     "run_sweep",
@@ -80,10 +92,6 @@ __all__ = [
 
 #: Paper App. A.1: every model stays below 10^7 trainable parameters; larger trials are pruned.
 MAX_PARAMETERS = 10**7
-#: Keyword arguments of :func:`aeqkit.train.fit` a sweep chooses (and a recorded setting holds).
-FIT_KEYS = ("lr", "batch_size", "rollout_steps")
-#: Where recorded settings live (``<profile>.json`` with a ``.sha256`` sidecar).
-SETTINGS_DIR = Path(__file__).resolve().parent / "settings"
 #: Default folder of the SQLite storage and the result files.
 DEFAULT_OUT = Path("build") / "sweeps"
 PRUNERS = ("median", "halving", "none")
@@ -104,6 +112,12 @@ class SearchSpace:
         rollout_steps: ``(low, high)`` autoregressive steps of the training loss (capped by the
             training windows' target length).
         alphas: α choices for models with a relaxation penalty (Sec. 3.3).
+        kernel_sizes: kernel size choices; ``None``: the profile's kernel size.
+        matched_budget: hold every trial at the profile's parameter budget (``param_budget``,
+            ``figure4_budget`` for Figure 4): the width is not sampled but set by
+            :func:`aeqkit.reproduce.matched_width` for the sampled depth, kernel size and banks, so
+            that models are compared like with like at one parameter count (issue 10 item 5).
+            Profiles without a budget fall back to ``width_factors``.
     """
 
     lr: tuple[float, float]
@@ -113,6 +127,8 @@ class SearchSpace:
     num_filter_banks: tuple[int, int]
     rollout_steps: tuple[int, int]
     alphas: tuple[float, ...]
+    kernel_sizes: tuple[int, ...] | None = None
+    matched_budget: bool = False
 
 
 #: The paper's Table 3 (App. A.1).
@@ -124,15 +140,25 @@ TABLE3 = SearchSpace(lr=(1e-5, 1e-2), batch_sizes=(8, 16, 32, 64), width_factors
 SCALED_SPACE = SearchSpace(lr=(1e-4, 1e-2), batch_sizes=(8, 16, 32), width_factors=(0.5, 1, 2),
                            num_layers=(2, 4), num_filter_banks=(1, 3), rollout_steps=(2, 4),
                            alphas=(0.0, 1e-2, 1e-4, 1e-6))
+#: The medium profile's space: Table 3's training settings scaled to a CPU budget (lr 3e-4 to 1e-2,
+#: batch 8-32, 2-5 layers, 3x3 or 5x5 kernels, 1-3 banks, 2-5 rollout steps, every α) with the
+#: width held at the profile's parameter budget, so that every model is tuned at the same
+#: parameter count.
+MATCHED_SPACE = SearchSpace(lr=(3e-4, 1e-2), batch_sizes=(8, 16, 32), width_factors=(1,),
+                            num_layers=(2, 5), num_filter_banks=(1, 3), rollout_steps=(2, 5),
+                            alphas=(0.0, 1e-2, 1e-4, 1e-6), kernel_sizes=(3, 5),
+                            matched_budget=True)
 #: Space per profile of :data:`aeqkit.reproduce.PROFILES`; any other profile uses
 #: :data:`SCALED_SPACE`.
-SPACES: dict[str, SearchSpace] = {"full": TABLE3}
+SPACES: dict[str, SearchSpace] = {"full": TABLE3, "medium": MATCHED_SPACE}
 
 
 @dataclass(frozen=True)
 class ModelSpace:
     """The concrete choices of one model's study (stored in the study, checked on resume);
-    ``default`` is the profile's own setting (the parts inside the space), tried first."""
+    ``default`` is the profile's own setting (the parts inside the space), tried first. With a
+    ``budget`` the width is not sampled: each trial gets the width matched to ``budget``
+    parameters (``widths`` then holds the profile's matched width, for reference)."""
 
     model: str
     widths: tuple[int, ...]
@@ -144,9 +170,15 @@ class ModelSpace:
     alphas: tuple[float, ...] | None
     base: dict[str, Any] = field(default_factory=dict)
     default: dict[str, Any] = field(default_factory=dict)
+    kernel_sizes: tuple[int, ...] | None = None
+    budget: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return json.loads(json.dumps(asdict(self)))
+        out = json.loads(json.dumps(asdict(self)))
+        for k in ("kernel_sizes", "budget"):  # absent when unused: older studies still resume
+            if out[k] is None:
+                del out[k]
+        return out
 
 
 def _probe(model: str, symmetry: str | None, build_kw: dict[str, Any],
@@ -176,6 +208,8 @@ def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int
 
     space = space or SPACES.get(profile, SCALED_SPACE)
     prof = rep.PROFILES[profile]
+    budget = ((prof.figure4_budget or prof.param_budget) if figure4 else prof.param_budget) \
+        if space.matched_budget else None
     if figure4 and "figure4" in inspect.signature(rep.model_hparams).parameters:
         base = rep.model_hparams(prof, model, symmetry, grid, figure4=True)
     else:
@@ -194,28 +228,40 @@ def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int
                                "num_filter_banks": banks, "alpha": alpha, "lr": prof.lr,
                                "batch_size": prof.batch_size,
                                "rollout_steps": min(prof.rollout_steps, max_rollout)}
+    if budget is not None:  # the width follows from the budget, trial by trial
+        widths = (width,)
+        del default["width"]
+    if space.kernel_sizes is not None:
+        default["kernel_size"] = base.get("kernel_size")
     ranges = {"num_layers": space.num_layers, "num_filter_banks": space.num_filter_banks,
               "lr": space.lr, "rollout_steps": rollout}
-    choices = {"width": widths, "alpha": space.alphas, "batch_size": space.batch_sizes}
+    choices = {"width": widths, "alpha": space.alphas, "batch_size": space.batch_sizes,
+               "kernel_size": space.kernel_sizes or ()}
     default = {k: v for k, v in default.items() if v is not None and (
         (k in ranges and ranges[k][0] <= v <= ranges[k][1]) or (k in choices and v in choices[k]))}
-    base = {k: v for k, v in base.items() if k not in ("width", "num_layers", "input_size")}
+    sampled = ("width", "num_layers", "input_size") + (
+        ("kernel_size",) if space.kernel_sizes is not None else ())
+    base = {k: v for k, v in base.items() if k not in sampled}
     return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=space.batch_sizes,
                       num_layers=space.num_layers, rollout_steps=rollout,
                       num_filter_banks=space.num_filter_banks if banks is not None else None,
                       alphas=space.alphas if alpha is not None else None, base=base,
-                      default=default)
+                      default=default, kernel_sizes=space.kernel_sizes, budget=budget)
 
 
 def suggest(trial, space: ModelSpace) -> tuple[dict[str, Any], dict[str, Any]]:
     """Sample one setting: ``(build keyword arguments, fit keyword arguments)``.
 
     ``build`` holds the profile's other model settings (e.g. ``kernel_size``) but not
-    ``input_size``, which comes from the data.
+    ``input_size``, which comes from the data; with ``space.budget`` it has no ``width`` either
+    (:func:`matched_build` adds it).
     """
     build = dict(space.base)
-    build["width"] = trial.suggest_categorical("width", list(space.widths))
+    if space.budget is None:
+        build["width"] = trial.suggest_categorical("width", list(space.widths))
     build["num_layers"] = trial.suggest_int("num_layers", *space.num_layers)
+    if space.kernel_sizes is not None:
+        build["kernel_size"] = trial.suggest_categorical("kernel_size", list(space.kernel_sizes))
     if space.num_filter_banks is not None:
         build["num_filter_banks"] = trial.suggest_int("num_filter_banks", *space.num_filter_banks)
     if space.alphas is not None:
@@ -410,7 +456,8 @@ def toy_objective(trial, space: ModelSpace, seconds: float = 0.0, epochs: int = 
     import optuna
 
     build, fit = suggest(trial, space)
-    value = (math.log10(fit["lr"]) + 3) ** 2 + 0.01 * build["width"] / max(space.widths)
+    value = (math.log10(fit["lr"]) + 3) ** 2 + \
+        0.01 * build.get("width", space.widths[0]) / max(space.widths)
     t_end = time.process_time() + seconds
     x = 0.0
     while time.process_time() < t_end:
@@ -454,6 +501,8 @@ class _ExperimentObjective:
         from aeqkit.utils import seeded
 
         build, fit_kw = suggest(trial, self.space)
+        build = matched_build(self.model, self.model_symmetry, self.space, build, self.grid,
+                              self.build_fn)
         trial.set_user_attr("build", build)
         trial.set_user_attr("fit", fit_kw)
         with seeded(self.cfg.seed):
@@ -494,6 +543,20 @@ class _ExperimentObjective:
         if not math.isfinite(res.best_valid_rmse):
             raise optuna.TrialPruned()
         return float(res.best_valid_rmse)
+
+
+def matched_build(model: str, symmetry: str | None, space: ModelSpace, build: dict[str, Any],
+                  grid: tuple[int, int], build_fn: Callable[..., Any] | None = None
+                  ) -> dict[str, Any]:
+    """``build`` with the width matched to ``space.budget`` parameters for its sampled depth,
+    kernel size and banks (:func:`aeqkit.reproduce.matched_width`); unchanged without a budget."""
+    if space.budget is None or "width" in build:
+        return build
+    from aeqkit import reproduce as rep
+
+    width = rep.matched_width(model, symmetry, space.budget, dict(build, input_size=grid),
+                              build_fn=build_fn)
+    return dict(build, width=width)
 
 
 def _load_data(cfg: SweepConfig, load_fn: Callable[..., Any] | None):
@@ -916,6 +979,8 @@ def _distributions(space: dict[str, Any]) -> dict[str, Any]:
     )
 
     out: dict[str, Any] = {"width": CategoricalDistribution(list(space["widths"])),
+                           "kernel_size": CategoricalDistribution(list(space.get("kernel_sizes")
+                                                                       or [3])),
                            "num_layers": IntDistribution(*space["num_layers"]),
                            "lr": FloatDistribution(*space["lr"], log=True),
                            "batch_size": CategoricalDistribution(list(space["batch_sizes"])),
@@ -1021,148 +1086,8 @@ def _write_json(obj: Any, path: Path) -> Path:
 # recorded settings
 
 
-def settings_path(profile: str) -> Path:
-    """``aeqkit/settings/<profile>.json``."""
-    if not isinstance(profile, str) or not re.fullmatch(r"[a-z0-9_]+", profile):
-        raise ValueError(f"profile must be a lower-case name such as 'quick', got {profile!r}")
-    return SETTINGS_DIR / f"{profile}.json"
-
-
-_CHOSEN_BY = {"command": str, "trials": int, "valid_rmse": float, "study": str, "date": str,
-              "commit": str}
-
-
-def _validate_entry(key: str, entry: Any, path: Path) -> None:
-    from aeqkit.io import CorruptFileError
-
-    def bad(why: str) -> CorruptFileError:
-        return CorruptFileError(f"{path}: entry {key!r} {why}")
-
-    if not re.fullmatch(r"[a-z0-9]+/[a-z]+/[a-z0-9_]+", key):
-        raise bad("is not '<experiment>/<symmetry>/<model>'")
-    if not isinstance(entry, dict) or not {"build", "fit", "chosen_by"} <= set(entry):
-        raise bad("needs 'build', 'fit' and 'chosen_by'")
-    build, fit, chosen = entry["build"], entry["fit"], entry["chosen_by"]
-    if not isinstance(build, dict) or not all(
-            isinstance(k, str) and isinstance(v, (int, float, str, bool)) and not
-            (isinstance(v, float) and not math.isfinite(v)) for k, v in build.items()):
-        raise bad("'build' must map names to finite numbers, strings or booleans")
-    if "input_size" in build:
-        raise bad("'build' must not hold input_size (it comes from the data)")
-    if not isinstance(fit, dict) or not set(fit) <= set(FIT_KEYS) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-            for v in fit.values()):
-        raise bad(f"'fit' must map a subset of {FIT_KEYS} to positive numbers")
-    if not isinstance(chosen, dict):
-        raise bad("'chosen_by' must be a dict")
-    for k, typ in _CHOSEN_BY.items():
-        v = chosen.get(k)
-        ok = isinstance(v, (int, float)) and not isinstance(v, bool) if typ is float else \
-            isinstance(v, typ) and not isinstance(v, bool)
-        if not ok:
-            raise bad(f"'chosen_by.{k}' must be a {typ.__name__}, got {v!r}")
-
-
-def _load_settings(path: Path) -> dict[str, Any]:
-    from aeqkit.io import CorruptFileError, verify
-
-    verify(path)  # the SHA-256 sidecar written with it
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CorruptFileError(f"{path} is not valid JSON: {err}") from err
-    if not isinstance(data, dict):
-        raise CorruptFileError(f"{path} must hold a JSON object, got {type(data).__name__}")
-    for key, entry in data.items():
-        _validate_entry(key, entry, path)
-    return data
-
-
-def recorded_settings(profile: str, experiment: str, symmetry: str, model: str) -> dict | None:
-    """The recorded sweep setting of a model, or ``None`` when none was recorded.
-
-    Returns:
-        ``{"build": {...}, "fit": {...}, "chosen_by": {"command", "trials", "valid_rmse",
-        "study", "date", "commit", ...}}`` (a copy): ``build`` holds keyword arguments of
-        ``aeqkit.models.build`` (without ``input_size``), ``fit`` those of ``aeqkit.train.fit``
-        among ``lr``, ``batch_size``, ``rollout_steps``.
-
-    Raises:
-        ValueError: a malformed argument.
-        aeqkit.io.CorruptFileError: the file does not match its checksum or its schema (it is
-            parsed as JSON; nothing in it is executed).
-    """
-    for name, value in (("experiment", experiment), ("symmetry", symmetry), ("model", model)):
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    path = settings_path(profile)
-    if not path.exists():
-        return None
-    entry = _load_settings(path).get(f"{experiment}/{symmetry}/{model}")
-    return copy.deepcopy(entry) if entry is not None else None
-
-
-def with_recorded_settings(profile: str, experiment: str, symmetry: str, model: str,
-                           build: dict[str, Any], fit: dict[str, Any],
-                           fallback: Sequence[str] = ()) -> tuple[dict, dict, dict | None]:
-    """The profile's ``build`` / ``fit`` keyword arguments with a recorded sweep setting laid over
-    them (``input_size`` and every other key are kept), and the setting's ``chosen_by`` (with the
-    profile it came from), or the arguments unchanged and ``None`` when nothing is recorded.
-
-    Args:
-        fallback: profiles to try, in order, when ``profile`` has no recorded setting (e.g.
-            ``("quick",)`` for a profile on the same data).
-    """
-    for prof in (profile, *fallback):
-        rec = recorded_settings(prof, experiment, symmetry, model)
-        if rec is not None:
-            chosen = dict(rec["chosen_by"], profile=prof)
-            return {**build, **rec["build"]}, {**fit, **rec["fit"]}, chosen
-    return dict(build), dict(fit), None
-
-
-def record_settings(summary: dict[str, Any], profile: str, path: str | os.PathLike | None = None
-                    ) -> Path:
-    """Add (or replace) a study's best setting in ``aeqkit/settings/<profile>.json`` (atomic, with
-    a checksum sidecar, under a file lock so that concurrent sweeps do not lose entries).
-
-    Args:
-        summary: :func:`best_summary` of a study with a completed trial.
-        profile: the profile the sweep ran under.
-        path: another settings file (tests).
-    """
-    from filelock import FileLock
-
-    from aeqkit.io import atomic_write_bytes
-
-    best = summary.get("best")
-    if not best:
-        raise ValueError(f"study {summary.get('study')!r} has no completed trial to record")
-    path = Path(path) if path is not None else settings_path(profile)
-    key = f"{summary['experiment']}/{summary['symmetry']}/{summary['model']}"
-    entry = {"build": best["build"], "fit": best["fit"],
-             "chosen_by": {"command": summary.get("command") or "", "trials": summary["trials"],
-                           "valid_rmse": best["value"], "study": summary["study"],
-                           "date": summary["date"], "commit": summary["commit"],
-                           "epochs_per_trial": summary.get("epochs_per_trial"),
-                           "trial": best["number"], "parameters": best.get("parameters")}}
-    _validate_entry(key, entry, path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    import hashlib
-    import tempfile
-
-    lock = Path(tempfile.gettempdir()) / (
-        "aeqkit-settings-" + hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16] + ".lock")
-    with FileLock(str(lock)):  # outside the package folder, so no lock file lands in it
-        data = _load_settings(path) if path.exists() else {}
-        data[key] = entry
-        atomic_write_bytes(json.dumps(data, indent=1, sort_keys=True).encode() + b"\n", path)
-        # the whole study, so that a reader can inspect (and plot) what chose the setting
-        study_file = path.parent / "studies" / f"{summary['study']}.json"
-        trimmed = {k: v for k, v in summary.items() if k not in ("file", "seconds_this_run")}
-        atomic_write_bytes(json.dumps(trimmed, indent=1, sort_keys=True).encode() + b"\n",
-                           study_file)
-    return path
+# (read and written by :mod:`aeqkit.settings`, re-exported here: settings_path, recorded_settings,
+# with_recorded_settings, record_settings)
 
 
 # --------------------------------------------------------------------------------------------

@@ -103,6 +103,33 @@ def test_full_profile_uses_table3():
     assert s.widths == (16, 32, 64, 128)  # 64-512 channels of C4 regular fields
 
 
+def test_medium_space_holds_the_parameter_budget():
+    """The medium profile samples depth, kernel size, banks, α and the training settings; the
+    width of each trial is the one matched to the profile's budget (like-with-like capacity)."""
+    from aeqkit import reproduce as rep
+    from aeqkit.models import build as build_model
+    from aeqkit.models import count_parameters
+
+    budget = rep.PROFILES["medium"].param_budget
+    s = sweep.search_space("rgroup", "rotation", "medium", (16, 16), max_rollout=5)
+    assert s.budget == budget and s.kernel_sizes == (3, 5) and s.rollout_steps == (2, 5)
+    assert "width" not in s.default and s.default["kernel_size"] == 3  # trial 0: the profile's
+    trial = optuna.trial.FixedTrial({"num_layers": 4, "kernel_size": 5, "num_filter_banks": 1,
+                                     "alpha": 0.0, "lr": 1e-3, "batch_size": 8,
+                                     "rollout_steps": 2})
+    build, _ = sweep.suggest(trial, s)
+    assert "width" not in build and build["kernel_size"] == 5
+    build = sweep.matched_build("rgroup", "rotation", s, build, (16, 16))
+    assert build["width"] == rep.matched_width("rgroup", "rotation", budget,
+                                               dict(build, input_size=(16, 16)))
+    n = count_parameters(build_model("rgroup", symmetry="rotation", input_size=(16, 16), **build))
+    wider = count_parameters(build_model("rgroup", symmetry="rotation", input_size=(16, 16),
+                                         **dict(build, width=build["width"] + 1)))
+    assert abs(n - budget) <= abs(wider - budget)  # the closest width to the budget
+    # the quick profile keeps its free widths (what its recorded settings were chosen in)
+    assert sweep.search_space("rgroup", "rotation", "quick", (16, 16), 5).budget is None
+
+
 def test_suggest_gives_build_and_fit_kwargs():
     s = sweep.search_space("rgroup", "rotation", "quick", (16, 16), max_rollout=5)
     width = s.widths[-1]
@@ -239,7 +266,9 @@ def test_public_url_hides_password():
 @pytest.fixture
 def settings_dir(tmp_path, monkeypatch):
     folder = tmp_path / "settings"
-    monkeypatch.setattr(sweep, "SETTINGS_DIR", folder)
+    import aeqkit.settings
+
+    monkeypatch.setattr(aeqkit.settings, "SETTINGS_DIR", folder)
     return folder
 
 
@@ -283,6 +312,40 @@ def test_with_recorded_settings_overlays_the_profile(tmp_path, settings_dir):
     assert chosen["profile"] == "quick" and chosen["trials"] == 2
 
 
+def test_model_hparams_take_the_recorded_setting(tmp_path, settings_dir):
+    """``reproduce.model_hparams`` with an experiment: the recorded setting of the run's profile
+    when one exists (width re-matched when the record has none), else the profile's defaults."""
+    from aeqkit import reproduce as rep
+    from aeqkit.io import atomic_write_bytes
+
+    prof = rep.PROFILES["medium"]
+    default = rep.model_hparams(prof, "conv", "rotation", (16, 16))
+    assert rep.model_hparams(prof, "conv", "rotation", (16, 16), experiment="table1") == default
+    entry = {"build": {"width": 7, "num_layers": 2, "kernel_size": 5},
+             "fit": {"lr": 1e-3, "batch_size": 8, "rollout_steps": 2},
+             "chosen_by": {"command": "python -m aeqkit sweep table1", "trials": 5,
+                           "valid_rmse": 0.1, "study": "s", "date": "d", "commit": "x"}}
+    no_width = dict(entry, build={"num_layers": 2, "kernel_size": 5})
+    atomic_write_bytes(json.dumps({"table1/rotation/conv": entry,
+                                   "table1/rotation/equiv": no_width}).encode(),
+                       settings_dir / "medium.json")
+    got = rep.model_hparams(prof, "conv", "rotation", (16, 16), experiment="table1")
+    assert got == {**default, **entry["build"], "input_size": (16, 16)}
+    eq = rep.model_hparams(prof, "equiv", "rotation", (16, 16), experiment="table1")
+    assert eq["width"] == rep.matched_width("equiv", "rotation", prof.param_budget,
+                                            {"num_layers": 2, "kernel_size": 5,
+                                             "input_size": (16, 16)})
+    # the profile's defaults: no experiment (a sweep's start), another profile or another row
+    assert rep.model_hparams(prof, "conv", "rotation", (16, 16)) == default
+    assert rep.model_hparams(rep.PROFILES["quick"], "conv", "rotation", (16, 16),
+                             experiment="table1") == rep.model_hparams(
+        rep.PROFILES["quick"], "conv", "rotation", (16, 16))
+    assert rep.model_hparams(prof, "conv", "rotation", (16, 16), experiment="figure4",
+                             figure4=True)["num_layers"] == 2
+    assert rep.model_hparams(prof, "persistence", "rotation", (16, 16),
+                             experiment="table1") == {"input_size": (16, 16)}
+
+
 def test_settings_schema_is_checked(tmp_path, settings_dir):
     from aeqkit.io import atomic_write_bytes
 
@@ -304,14 +367,15 @@ def test_settings_schema_is_checked(tmp_path, settings_dir):
 
 def test_shipped_settings_are_valid_and_build():
     """Every recorded setting in the package validates and builds its model."""
+    import aeqkit.settings
     from aeqkit import reproduce as rep
     from aeqkit.models import build as build_model
 
-    files = sorted(sweep.SETTINGS_DIR.glob("*.json"))
+    files = sorted(aeqkit.settings.SETTINGS_DIR.glob("*.json"))
     if not files:
         pytest.skip("no recorded settings shipped yet")
     for path in files:
-        data = sweep._load_settings(path)
+        data = aeqkit.settings._load_settings(path)
         for key, entry in data.items():
             experiment, symmetry, model = key.split("/")
             _, model_symmetry = rep.experiment_setup(experiment, symmetry)
