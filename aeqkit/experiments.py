@@ -38,6 +38,9 @@ from typing import Any
 
 import torch
 
+from aeqkit.harness import SPLITS, jsonable, mean_std, train_and_evaluate
+from aeqkit.train import FitConfig, TrainingDiverged, fit
+
 __all__ = [
     "HeatProfile",
     "JetProfile",
@@ -295,38 +298,33 @@ def zero_output_layer(model: torch.nn.Module, check_size: tuple[int, int] = (12,
     return name
 
 
-def _train_eval(name: str, symmetry: str | None, seed: int, hp: dict[str, Any], splits: dict,
-                *, epochs: int, lr: float, batch_size: int, rollout_steps: int, eval_steps: int,
-                ee_inputs: torch.Tensor | None, test_limit: int | None = None,
-                models_out: dict | None = None) -> dict[str, Any]:
-    """Build (seeded), fit (network) or solve (baseline), evaluate both test splits."""
-    from aeqkit.data import subsample
-    from aeqkit.models import count_parameters
-    from aeqkit.models.baselines import fit_baseline, is_baseline
-    from aeqkit.reproduce import model_equivariance_error
-    from aeqkit.train import evaluate, fit
+def _fit_config(prof: HeatProfile | JetProfile, lr: float, seed: int) -> FitConfig:
+    """The heat / jet training settings: cosine schedule, no early stopping (fixed budget)."""
+    return FitConfig(epochs=prof.epochs, lr=lr, lr_schedule="cosine", batch_size=prof.batch_size,
+                     rollout_steps=prof.rollout_steps, patience=None, seed=seed)
 
-    t0 = time.perf_counter()
+
+def _train_eval(name: str, symmetry: str | None, seed: int, hp: dict[str, Any], splits: dict,
+                config: FitConfig, *, eval_steps: int, ee_inputs: torch.Tensor | None,
+                test_limit: int | None = None, models_out: dict | None = None) -> dict[str, Any]:
+    """Build (seeded, zero output layer) and :func:`aeqkit.harness.train_and_evaluate` one model;
+    the heat / jet run record (test RMSEs as numbers)."""
     model = _build(name, symmetry, seed, hp)
+    res = train_and_evaluate(model, splits, config, eval_steps=eval_steps, test_limit=test_limit,
+                             ee_inputs=ee_inputs, device="cpu", baseline_valid_steps=1)
     run: dict[str, Any] = {"model": name, "symmetry": symmetry, "seed": seed,
-                           "parameters": count_parameters(model), "hparams": _jsonable(hp)}
-    if is_baseline(model):
-        info = fit_baseline(model, splits["train"])
-        run["fit"] = {"kind": "least squares", "seconds": info["seconds"]}
-        run["valid_rmse"] = evaluate(model, splits["valid"], steps=1).rmse
+                           "parameters": res["parameters"], "hparams": jsonable(hp)}
+    if isinstance(res["fit"], dict):
+        run["fit"] = {"kind": "least squares", "seconds": res["fit"]["seconds"]}
     else:
-        res = fit(model, splits["train"], splits["valid"], epochs=epochs, lr=lr,
-                  lr_schedule="cosine", batch_size=batch_size, rollout_steps=rollout_steps,
-                  patience=None, seed=seed, progress=False, device="cpu")
-        run["fit"] = {"kind": "adam", "lr": lr, "epochs": res.epochs_run,
-                      "best_epoch": res.best_epoch, "seconds": res.seconds}
-        run["valid_rmse"] = res.best_valid_rmse
-    for split in ("test_future", "test_domain"):
-        ds = subsample(splits[split], test_limit) if test_limit else splits[split]
-        run[split] = evaluate(model, ds, steps=eval_steps).rmse
+        run["fit"] = {"kind": "adam", "lr": config.lr, "epochs": res["fit"].epochs_run,
+                      "best_epoch": res["fit"].best_epoch, "seconds": res["fit"].seconds}
+    run["valid_rmse"] = res["valid_rmse"]
+    for split in SPLITS:
+        run[split] = res[split].rmse
     if ee_inputs is not None:
-        run["model_ee"] = model_equivariance_error(model, ee_inputs)
-    run["seconds"] = time.perf_counter() - t0
+        run["model_ee"] = res["model_equivariance_error"]
+    run["seconds"] = res["seconds"]
     if models_out is not None:
         models_out[(name, symmetry, seed)] = model
     return run
@@ -357,7 +355,7 @@ def heat_experiment(profile: HeatProfile | str = "quick", *, betas: Sequence[flo
     _check_models(models, "rotation")
     t0 = time.perf_counter()
     out: dict[str, Any] = {"experiment": "heat", "profile": prof.name,
-                           "settings": _jsonable(asdict(prof)), "betas": []}
+                           "settings": jsonable(asdict(prof)), "betas": []}
     for beta in betas:
         data = heat_data(beta, prof)
         idx = _ee_indices(data.fields.shape[0], data.fields.shape[1])
@@ -375,9 +373,8 @@ def heat_experiment(profile: HeatProfile | str = "quick", *, betas: Sequence[flo
         for seed in seeds:
             for name in models:
                 run = _train_eval(name, "rotation", seed, _hparams(prof.hparams, name, "rotation"),
-                                  data.splits, epochs=prof.epochs,
-                                  lr=prof.lr_by_model.get(name, prof.lr),
-                                  batch_size=prof.batch_size, rollout_steps=prof.rollout_steps,
+                                  data.splits,
+                                  _fit_config(prof, prof.lr_by_model.get(name, prof.lr), seed),
                                   eval_steps=prof.eval_steps, ee_inputs=ee_x)
                 row["runs"].append(run)
                 if log:
@@ -422,7 +419,7 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
     splits = dict(data.splits)
     splits["train"] = subsample(splits["train"], prof.train_windows)
     out: dict[str, Any] = {"experiment": "jet", "profile": prof.name,
-                           "settings": _jsonable(asdict(prof)),
+                           "settings": jsonable(asdict(prof)),
                            "synthetic": bool(data.meta.get("synthetic", False)),
                            "windows": {k: len(v) for k, v in splits.items()}, "symmetries": {}}
     shared: dict[tuple[str, int], dict[str, Any]] = {}  # symmetry-free models run once per seed
@@ -440,10 +437,8 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
                     continue
                 hp = _hparams(prof.hparams, name, sym)
                 hp["input_size"] = shape
-                run = _train_eval(name, sym, seed, hp, splits, epochs=prof.epochs,
-                                  lr=prof.lr_by_model.get(f"{name}/{sym}",
-                                                          prof.lr_by_model.get(name, prof.lr)),
-                                  batch_size=prof.batch_size, rollout_steps=prof.rollout_steps,
+                lr = prof.lr_by_model.get(f"{name}/{sym}", prof.lr_by_model.get(name, prof.lr))
+                run = _train_eval(name, sym, seed, hp, splits, _fit_config(prof, lr, seed),
                                   eval_steps=prof.eval_steps, ee_inputs=None,
                                   test_limit=prof.test_windows, models_out=models_out)
                 if name in ("persistence", "stencil", "conv"):
@@ -525,14 +520,10 @@ def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3),
 def _valid_score(name: str, symmetry: str, seed: int, hp: dict[str, Any], splits: dict,
                  prof: HeatProfile | JetProfile, lr: float) -> float:
     """Best validation RMSE of one fit (``inf`` when training diverged)."""
-    from aeqkit.train import TrainingDiverged, fit
-
     model = _build(name, symmetry, seed, hp)
     try:
-        res = fit(model, splits["train"], splits["valid"], epochs=prof.epochs, lr=lr,
-                  lr_schedule="cosine", batch_size=prof.batch_size,
-                  rollout_steps=prof.rollout_steps, patience=None, seed=seed, progress=False,
-                  device="cpu")
+        res = fit(model, splits["train"], splits["valid"], _fit_config(prof, lr, seed),
+                  progress=False, device="cpu")
     except TrainingDiverged:
         return math.inf
     return float(res.best_valid_rmse)
@@ -540,11 +531,6 @@ def _valid_score(name: str, symmetry: str, seed: int, hp: dict[str, Any], splits
 
 # --------------------------------------------------------------------------------------------
 # summaries
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float]:
-    t = torch.tensor([float(v) for v in values], dtype=torch.float64)
-    return float(t.mean()), float(t.std(unbiased=False)) if len(t) > 1 else 0.0
 
 
 def summarise(runs: Sequence[dict[str, Any]],
@@ -561,7 +547,8 @@ def summarise(runs: Sequence[dict[str, Any]],
                 entry["_vals"].setdefault(k, []).append(run[k])
     for entry in out.values():
         for k, vals in entry.pop("_vals").items():
-            entry[k] = _mean_std(vals)
+            mean, std = mean_std(vals, ddof=0)  # population std: the committed results' convention
+            entry[k] = (mean, std if std is not None else 0.0)
     return out
 
 
@@ -709,16 +696,6 @@ def _check_models(models: Sequence[str], symmetry: str) -> None:
                          f"{sorted(n for n, s in known.items() if symmetry in s)}")
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    return obj
-
-
 def _git_commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -772,7 +749,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from aeqkit.io import atomic_write_bytes
 
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(json.dumps(_jsonable(res), indent=1).encode(), args.out)
+        atomic_write_bytes(json.dumps(jsonable(res), indent=1).encode(), args.out)
     return 0
 
 

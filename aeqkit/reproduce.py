@@ -41,7 +41,8 @@ from typing import Any
 import torch
 
 from aeqkit import paper
-from aeqkit.train import evaluate, fit, target_length
+from aeqkit.harness import SPLITS, jsonable, mean_std, model_equivariance_error, train_and_evaluate
+from aeqkit.train import FitConfig, target_length
 from aeqkit.utils import default_device, seed_everything, versions
 
 __all__ = [
@@ -98,9 +99,6 @@ _DATASETS: dict[str, dict[str, str]] = {
 #: (RSteerTR, RSteerTS) carry their symmetries in their names and take ``symmetry=None``.
 _MODEL_SYMMETRY: dict[str, str | None] = {"combination": None}
 
-SPLITS: tuple[str, ...] = ("test_future", "test_domain")
-
-
 @dataclass(frozen=True)
 class Profile:
     """Training and evaluation settings of a run profile (paper App. A.1 for ``full``).
@@ -126,6 +124,9 @@ class Profile:
             model then stays equivariant on symmetric data; minibatches of 16 leave 1e-4-3e-4 at
             level 0, measured).
         data_profile: the ``aeqkit.data`` profile of the data sets (default: ``name``).
+        train_windows: train on at most this many evenly spread training windows
+            (:func:`aeqkit.data.subsample`; notebook 03's quick table); ``None``: all.
+        test_windows: evaluate on at most this many windows per test split; ``None``: all.
     """
 
     name: str
@@ -147,6 +148,8 @@ class Profile:
     figure4_epochs: int | None = None
     figure4_hparams: dict[str, dict[str, Any]] = field(default_factory=dict)
     data_profile: str | None = None
+    train_windows: int | None = None
+    test_windows: int | None = None
 
 
 #: Figure 4 networks (Sec. 5.2: "two-layer ConvNet, E2CNN and RSteer"): 2 layers of 3x3 kernels.
@@ -224,35 +227,6 @@ def validate_request(experiment: str, symmetry: str, profile: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # one run
-
-
-def model_equivariance_error(model: torch.nn.Module, x: torch.Tensor, group: str = "C4",
-                             batch_size: int = 16) -> float:
-    """Mean L1 equivariance error of a trained forecaster over the non-identity elements
-    (paper Def. 2.1 with the L1 norm, as in Fig. 4).
-
-    Shape:
-        x: (B, 10, 2, H, W) input windows (square grid for C4).
-    """
-    from aeqkit.equivariance import equivariance_error
-    from aeqkit.groups import get_group
-
-    grp = get_group(group)
-    elements = [g for g in grp.elements() if not grp.equal(g, grp.identity)]
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    total, n = 0.0, 0
-    try:
-        for start in range(0, x.shape[0], batch_size):
-            xb = x[start:start + batch_size].to(device)
-            rep = equivariance_error(model, xb, grp, in_type="vector", out_type="vector",
-                                     elements=elements, norm="l1")
-            total += rep.mean * xb.shape[0]
-            n += xb.shape[0]
-    finally:
-        model.train(was_training)
-    return total / n
 
 
 def equivariance_inputs(data, limit: int = 32, input_length: int = 10) -> torch.Tensor:
@@ -449,55 +423,48 @@ def _grid(dataset) -> tuple[int, int]:
     return int(x.shape[-2]), int(x.shape[-1])
 
 
-def _is_closed_form(model: torch.nn.Module) -> bool:
-    from aeqkit.models.baselines import is_baseline
-
-    return is_baseline(model)
-
-
-def _fit_baseline(model: torch.nn.Module, train) -> dict[str, Any]:
-    from aeqkit.models.baselines import fit_baseline
-
-    info = fit_baseline(model, train)
-    return {"closed_form": True, "epochs_run": 0, **info}
+def fit_config(prof: Profile, train, valid, seed: int = 0, figure4: bool = False) -> FitConfig:
+    """The :class:`~aeqkit.train.FitConfig` of a profile's networks (Figure 4: full-batch by
+    default, its own epochs); the rollout and validation horizons are capped by the windows'
+    target frames."""
+    batch, epochs = prof.batch_size, prof.epochs
+    if figure4:
+        batch = prof.figure4_batch_size or len(train)
+        epochs = prof.figure4_epochs or prof.epochs
+    return FitConfig(epochs=epochs, batch_size=batch, lr=prof.lr, lr_decay=prof.lr_decay,
+                     rollout_steps=min(prof.rollout_steps, target_length(train)),
+                     valid_steps=min(prof.valid_steps, target_length(valid)),
+                     patience=prof.patience, seed=seed, time_limit=prof.time_limit)
 
 
 def _train_one(build_fn: Callable, model_name: str, symmetry: str, data, prof: Profile,
-               seed: int, device: torch.device, progress: bool, with_ee: bool) -> dict[str, Any]:
-    t0 = time.perf_counter()
+               seed: int, device: torch.device, progress: bool, with_ee: bool,
+               models_out: dict | None = None, key: tuple = ()) -> dict[str, Any]:
+    """One run of a table or of Figure 4: build (seeded), :func:`aeqkit.harness.train_and_evaluate`
+    on the profile's training windows, and the run's JSON record."""
+    from aeqkit.data import subsample
+
     seed_everything(seed)
     model = _build(build_fn, model_name, symmetry, prof, _grid(data), figure4=with_ee)
-    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    valid = data.splits["valid"]
-    train = data.splits["train"]
-    if is_baseline_name(model_name) and _is_closed_form(model):
-        fit_info = _fit_baseline(model, train)
-    else:
-        batch = prof.batch_size
-        epochs = prof.epochs
-        if with_ee:
-            batch = prof.figure4_batch_size or len(train)
-            epochs = prof.figure4_epochs or prof.epochs
-        res = fit(model, train, valid, epochs=epochs,
-                  batch_size=batch, lr=prof.lr, lr_decay=prof.lr_decay,
-                  rollout_steps=min(prof.rollout_steps, target_length(train)),
-                  valid_steps=min(prof.valid_steps, target_length(valid)), patience=prof.patience,
-                  seed=seed, device=device, progress=progress, time_limit=prof.time_limit)
-        fit_info = res.to_dict()
-    run: dict[str, Any] = {"model": model_name, "seed": seed, "parameters": n_params,
-                           "hparams": _jsonable(model_hparams(prof, model_name, symmetry, _grid(data),
-                                                              with_ee)),
+    splits = dict(data.splits)
+    splits["train"] = subsample(splits["train"], prof.train_windows)
+    x = equivariance_inputs(data) if with_ee else None
+    # the splits were checked to hold eval_steps target frames (check_eval_steps)
+    res = train_and_evaluate(model, splits, fit_config(prof, splits["train"], splits["valid"], seed,
+                                                       with_ee),
+                             eval_steps=prof.eval_steps, eval_batch_size=prof.batch_size,
+                             test_limit=prof.test_windows, ee_inputs=x, device=device,
+                             progress=progress)
+    fit_info = res["fit"] if isinstance(res["fit"], dict) else res["fit"].to_dict()
+    run: dict[str, Any] = {"model": model_name, "seed": seed, "parameters": res["parameters"],
+                           "hparams": jsonable(model_hparams(prof, model_name, symmetry, _grid(data),
+                                                             with_ee)),
                            "fit": fit_info}
     for split in SPLITS:
-        ds = data.splits[split]
-        if len(ds) == 0:
-            run[split] = {"rmse": None, "steps": 0, "windows": 0}
-            continue
-        steps = prof.eval_steps  # the splits were checked to hold this many (check_eval_steps)
-        run[split] = evaluate(model, ds, steps=steps, batch_size=prof.batch_size).to_dict()
+        ev = res[split]
+        run[split] = {"rmse": None, "steps": 0, "windows": 0} if ev is None else ev.to_dict()
     if with_ee:
-        x = equivariance_inputs(data)
-        run["model_equivariance_error"] = model_equivariance_error(model, x)
+        run["model_equivariance_error"] = res["model_equivariance_error"]
         with torch.no_grad():
             model.eval()
             scale = float(torch.cat([model(xb.to(device)).abs().flatten().cpu()
@@ -505,20 +472,14 @@ def _train_one(build_fn: Callable, model_name: str, symmetry: str, data, prof: P
         # the L1 error relative to the mean |output|: comparable across levels whose flows differ
         # in speed
         run["model_equivariance_error_relative"] = run["model_equivariance_error"] / scale
-    run["seconds"] = time.perf_counter() - t0
+    run["seconds"] = res["seconds"]
+    if models_out is not None:
+        models_out[key] = model
     return run
 
 
 # --------------------------------------------------------------------------------------------
 # summaries
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float, float | None]:
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
 
 
 def _spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
@@ -537,7 +498,7 @@ def _summarise_table(experiment: str, symmetry: str, models: list[str],
         mine = [r for r in runs if r["model"] == m]
         for split in SPLITS:
             vals = [r[split]["rmse"] for r in mine]
-            mean, std = _mean_std(vals)
+            mean, std = mean_std(vals)
             ref = paper.paper_value(experiment, symmetry, split, m)
             ind = paper.independent_value(experiment, symmetry, split, m)
             rows.append({"model": m, "split": split, "mean": mean, "std": std, "n": len(vals),
@@ -574,10 +535,10 @@ def _summarise_figure4(models: list[str], levels: Sequence[int],
     for m in models:
         for lv in levels:
             mine = [r for r in runs if r["model"] == m and r["level"] == lv]
-            ee_mean, ee_std = _mean_std([r["model_equivariance_error"] for r in mine])
-            rel_mean, _ = _mean_std([r["model_equivariance_error_relative"] for r in mine])
+            ee_mean, ee_std = mean_std([r["model_equivariance_error"] for r in mine])
+            rel_mean, _ = mean_std([r["model_equivariance_error_relative"] for r in mine])
             dom = [r["test_domain"]["rmse"] for r in mine if r["test_domain"]["rmse"] is not None]
-            rmse_mean, rmse_std = _mean_std(dom) if dom else (None, None)
+            rmse_mean, rmse_std = mean_std(dom) if dom else (None, None)
             rows.append({"model": m, "level": lv, "data_equivariance_error": data_ee[lv],
                          "trajectory_equivariance_error": trajectory_ee.get(lv),
                          "model_equivariance_error": ee_mean, "model_equivariance_error_std": ee_std,
@@ -708,7 +669,7 @@ def reproduce(
     experiment: str,
     symmetry: str = "rotation",
     profile: str = "quick",
-    seeds: int | None = None,
+    seeds: int | Sequence[int] | None = None,
     models: str | Sequence[str] | None = None,
     out: str | os.PathLike | None = "build",
     *,
@@ -719,6 +680,7 @@ def reproduce(
     data_overrides: dict[str, Any] | None = None,
     load_fn: Callable[..., Any] | None = None,
     build_fn: Callable[..., torch.nn.Module] | None = None,
+    models_out: dict | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate the named models on the named data set (paper Sec. 5).
 
@@ -726,7 +688,7 @@ def reproduce(
         experiment: ``"table1"``, ``"table2"`` or ``"figure4"``.
         symmetry: a row of the experiment (:data:`SYMMETRIES`).
         profile: ``"quick"`` or ``"full"`` (:data:`PROFILES`).
-        seeds: number of seeds (0, 1, ...); default: the profile's.
+        seeds: number of seeds (seeds 0, 1, ...) or the list of seeds; default: the profile's.
         models: ``"conv,equiv"`` or a list; default :data:`DEFAULT_MODELS`.
         out: folder for the JSON and CSV files (``None``: write nothing).
         device: default :func:`aeqkit.utils.default_device`.
@@ -737,6 +699,8 @@ def reproduce(
         load_fn: ``load_fn(name, profile, progress=..., **overrides)`` returning an object with
             ``.splits`` and ``.meta`` (default ``aeqkit.data.load_dataset``).
         build_fn: ``build_fn(name, symmetry, **hparams)`` (default ``aeqkit.models.build``).
+        models_out: a dict that receives the trained models, keyed ``(name, seed)`` (Figure 4:
+            ``(level, name, seed)``), e.g. for rollout figures (notebook 03).
 
     Returns:
         A JSON-serialisable dict: the request, every run, and the ``summary``.
@@ -750,9 +714,8 @@ def reproduce(
             raise ValueError(f"unknown profile field(s) {sorted(unknown)}; accepted: "
                              f"{', '.join(asdict(prof))}")
         prof = replace(prof, **profile_overrides)
-    n_seeds = prof.seeds if seeds is None else seeds
-    if isinstance(n_seeds, bool) or not isinstance(n_seeds, int) or n_seeds < 1:
-        raise ValueError(f"seeds must be an integer >= 1, got {seeds!r}")
+    seed_list = _seed_list(prof.seeds if seeds is None else seeds)
+    n_seeds = len(seed_list)
     load_fn = load_fn or _default_load
     build_fn = build_fn or _default_build
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
@@ -784,11 +747,11 @@ def reproduce(
         total = len(levels) * len(names) * n_seeds
         for lv in levels:
             for m in names:
-                for seed in range(n_seeds):
+                for seed in seed_list:
                     t0 = time.perf_counter()
-                    run = _reuse_closed_form(runs, m, seed, lv) or _train_one(
+                    run = _reuse_closed_form(runs, m, seed, seed_list[0], lv) or _train_one(
                         build_fn, m, model_symmetry, datasets[lv], prof, seed, device, progress,
-                        with_ee=True)
+                        with_ee=True, models_out=models_out, key=(lv, m, seed))
                     run["level"] = lv
                     runs.append(run)
                     log(f"[{len(runs)}/{total}] level {lv} {m} seed {seed}: model EE "
@@ -796,24 +759,25 @@ def reproduce(
                         f"domain RMSE {_fmt(run['test_domain']['rmse'], None, 4)} "
                         f"({time.perf_counter() - t0:.0f} s)")
         summary: Any = _summarise_figure4(names, levels, runs, data_ee, trajectory_ee)
-        data_meta = {lv: _jsonable(getattr(datasets[lv], "meta", {})) for lv in levels}
+        data_meta = {lv: jsonable(getattr(datasets[lv], "meta", {})) for lv in levels}
     else:
         data = load_fn(data_name, data_profile, progress=progress, **overrides)
         check_eval_steps(data, prof.eval_steps)
         _preflight(build_fn, names, model_symmetry, prof, _grid(data))
         total = len(names) * n_seeds
         for m in names:
-            for seed in range(n_seeds):
+            for seed in seed_list:
                 t0 = time.perf_counter()
-                run = _reuse_closed_form(runs, m, seed) or _train_one(
-                    build_fn, m, model_symmetry, data, prof, seed, device, progress, with_ee=False)
+                run = _reuse_closed_form(runs, m, seed, seed_list[0]) or _train_one(
+                    build_fn, m, model_symmetry, data, prof, seed, device, progress, with_ee=False,
+                    models_out=models_out, key=(m, seed))
                 runs.append(run)
                 log(f"[{len(runs)}/{total}] {m} seed {seed}: future RMSE "
                     f"{run['test_future']['rmse']:.4f}, domain RMSE "
                     f"{run['test_domain']['rmse']:.4f}, {run['fit']['epochs_run']} epochs "
                     f"({time.perf_counter() - t0:.0f} s)")
         summary = _summarise_table(experiment, symmetry, names, runs)
-        data_meta = _jsonable(getattr(data, "meta", {}))
+        data_meta = jsonable(getattr(data, "meta", {}))
 
     results = {
         "experiment": experiment, "symmetry": symmetry, "profile": profile, "seeds": n_seeds,
@@ -832,12 +796,27 @@ def reproduce(
     return results
 
 
-def _reuse_closed_form(runs: list[dict[str, Any]], model: str, seed: int,
-                      level: int | None = None) -> dict[str, Any] | None:
-    """A closed-form baseline does not depend on the seed: later seeds reuse seed 0's run."""
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    """``seeds`` as a list: a count ``n`` is seeds ``0..n-1``; a list of distinct integers >= 0
+    is itself."""
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        if seeds < 1:
+            raise ValueError(f"seeds must be an integer >= 1 or a list of seeds, got {seeds!r}")
+        return list(range(seeds))
+    if isinstance(seeds, (list, tuple)) and seeds and all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds) and len(
+            set(seeds)) == len(seeds):
+        return list(seeds)
+    raise ValueError(f"seeds must be an integer >= 1 or a list of distinct integers >= 0, got "
+                     f"{seeds!r}")
+
+
+def _reuse_closed_form(runs: list[dict[str, Any]], model: str, seed: int, first_seed: int = 0,
+                       level: int | None = None) -> dict[str, Any] | None:
+    """A closed-form baseline does not depend on the seed: later seeds reuse the first seed's run."""
     prior = next((r for r in runs if r["model"] == model and r.get("level") == level
                   and r["fit"].get("closed_form")), None)
-    if prior is None or seed == 0:
+    if prior is None or seed == first_seed:
         return None
     return {**prior, "seed": seed, "seconds": 0.0, "reused_seed": prior["seed"]}
 
@@ -884,20 +863,3 @@ def _data_equivariance_error(data) -> float:
             return float(value)
     raise ValueError("the smoke_levels data set carries no 'data_equivariance_error' in its meta; "
                      f"found keys {sorted(meta)}")
-
-
-def _jsonable(obj: Any) -> Any:
-    """Plain JSON types for metadata (tensors and arrays become lists or shapes)."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    if isinstance(obj, torch.Tensor):
-        return obj.tolist() if obj.numel() <= 64 else f"tensor{tuple(obj.shape)}"
-    if hasattr(obj, "tolist"):
-        return _jsonable(obj.tolist())
-    if hasattr(obj, "to_dict"):
-        return _jsonable(obj.to_dict())
-    return str(obj)

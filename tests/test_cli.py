@@ -22,7 +22,7 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(rep, "reproduce", forbidden)
     monkeypatch.setattr(rep, "_default_load", forbidden)
-    monkeypatch.setattr(rep, "fit", forbidden)
+    monkeypatch.setattr("aeqkit.harness.fit", forbidden)
     monkeypatch.setattr("aeqkit.__main__.demo", forbidden)
 
 
@@ -113,7 +113,7 @@ def test_results_are_printed_even_when_they_cannot_be_written(tmp_path, monkeypa
 def test_eval_steps_longer_than_the_test_windows_is_an_error_not_a_cut(tmp_path, monkeypatch):
     import test_reproduce as tr
 
-    monkeypatch.setattr(rep, "fit", lambda *a, **k: pytest.fail("training started"))
+    monkeypatch.setattr("aeqkit.harness.fit", lambda *a, **k: pytest.fail("training started"))
     with pytest.raises(ValueError, match="eval_steps=50 .*only 12 target frames"):
         rep.reproduce("table1", "rotation", "quick", models="conv", out=None,
                       profile_overrides={"eval_steps": 50}, load_fn=tr.fake_load,
