@@ -1,4 +1,4 @@
-"""Thin ipywidgets shells over the pure figure builders of :mod:`aeqkit.viz`.
+"""Thin ipywidgets shells over ``compute -> draw``: a computation of the library and a figure builder.
 
 Two calls cover the notebooks:
 
@@ -10,7 +10,12 @@ Two calls cover the notebooks:
   ``AEQKIT_PLOTLY_RENDERER`` (e.g. ``notebook`` embeds plotly.js once per notebook, for
   viewers without the extension). It also sets a compact plotly template (the default one adds
   ~7 kB to every figure).
-- :func:`interactive_view` wraps a builder ``(**params) -> go.Figure`` with sliders.
+- :func:`interactive_view` puts sliders on a computation and its figure: ``compute(**params) ->
+  result`` (e.g. :func:`aeqkit.explore.heat_rotation_run`) then ``draw(result) -> go.Figure``
+  (e.g. :func:`aeqkit.viz.heat_figure`), given as ``compute=..., draw=...`` or as one
+  :class:`aeqkit.viz.ComputedView` (``viz.heat_view``); the readout is read from the result
+  object. A plain builder ``(**params) -> go.Figure`` still works (its readout then comes from
+  ``fig.layout.meta``).
 
 Page elements (stable, for the JupyterLab browser tests; see issue 7):
 
@@ -213,11 +218,20 @@ def readout_html(label: str, value: Any) -> str:
             f'<span class="aeqkit-readout-value">{html.escape(text)}</span></span>')
 
 
-def _readout_value(fig: go.Figure, readout: str | Callable[[go.Figure], Any] | None) -> Any:
+def _readout_value(fig: go.Figure, readout: str | Callable[[Any], Any] | None,
+                   result: Any = None, computed: bool = False) -> Any:
+    """The readout: an attribute of the computed result (or ``readout(result)``); for a plain
+    builder, a key of ``fig.layout.meta`` (or ``readout(fig)``)."""
     if readout is None:
         return None
     if callable(readout):
-        return readout(fig)
+        return readout(result if computed else fig)
+    if computed:
+        if not hasattr(result, readout):
+            raise ValueError(
+                f"expected the result ({type(result).__name__}) to have an attribute {readout!r}"
+            )
+        return getattr(result, readout)
     meta = fig.layout.meta
     if not isinstance(meta, Mapping) or readout not in meta:
         keys = list(meta) if isinstance(meta, Mapping) else []
@@ -237,10 +251,11 @@ class View:
     """What :func:`interactive_view` returns.
 
     Attributes:
-        builder: the pure figure builder.
+        builder: ``(**params) -> go.Figure`` (computes and draws).
         params: current parameter values.
         figure: the current figure.
         readout: current readout value (or None).
+        result: the current result of ``compute`` (None for a plain builder).
         widget: the ``VBox`` (None headless).
         sliders: ``{param: widget}`` (empty headless).
     """
@@ -250,9 +265,12 @@ class View:
     figure: go.Figure
     readout: Any = None
     readout_label: str = ""
+    result: Any = None
     widget: Any = None
     sliders: dict[str, Any] = field(default_factory=dict)
     _readout_spec: Any = None
+    _run: Any = None
+    _computed: bool = False
     _output: Any = None
     _readout_widget: Any = None
 
@@ -265,8 +283,9 @@ class View:
         if self._readout_widget is not None:
             self._readout_widget.add_class("aeqkit-busy")
         try:
-            self.figure = self.builder(**self.params)
-            self.readout = _readout_value(self.figure, self._readout_spec)
+            self.result, self.figure = self._run(**self.params)
+            self.readout = _readout_value(self.figure, self._readout_spec, self.result,
+                                          self._computed)
         finally:
             if self._readout_widget is not None:
                 self._readout_widget.remove_class("aeqkit-busy")
@@ -287,24 +306,31 @@ class View:
 
 
 def interactive_view(
-    builder: Callable[..., go.Figure],
+    builder: Callable[..., go.Figure] | None = None,
     *,
-    readout: str | Callable[[go.Figure], Any] | None = None,
+    compute: Callable[..., Any] | None = None,
+    draw: Callable[..., go.Figure] | None = None,
+    readout: str | Callable[[Any], Any] | None = None,
     readout_label: str | None = None,
     name: str | None = None,
     fixed: Mapping[str, Any] | None = None,
     display: bool = True,
     **controls: Any,
 ) -> View:
-    """Wrap a pure builder with sliders; headless, draw the default view once and return.
+    """Put sliders on ``compute -> draw``; headless, draw the default view once and return.
 
     Args:
-        builder: ``(**params) -> go.Figure`` (e.g. :func:`aeqkit.viz.heat_view`).
-        readout: key of ``fig.layout.meta`` (or a callable ``fig -> value``) shown as a number
-            beside the sliders, e.g. ``"data_equivariance_error"``.
+        builder: a :class:`aeqkit.viz.ComputedView` (e.g. ``viz.heat_view``), or a plain
+            ``(**params) -> go.Figure``; or None with ``compute`` and ``draw``.
+        compute: ``(**params) -> result`` (e.g. :func:`aeqkit.explore.heat_rotation_run`).
+        draw: ``(result, **options) -> go.Figure`` (e.g. :func:`aeqkit.viz.heat_figure`).
+        readout: an attribute of the result (or a callable ``result -> value``) shown as a
+            number beside the sliders, e.g. ``"data_equivariance_error"``; for a plain builder,
+            a key of ``fig.layout.meta`` (or a callable ``fig -> value``).
         readout_label: text before the number (default: the readout key).
         name: suffix of the view's CSS class ``aeqkit-view-<name>`` (default builder name).
-        fixed: extra keyword arguments passed to the builder unchanged.
+        fixed: extra keyword arguments passed to compute (or draw, for the options it names)
+            unchanged.
         display: display the view (set False to only build it, e.g. in tests).
         **controls: ``param=Control(...)`` / ``Choice(...)`` / ``(min, max, step[, value])`` /
             list of options.
@@ -313,25 +339,36 @@ def interactive_view(
         a :class:`View` (its ``figure`` and ``readout`` hold the default view).
 
     Example:
-        >>> view = interactive_view(viz.heat_view, readout="data_equivariance_error",
+        >>> view = interactive_view(compute=explore.heat_rotation_run, draw=viz.heat_figure,
+        ...                         readout="data_equivariance_error",
         ...                         beta=Control(0.0, 1.0, 0.1, 0.5, label="β"))
     """
+    from aeqkit.viz import ComputedView
+
+    if builder is None and compute is not None and draw is not None:
+        builder = ComputedView(compute, draw, name=name)
+    elif builder is None or compute is not None or draw is not None:
+        raise ValueError("expected either a builder / ComputedView, or both compute= and draw=")
     if not callable(builder):
         raise ValueError(f"expected a callable figure builder, got {builder!r}")
+    computed = isinstance(builder, ComputedView)
     specs = {k: _as_control(k, v) for k, v in controls.items()}
     fixed = dict(fixed or {})
     params = {k: s.default for k, s in specs.items()}
 
-    def call(**p: Any) -> go.Figure:
+    def run(**p: Any) -> tuple[Any, go.Figure]:
+        if computed:
+            return builder.run(**fixed, **p)
         fig = builder(**fixed, **p)
         if not isinstance(fig, go.Figure):
             raise ValueError(f"expected the builder to return a go.Figure, got {type(fig).__name__}")
-        return fig
+        return None, fig
 
-    fig = call(**params)
+    result, fig = run(**params)
     label = readout_label or (readout if isinstance(readout, str) else "value")
-    view = View(builder=call, params=params, figure=fig, readout=_readout_value(fig, readout),
-                readout_label=label, _readout_spec=readout)
+    view = View(builder=lambda **p: run(**p)[1], params=params, figure=fig, result=result,
+                readout=_readout_value(fig, readout, result, computed), readout_label=label,
+                _readout_spec=readout, _run=run, _computed=computed)
     if is_headless():
         if display and _in_ipython():
             from IPython.display import HTML

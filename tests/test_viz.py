@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
-from aeqkit import viz, widgets
+from aeqkit import explore, viz, widgets
 
 # ----------------------------------------------------------------------------- data builders
 
@@ -146,39 +146,55 @@ def test_metric_table_figure() -> None:
 # ----------------------------------------------------------------------------- view builders
 
 
-def test_breaking_strength_view_over_its_range() -> None:
-    errors = [
-        viz.breaking_strength_view(s, n_points=3).layout.meta["equivariance_error"]
-        for s in (0.0, 0.25, 0.5, 1.0)
-    ]
-    assert errors[0] < 1e-12  # zero breaking: exactly equivariant (float64)
-    assert all(b > a for a, b in zip(errors, errors[1:]))  # grows with the strength
-    assert errors[2] == pytest.approx(2 * errors[1], rel=1e-6)  # linear in the strength
+# The computations behind these views are tested in tests/test_explore.py; here: the figures.
 
 
-def test_heat_view_over_beta() -> None:
-    metas = [viz.heat_view(b, size=16, steps=10, snapshots=(0, 9)).layout.meta for b in (0.0, 0.4, 0.8)]
-    errs = [m["data_equivariance_error"] for m in metas]
-    assert errs[0] < 1e-12 and metas[0]["max_rotation_difference"] < 1e-12
-    assert 1e-4 < errs[1] < errs[2]
+def test_breaking_strength_figure_draws_the_sweep() -> None:
+    sweep = explore.breaking_strength_sweep(0.5, n_points=3)
+    fig = viz.breaking_strength_figure(sweep)
+    bars, curve, current = fig.data
+    assert list(bars.x) == list(sweep.per_element) and list(curve.y) == sweep.curve
+    assert current.x == (0.5,) and current.y == (sweep.equivariance_error,)
+    assert f"{sweep.equivariance_error:.4g}" in fig.layout.title.text  # the readout's number
+    assert fig.layout.meta is None  # results are read from the sweep, not from the figure
+
+
+def test_views_are_compute_then_draw() -> None:
+    result, fig = viz.heat_view.run(0.4, size=16, steps=10, snapshots=(0, 9), diff_zmax=0.3)
+    assert isinstance(result, explore.HeatRotationRun) and result.beta == 0.4
+    assert fig.data[-1].zmax == 0.3  # diff_zmax went to the drawing, the rest to the simulation
+    again = viz.heat_figure(explore.heat_rotation_run(0.4, size=16, steps=10, snapshots=(0, 9)),
+                            diff_zmax=0.3)
+    assert again.layout.title.text == fig.layout.title.text
+    assert f"{result.data_equivariance_error:.4g}" in fig.layout.title.text
     with pytest.raises(ValueError, match="beta"):
         viz.heat_view(1.2)
-
-
-@pytest.mark.slow
-def test_relaxed_layer_view_alpha_restores_equivariance() -> None:
-    torch.set_num_threads(1)
-    free = viz.relaxed_layer_view(2, 0.0, 4, steps=40).layout.meta
-    assert free["init_equivariance_error"] < 1e-12  # equal relaxed weights at initialisation
-    assert free["equivariance_error"] > 0.05  # learns the teacher's C4 -> C2 breaking
-    assert free["dominant_irrep"] == 2  # ... on the irrep k = N/2
-    assert free["surviving_subgroup"] == 2  # C4 broken down to C2
-    reg = viz.relaxed_layer_view(2, 1.0, 4, steps=40).layout.meta
-    assert reg["equivariance_error"] < 0.2 * free["equivariance_error"]
-    assert reg["penalty"] < free["penalty"]
-    assert reg["breaking_fraction"] < 0.1 * free["breaking_fraction"]
+    run = explore.train_relaxed_layer(group_order=4, steps=2, size=6)
+    fig = viz.relaxed_layer_figure(run)
+    assert f"{run.equivariance_error:.4g}" in fig.layout.title.text
+    assert list(fig.data[2].x) == ["0°", "90°", "180°", "270°"]  # error per exact rotation
     with pytest.raises(ValueError, match="even group_order"):
         viz.relaxed_layer_view(2, 0.0, 3)
+
+
+def test_interactive_view_reads_the_result(monkeypatch) -> None:
+    monkeypatch.setenv("AEQKIT_HEADLESS", "1")
+    view = widgets.interactive_view(
+        compute=explore.heat_rotation_run, draw=viz.heat_figure, readout="data_equivariance_error",
+        fixed={"size": 16, "steps": 10, "snapshots": (0, 9), "diff_zmax": 0.5}, display=False,
+        beta=widgets.Control(0.0, 0.8, 0.4, 0.0, label="β"))
+    assert view.readout < 1e-12 and view.result.beta == 0.0 and view.figure.data[-1].zmax == 0.5
+    view.update(beta=0.4)
+    assert view.readout == view.result.data_equivariance_error > 1e-4
+    same = widgets.interactive_view(viz.heat_view, readout=lambda r: r.max_rotation_difference,
+                                    fixed={"size": 16, "steps": 10, "snapshots": (0, 9)},
+                                    display=False, beta=widgets.Control(0.0, 0.8, 0.4, 0.4))
+    assert same.readout == pytest.approx(view.result.max_rotation_difference)
+    with pytest.raises(ValueError, match="attribute 'missing'"):
+        widgets.interactive_view(viz.heat_view, readout="missing", display=False,
+                                 fixed={"size": 16, "steps": 10, "snapshots": (0, 9)})
+    with pytest.raises(ValueError, match="compute= and draw="):
+        widgets.interactive_view(compute=explore.heat_rotation_run, display=False)
 
 
 # ----------------------------------------------------------------------------- widgets
@@ -285,10 +301,11 @@ def test_quiver_arrowheads_tell_u_from_minus_u() -> None:
 
 
 def test_heat_view_difference_map_has_a_fixed_colour_range() -> None:
-    figs = [viz.heat_view(b, size=16, steps=10, snapshots=(0, 9)) for b in (0.0, 0.3, 0.8)]
+    runs = [explore.heat_rotation_run(b, size=16, steps=10, snapshots=(0, 9)) for b in (0.0, 0.3, 0.8)]
+    figs = [viz.heat_figure(r) for r in runs]
     ranges = {(f.data[-1].zmin, f.data[-1].zmax) for f in figs}
     assert ranges == {(0.0, 0.4)}  # the same at every β: β = 0.3 and 0.8 look different
-    diffs = [f.layout.meta["max_rotation_difference"] for f in figs]
+    diffs = [r.max_rotation_difference for r in runs]  # (also in tests/test_explore.py)
     assert diffs[0] < 1e-12 < diffs[1] < diffs[2] <= 0.4
     bar = figs[0].data[-1].colorbar  # the shown bar: no SI suffix ("1p") at β = 0
     assert bar.exponentformat != "SI" and bar.tickformat == ".2~f"
