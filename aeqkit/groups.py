@@ -8,16 +8,35 @@ Convention (see also DESIGN.md and the README's picture):
 * Velocity channels are ``(u, v)`` = (x-component, y-component).
 * A group element ``g`` acts as ``(g·f)(p) = ρ(g) f(g⁻¹ p)``: the grid is moved by ``g`` and the
   channels are mixed by the fibre representation ``ρ(g)`` (identity on scalars, the 2x2 matrix on
-  vectors, a cyclic permutation on regular features). A rotation by θ is counter-clockwise; for
-  θ = k·90° the spatial part is ``torch.rot90(x, k, dims=(-1, -2))`` and ``(u, v) -> R_θ (u, v)``,
-  e.g. ``(u, v) -> (-v, u)`` for 90°. (Rotating the grid by -θ but the components by +θ, as the paper's
-  public code does on y-up arrays, is not a symmetry of the physics.)
+  vectors, the regular permutation of the field's group on regular features). A rotation by θ is
+  counter-clockwise; for θ = k·90° the spatial part is ``torch.rot90(x, k, dims=(-1, -2))`` and
+  ``(u, v) -> R_θ (u, v)``, e.g. ``(u, v) -> (-v, u)`` for 90°. (Rotating the grid by -θ but the
+  components by +θ, as the paper's public code does on y-up arrays, is not a symmetry of the physics.)
 
-Groups: :class:`CyclicGroup` (C_N), :class:`DihedralGroup` (D_N), :class:`SO2`,
-:class:`TranslationGroup`, :class:`ScaleGroup` and :class:`UniformMotionGroup`; :func:`get_group`
-builds one from a name such as ``"C4"``, ``"D4"``, ``"SO2"``, ``"translation"``, ``"scaling"``.
-Functional forms: :func:`rot90_field`, :func:`rotate_field`, :func:`reflect_field`,
-:func:`translate_field`, :func:`scale_field`, :func:`uniform_motion`.
+The group is the central object. A :class:`FiniteGroup` (:class:`CyclicGroup` C_N,
+:class:`DihedralGroup` D_N; every element is ``rot(θ) ∘ flip^m``) supplies, from its law and the
+geometry of its elements,
+
+* its regular representation ``ρ_reg(g)``: :meth:`FiniteGroup.regular_permutation`, ``(g·f)(h) =
+  f(g⁻¹h)``, channels in the order of ``elements()`` (for C_N a roll by +k);
+* its action on convolution kernels ``(g·K)(p) = K(g⁻¹p)``: :meth:`FiniteGroup.kernel_matrix` /
+  :meth:`FiniteGroup.kernel_matrices` (exact permutations at multiples of 90°), from which the group
+  convolutions of :mod:`aeqkit.nn` are built;
+* its action on fields, :meth:`FiniteGroup.act`.
+
+A :class:`FieldType` carries the group of its regular blocks (``FieldType.regular(n, group="D4")``;
+an int ``group_order`` means C_N), so the path is FieldType -> group -> ``ρ_reg`` / kernel action
+-> every action and every equivariance check (:mod:`aeqkit.equivariance` only calls ``act``). All
+rotations and reflections go through one planar action (grid, vectors by
+:meth:`FiniteGroup.spatial_matrix`, regular blocks by the permutation of the field group's element
+with the same geometry, :meth:`FiniteGroup.find`): C4 acts on C8 or D4 regular fields, a flip on C8
+regular fields is a ``ValueError`` naming both groups.
+
+Other groups: :class:`SO2`, :class:`TranslationGroup`, :class:`ScaleGroup` and
+:class:`UniformMotionGroup`; :func:`get_group` builds one from a name such as ``"C4"``, ``"D4"``,
+``"SO2"``, ``"translation"``, ``"scaling"``. Functional forms: :func:`rot90_field`,
+:func:`rotate_field`, :func:`reflect_field`, :func:`translate_field`, :func:`scale_field`,
+:func:`uniform_motion`.
 
 See also: notebook 00, section 1.
 """
