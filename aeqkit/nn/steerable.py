@@ -1,7 +1,8 @@
-"""Relaxed rotation-steerable convolution on escnn kernel bases (paper Sec. 3.2, Eq. 6-7).
+"""Relaxed steerable convolution on escnn kernel bases, C_N, D_N and SO(2) (paper Sec. 3.2, Eq. 6-7).
 
-The equivariant kernel basis ``{Phi_b}`` of ``escnn.nn.R2Conv`` (for C_N or SO(2) with a
-bandlimit) is sampled once at construction and kept as a buffer. The kernel is
+The equivariant kernel basis ``{Phi_b}`` of ``escnn.nn.R2Conv`` (on ``rot2dOnR2(N)`` for C_N,
+``flipRot2dOnR2(N)`` for D_N, or ``rot2dOnR2(-1)`` with a bandlimit for SO(2)) is sampled once at
+construction and kept as a buffer. The kernel is
 
     ``Phi(y) = sum_b (w_b(y) * c_b) Phi_b(y)``                      (Eq. 7)
 
@@ -13,8 +14,13 @@ representation types and applies one ``F.conv2d``.
 
 Orientation: escnn lays its kernel grid with the row index pointing *down* (``y = -row``), while
 aeqkit's rows point up (DESIGN.md). The sampled basis is therefore flipped along the row axis;
-representations are unchanged. With this, the layer is equivariant under ``aeqkit.groups``
-actions (checked in ``tests/test_nn_steerable.py`` with aeqkit's own actions, not escnn's).
+after that escnn's coordinates ``(x, y)`` are aeqkit's, and each escnn group element is the aeqkit
+element with the same action on the plane (``gspace.basespace_action(g) == group.vector_rep(g)``).
+Vector fields are that action (for D_N escnn's ``irrep(1, 1)`` in the basis where the flip is
+``(u, v) -> (-u, v)``, the kit's convention); regular fields of D_N are reordered to the channel
+order of the aeqkit group's elements. The layer is thus equivariant under ``aeqkit.groups``
+actions (checked in ``tests/test_nn_steerable.py`` and ``tests/test_nn_steerable_dihedral.py``
+with aeqkit's own actions, not escnn's).
 """
 
 from __future__ import annotations
@@ -24,19 +30,28 @@ import warnings
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from aeqkit.groups import SO2, CyclicGroup, DihedralGroup, FieldType, Group, get_group
 from aeqkit.nn._common import (
     check_kernel_size,
     check_padding_mode,
     check_positive_int,
+    field_blocks,
     resolve_padding,
 )
+from aeqkit.nn.base import RelaxedLayer
 
-__all__ = ["RelaxedRotSteerConv2d", "steer_field_type", "angle_bins"]
+__all__ = [
+    "RelaxedSteerConv2d",
+    "RelaxedRotSteerConv2d",
+    "RelaxedDihedralSteerConv2d",
+    "steer_field_type",
+    "angle_bins",
+]
 
 RELAX_MODES = ("position", "angle", None)
+STEER_GROUPS = "'C<N>' (e.g. 'C4'), 'D<N>' (e.g. 'D4'), 'SO2', or such an aeqkit.groups group"
 
 
 def _escnn():
@@ -47,91 +62,142 @@ def _escnn():
     return gspaces, enn
 
 
-_GSPACE_CACHE: dict[tuple[int, int | None], object] = {}
+_GSPACE_CACHE: dict[tuple, object] = {}
 _BASIS_CACHE: dict[tuple, torch.Tensor] = {}
 
 
-def _gspace(group_order: int, maximum_frequency: int | None):
-    key = (group_order, maximum_frequency)
+def _steer_group(group: object) -> CyclicGroup | DihedralGroup | SO2:
+    """The aeqkit group of a steerable layer: C_N, D_N or SO(2), from a name or a group object."""
+    if isinstance(group, str):
+        try:
+            group = get_group(group)
+        except ValueError as err:
+            raise ValueError(f"group must be {STEER_GROUPS}, got {group!r}") from err
+    if not isinstance(group, (CyclicGroup, DihedralGroup, SO2)):
+        raise ValueError(f"group must be {STEER_GROUPS}, got {group!r}")
+    return group
+
+
+def _group_key(group: CyclicGroup | DihedralGroup | SO2, maximum_frequency: int | None) -> tuple:
+    if isinstance(group, SO2):
+        return ("SO2", maximum_frequency)
+    return (group.name, None)
+
+
+def _gspace(group: CyclicGroup | DihedralGroup | SO2, maximum_frequency: int | None):
+    """escnn gspace of ``group`` (cached, so that field types built twice are compatible)."""
+    key = _group_key(group, maximum_frequency)
     if key not in _GSPACE_CACHE:
         gspaces, _ = _escnn()
-        if group_order == -1:
+        if isinstance(group, SO2):
             _GSPACE_CACHE[key] = gspaces.rot2dOnR2(-1, maximum_frequency=maximum_frequency)
+        elif isinstance(group, DihedralGroup):
+            # flips about the y axis (axis = pi/2): x -> -x, the kit's reflection
+            _GSPACE_CACHE[key] = gspaces.flipRot2dOnR2(group.order, axis=math.pi / 2)
         else:
-            _GSPACE_CACHE[key] = gspaces.rot2dOnR2(group_order)
+            _GSPACE_CACHE[key] = gspaces.rot2dOnR2(group.order)
     return _GSPACE_CACHE[key]
 
 
-def steer_field_type(
-    group_order: int = 4,
-    vectors: int = 0,
-    regulars: int = 0,
-    trivials: int = 0,
-    maximum_frequency: int | None = None,
-):
-    """An escnn field type from counts, in the order vectors, regular fields, trivial fields.
-
-    Vectors are escnn's frequency-1 irrep (channels ``(u, v)``, aeqkit's ``"vector"``), regular
-    fields are C_N regular representations (aeqkit's ``"regular"``: a rotation rolls them by +k),
-    trivial fields are scalars. SO(2) (``group_order=-1``) has no regular fields.
-    """
-    gs = _validated_gspace(group_order, maximum_frequency)
-    for name, v in (("vectors", vectors), ("regulars", regulars), ("trivials", trivials)):
-        check_positive_int(v, name, minimum=0)
-    if vectors + regulars + trivials == 0:
-        raise ValueError("a field type needs at least one field (vectors, regulars or trivials > 0)")
-    if group_order == -1 and regulars:
-        raise ValueError("SO(2) (group_order=-1) has no regular fields; use vectors or trivials")
-    if vectors and group_order in (1, 2):
-        raise ValueError(f"vector fields need group_order >= 3 or -1, got {group_order}")
-    _, enn = _escnn()
-    reprs = [gs.irrep(1)] * vectors + [gs.regular_repr] * regulars + [gs.trivial_repr] * trivials
-    return enn.FieldType(gs, reprs)
+def _vector_repr(gs, group):
+    """The escnn representation of aeqkit's ``"vector"`` fields: how the group acts on the plane."""
+    return gs.basespace_action if isinstance(group, DihedralGroup) else gs.irrep(1)
 
 
-def _validated_gspace(group_order: int, maximum_frequency: int | None):
+def _rotation_group(group_order: object) -> CyclicGroup | SO2:
+    """C_N for ``group_order=N``, SO(2) for ``-1`` (the ``group_order`` of the rotation layers)."""
     if isinstance(group_order, bool) or not isinstance(group_order, int) or group_order == 0 or (
         group_order < -1
     ):
         raise ValueError(
             f"group_order must be a positive integer N (C_N) or -1 (SO(2)), got {group_order!r}"
         )
-    if group_order == -1:
+    return SO2() if group_order == -1 else CyclicGroup(group_order)
+
+
+def _dihedral_group(group_order: object) -> DihedralGroup:
+    check_positive_int(group_order, "group_order")
+    return DihedralGroup(group_order)
+
+
+def _validated_gspace(group: CyclicGroup | DihedralGroup | SO2, maximum_frequency: int | None):
+    if isinstance(group, SO2):
         if maximum_frequency is None:
             raise ValueError("SO(2) (group_order=-1) needs a bandlimit: maximum_frequency >= 1")
         check_positive_int(maximum_frequency, "maximum_frequency")
-    return _gspace(group_order, maximum_frequency if group_order == -1 else None)
+        return _gspace(group, maximum_frequency)
+    return _gspace(group, None)
 
 
-def _as_escnn_type(t: object, gs, group_order: int):
+def _check_vectors(group) -> None:
+    if isinstance(group, CyclicGroup) and group.order in (1, 2):
+        raise ValueError(f"vector fields need group_order >= 3 or -1, got {group.order}")
+
+
+def steer_field_type(
+    group_order: int | None = None,
+    vectors: int = 0,
+    regulars: int = 0,
+    trivials: int = 0,
+    maximum_frequency: int | None = None,
+    group: str | Group | None = None,
+):
+    """An escnn field type from counts, in the order vectors, regular fields, trivial fields.
+
+    Vectors are the group's action on the plane (channels ``(u, v)``, aeqkit's ``"vector"``; for
+    D_N a flip maps ``(u, v) -> (-u, v)``), regular fields are regular representations (aeqkit's
+    ``"regular"``: a C_N rotation rolls them by +k), trivial fields are scalars. The group is
+    ``group`` (``"C4"``, ``"D4"``, ``"SO2"`` or an aeqkit group) or ``group_order`` (N for C_N,
+    -1 for SO(2); default C4). SO(2) has no regular fields.
+    """
+    if group is not None and group_order is not None:
+        raise ValueError(f"pass group ({group!r}) or group_order ({group_order!r}), not both")
+    g = _steer_group(group) if group is not None else _rotation_group(
+        4 if group_order is None else group_order)
+    gs = _validated_gspace(g, maximum_frequency)
+    for name, v in (("vectors", vectors), ("regulars", regulars), ("trivials", trivials)):
+        check_positive_int(v, name, minimum=0)
+    if vectors + regulars + trivials == 0:
+        raise ValueError("a field type needs at least one field (vectors, regulars or trivials > 0)")
+    if isinstance(g, SO2) and regulars:
+        raise ValueError("SO(2) (group_order=-1) has no regular fields; use vectors or trivials")
+    if vectors:
+        _check_vectors(g)
+    _, enn = _escnn()
+    reprs = [_vector_repr(gs, g)] * vectors + [gs.regular_repr] * regulars + [gs.trivial_repr] * trivials
+    return enn.FieldType(gs, reprs)
+
+
+def _count_blocks(counts: Sequence[int], name: str) -> tuple[str, ...]:
+    """Block names of ``(vectors, regulars, trivials)`` counts, in that order."""
+    if isinstance(counts, (str, bytes)) or not isinstance(counts, Sequence) or len(counts) != 3:
+        raise ValueError(f"{name} must be (vectors, regulars, trivials), got {counts!r}")
+    v, r, t = (check_positive_int(c, f"{name} entry", minimum=0) for c in counts)
+    return ("vector",) * v + ("regular",) * r + ("scalar",) * t
+
+
+def _as_escnn_type(t: object, gs, group) -> object:
     """Accept an escnn FieldType, an aeqkit FieldType or a sequence of block names."""
     _, enn = _escnn()
     if isinstance(t, enn.FieldType):
         if t.gspace != gs:
             raise ValueError(
                 f"field type lives on {t.gspace}, but the layer uses {gs}; build both with the "
-                "same group_order / maximum_frequency (see steer_field_type)"
+                "same group_order (or group) and maximum_frequency (see steer_field_type)"
             )
         return t
-    from aeqkit.nn._common import field_blocks
-
     blocks = field_blocks(t)
-    t_order = getattr(t, "group_order", None)
-    if "regular" in blocks and t_order is not None and t_order != group_order:
-        raise ValueError(
-            f"field type has regular fields of order {t_order}, but the layer's group_order is "
-            f"{group_order}; use the same order"
-        )
+    if "regular" in blocks:
+        _check_regular_type(t, group)
     reprs = []
     for b in blocks:
         if b == "scalar":
             reprs.append(gs.trivial_repr)
         elif b == "vector":
-            if group_order in (1, 2):
-                raise ValueError(f"vector fields need group_order >= 3 or -1, got {group_order}")
-            reprs.append(gs.irrep(1))
+            _check_vectors(group)
+            reprs.append(_vector_repr(gs, group))
         elif b == "regular":
-            if group_order == -1:
+            if isinstance(group, SO2):
                 raise ValueError("SO(2) (group_order=-1) has no regular fields")
             reprs.append(gs.regular_repr)
         else:
@@ -141,20 +207,64 @@ def _as_escnn_type(t: object, gs, group_order: int):
     return enn.FieldType(gs, reprs)
 
 
-def _to_aeqkit_type(t, group_order: int):
-    from aeqkit.groups import FieldType
+def _check_regular_type(t: object, group) -> None:
+    """Regular blocks of an aeqkit FieldType must be regular fields of the layer's group."""
+    t_group = getattr(t, "group", None)
+    if isinstance(group, SO2) or t_group is None:
+        return
+    if t_group != group:
+        raise ValueError(
+            f"field type has regular fields of {t_group.name} (group_order={t_group.size}), but the "
+            f"layer's group is {group.name} (order {group.size}); use the same group"
+        )
 
-    names = {"irrep_0": "scalar", "irrep_1": "vector", "regular": "regular"}
+
+def _to_aeqkit_type(t, gs, group) -> FieldType | None:
+    """The aeqkit FieldType of an escnn field type (None when a field has no aeqkit name)."""
+    names = {gs.trivial_repr.name: "scalar", "regular": "regular"}
+    if not (isinstance(group, CyclicGroup) and group.order in (1, 2)):
+        names[_vector_repr(gs, group).name] = "vector"
     blocks = []
     for r in t.representations:
         if r.name not in names:
             return None
         blocks.append(names[r.name])
-    return FieldType(tuple(blocks), group_order if "regular" in blocks else None)
+    return FieldType(tuple(blocks), group=group if "regular" in blocks else None)
 
 
-def _pair_basis(gs, in_repr, out_repr, kernel_size: int, key: tuple) -> torch.Tensor:
-    """Sampled escnn basis for one (input, output) representation pair, rows flipped to y-up.
+def _element_table(gs, group) -> dict:
+    """aeqkit element -> escnn element of the same action on the plane (C_N, D_N)."""
+    table = {}
+    for e in gs.fibergroup.elements:
+        m = torch.as_tensor(gs.basespace_action(e), dtype=torch.float64)
+        for g in group.elements():
+            if torch.allclose(m, group.vector_rep(g), atol=1e-6):
+                table[g] = e
+                break
+    if len(table) != group.size:
+        raise RuntimeError(f"escnn's {gs} does not match aeqkit's {group.name}")  # pragma: no cover
+    return table
+
+
+def _regular_order(gs, group) -> torch.Tensor | None:
+    """escnn channel of each aeqkit regular channel (aeqkit: channel ``i`` is ``elements()[i]``,
+    ``(g f)(h) = f(g^-1 h)``); ``None`` when the orders agree."""
+    if isinstance(group, SO2):
+        return None
+    elements = list(gs.fibergroup.elements)
+    e0 = elements.index(gs.fibergroup.identity)
+    table = _element_table(gs, group)
+    index = []
+    for g in group.elements():
+        column = torch.as_tensor(gs.regular_repr(table[g]), dtype=torch.float64)[:, e0]
+        index.append(int(column.argmax()))
+    idx = torch.tensor(index)
+    return None if torch.equal(idx, torch.arange(len(index))) else idx
+
+
+def _pair_basis(gs, group, in_repr, out_repr, kernel_size: int, key: tuple) -> torch.Tensor:
+    """Sampled escnn basis for one (input, output) representation pair, rows flipped to y-up,
+    channels in aeqkit's order.
 
     Shape:
         out: (P, out_size, in_size, k*k), float64
@@ -184,39 +294,45 @@ def _pair_basis(gs, in_repr, out_repr, kernel_size: int, key: tuple) -> torch.Te
                 basis = torch.stack([conv.basisexpansion(eye[j]) for j in range(p)])
             basis = basis.reshape(p, out_repr.size, in_repr.size, k, k).flip(-2)
             basis = basis.reshape(p, out_repr.size, in_repr.size, k, k).double()
-            basis = _symmetrize(basis, gs, in_repr, out_repr).reshape(p, out_repr.size, -1, k * k)
+            basis = _symmetrize(basis, gs, group, in_repr, out_repr)
+            order = _regular_order(gs, group)
+            if order is not None and out_repr.name == "regular":
+                basis = basis[:, order]
+            if order is not None and in_repr.name == "regular":
+                basis = basis[:, :, order]
+            basis = basis.reshape(p, out_repr.size, -1, k * k)
     finally:
         torch.set_default_dtype(prev)
     _BASIS_CACHE[key] = basis
     return basis
 
 
-def _symmetrize(basis: torch.Tensor, gs, in_repr, out_repr) -> torch.Tensor:
-    """Average the float32-sampled basis over the exact 90-degree rotations in the group.
+def _symmetrize(basis: torch.Tensor, gs, group, in_repr, out_repr) -> torch.Tensor:
+    """Average the float32-sampled basis over the group elements that act exactly on the grid.
 
-    ``Phi(y) <- mean_k rho_out(g_k) Phi(R_k^{-1} y) rho_in(g_k)^{-1}`` (float64), which removes
-    escnn's float32 sampling error for the elements that act exactly on the grid.
+    ``Phi(y) <- mean_g rho_out(g) Phi(g^{-1} y) rho_in(g)^{-1}`` over ``group.exact_elements()``
+    (rotations by multiples of 90 degrees, with the flip ``x -> -x`` for D_N; SO(2): its quarter
+    turns), with ``Phi(g^{-1} y)`` from ``group.kernel_matrix`` (a permutation), in float64, which
+    removes escnn's float32 sampling error for the elements that act exactly on the grid.
     """
-    n = gs.fibergroup.order()
-    if n == -1 or n % 4 == 0:
-        steps = 4
-    elif n % 2 == 0:
-        steps = 2
+    k = basis.shape[-1]
+    if isinstance(group, SO2):
+        quarters = CyclicGroup(4)
+        pairs = [(quarters.kernel_matrix(q, k), gs.fibergroup.element(q * math.pi / 2)) for q in range(4)]
     else:
-        return basis
+        exact = group.exact_elements()
+        if len(exact) < 2:
+            return basis
+        table = _element_table(gs, group)
+        pairs = [(group.kernel_matrix(g, k), table[g]) for g in exact]
     acc = torch.zeros_like(basis)
-    for q in range(steps):
-        quarter = q * 4 // steps
-        if n == -1:
-            g = gs.fibergroup.element(quarter * math.pi / 2)
-        else:
-            g = gs.fibergroup.element(quarter * n // 4)
-        # quarter turns act by signed permutations: snap escnn's ~1e-16 numerical noise
+    for kmat, g in pairs:
+        # these elements act by signed permutations: snap escnn's ~1e-16 numerical noise
         r_out = torch.as_tensor(out_repr(g), dtype=torch.float64).round()
         r_in_inv = torch.as_tensor(in_repr(~g), dtype=torch.float64).round()
-        rotated = torch.rot90(basis, quarter, dims=(-1, -2))
-        acc = acc + torch.einsum("ab,pbcxy,cd->padxy", r_out, rotated, r_in_inv)
-    return acc / steps
+        moved = torch.einsum("yz,pbcz->pbcy", kmat, basis.flatten(-2)).reshape(basis.shape)
+        acc = acc + torch.einsum("ab,pbcxy,cd->padxy", r_out, moved, r_in_inv)
+    return acc / len(pairs)
 
 
 def angle_bins(kernel_size: int) -> torch.Tensor:
@@ -243,15 +359,16 @@ def angle_bins(kernel_size: int) -> torch.Tensor:
     return a
 
 
-class RelaxedRotSteerConv2d(nn.Module):
-    """Relaxed rotation-steerable convolution (paper Eq. 7) on escnn's C_N / SO(2) kernel basis.
+class RelaxedSteerConv2d(RelaxedLayer):
+    """Relaxed steerable convolution (paper Eq. 7) on escnn's C_N, D_N or SO(2) kernel basis.
 
     Args:
         in_type: escnn ``FieldType`` (see :func:`steer_field_type`), an ``aeqkit.groups.FieldType``
             or a sequence of block names (``"scalar"``, ``"vector"``, ``"regular"``).
         out_type: same, for the output.
         kernel_size: odd kernel size.
-        group_order: N for C_N, or -1 for SO(2) (then ``maximum_frequency`` is required).
+        group: ``"C<N>"`` (rotations), ``"D<N>"`` (rotations and the flip ``x -> -x``), ``"SO2"``
+            (then ``maximum_frequency`` is required), or such an ``aeqkit.groups`` group.
         maximum_frequency: bandlimit of the SO(2) irreps.
         relax: ``"position"`` (``w(y)`` per kernel position), ``"angle"`` (``w(theta)``, the centre
             keeps its own weight) or ``None`` (strict steerable convolution, no relaxed weights).
@@ -266,14 +383,20 @@ class RelaxedRotSteerConv2d(nn.Module):
     Attributes:
         weight: (M,) steerable coefficients ``c``, one per (output field, input field, basis).
         relaxed_weights: (M, num_positions) ``w(y)`` (or (M, num_angle_bins)), ones at init.
+        group: the aeqkit group (``CyclicGroup``, ``DihedralGroup`` or ``SO2``).
+        group_order: N (rotations by ``2 pi / N``; -1 for SO(2)).
+        in_type, out_type: aeqkit field types (None when a field has no aeqkit name, e.g. an
+            SO(2) frequency-2 field); ``in_escnn_type`` / ``out_escnn_type`` are escnn's.
     """
+
+    repr_fields = ("kernel_size", "group", "relax", "num_coefficients")
 
     def __init__(
         self,
         in_type: object,
         out_type: object,
         kernel_size: int,
-        group_order: int = 4,
+        group: str | Group = "C4",
         maximum_frequency: int | None = None,
         relax: str | None = "position",
         padding: int | None = None,
@@ -283,25 +406,29 @@ class RelaxedRotSteerConv2d(nn.Module):
         super().__init__()
         if relax not in RELAX_MODES:
             raise ValueError(f"relax must be one of {RELAX_MODES}, got {relax!r}")
-        gs = _validated_gspace(group_order, maximum_frequency)
+        group = _steer_group(group)
+        gs = _validated_gspace(group, maximum_frequency)
+        self.group = group
         self.kernel_size = k = check_kernel_size(kernel_size)
-        self.group_order = group_order
-        self.maximum_frequency = maximum_frequency
+        self.group_order = -1 if isinstance(group, SO2) else group.order
+        self.maximum_frequency = maximum_frequency if isinstance(group, SO2) else None
         self.relax = relax
         self.padding = resolve_padding(padding, k)
         self.padding_mode = check_padding_mode(padding_mode)
-        self.in_type = _as_escnn_type(in_type, gs, group_order)
-        self.out_type = _as_escnn_type(out_type, gs, group_order)
-        self.in_channels = self.in_type.size
-        self.out_channels = self.out_type.size
-        #: aeqkit field types (None when a field has no aeqkit name, e.g. SO(2) frequency 2)
-        self.in_field_type = _to_aeqkit_type(self.in_type, group_order)
-        self.out_field_type = _to_aeqkit_type(self.out_type, group_order)
-        #: groups the layer is exactly equivariant to with equal relaxed weights
-        self.exact_groups = (f"C{group_order}",) + (
+        self.in_escnn_type = _as_escnn_type(in_type, gs, group)
+        self.out_escnn_type = _as_escnn_type(out_type, gs, group)
+        self.in_channels = self.in_escnn_type.size
+        self.out_channels = self.out_escnn_type.size
+        self.in_type = _to_aeqkit_type(self.in_escnn_type, gs, group)
+        self.out_type = _to_aeqkit_type(self.out_escnn_type, gs, group)
+        if isinstance(group, SO2):
+            self.repr_fields = ("kernel_size", "group", "maximum_frequency", "relax", "num_coefficients")
+        #: groups the layer is exactly equivariant to with equal relaxed weights (SO(2): its
+        #: quarter turns, C4)
+        self.exact_groups = ("C4" if isinstance(group, SO2) else group.name,) + (
             ("translation",) if self.padding_mode == "circular" and self.padding == k // 2 else ())
 
-        in_reprs, out_reprs = self.in_type.representations, self.out_type.representations
+        in_reprs, out_reprs = self.in_escnn_type.representations, self.out_escnn_type.representations
         in_offsets = [0]
         for r in in_reprs:
             in_offsets.append(in_offsets[-1] + r.size)
@@ -315,12 +442,13 @@ class RelaxedRotSteerConv2d(nn.Module):
         total = 0
         homogeneous = len(in_names) == 1 and len(out_names) == 1
         self._homogeneous = homogeneous
+        group_key = _group_key(group, self.maximum_frequency)
         for on in out_names:
             o_fields = [j for j, r in enumerate(out_reprs) if r.name == on]
             for inn in in_names:
                 i_fields = [j for j, r in enumerate(in_reprs) if r.name == inn]
-                key = (group_order, maximum_frequency, inn, on, k)
-                basis = _pair_basis(gs, by_name[inn], by_name[on], k, key)
+                key = (*group_key, inn, on, k)
+                basis = _pair_basis(gs, group, by_name[inn], by_name[on], k, key)
                 p = basis.shape[0]
                 if p == 0:
                     continue
@@ -339,8 +467,8 @@ class RelaxedRotSteerConv2d(nn.Module):
                 total += m
         if total == 0:
             raise ValueError(
-                f"no equivariant kernel exists from {self.in_type} to {self.out_type} at "
-                f"kernel_size={k} (escnn basis is empty)"
+                f"no equivariant kernel exists from {self.in_escnn_type} to {self.out_escnn_type} "
+                f"at kernel_size={k} (escnn basis is empty)"
             )
         self.num_coefficients = total
         self.weight = nn.Parameter(torch.empty(total))
@@ -362,16 +490,14 @@ class RelaxedRotSteerConv2d(nn.Module):
         unit_support = (support.double() @ assign.T) > 0 if relax is not None else support[:, :1] | True
         self.register_buffer("position_support", support, persistent=False)
         self.register_buffer("relaxed_support", unit_support, persistent=False)
-        if relax is None:
-            self.register_buffer("relaxed_weights", torch.ones(total, 1))
-        else:
-            #: the relaxed weights ``w_b(y)`` (or ``w_b(θ)``) at supported units, flattened; see
-            #: :meth:`relaxed_weight_grid` for the full ``(M, units)`` view
-            self.relaxed_weights = nn.Parameter(torch.ones(int(unit_support.sum())))
+        # the relaxed weights ``w_b(y)`` (or ``w_b(θ)``) at supported units, flattened (see
+        # :meth:`relaxed_weight_grid` for the full ``(M, units)`` view); a buffer of ones if strict
+        shape = (total, 1) if relax is None else (int(unit_support.sum()),)
+        self.init_relaxed_weights(shape, relaxed=relax is not None)
         # bias on trivial fields and (constant over) regular fields
         bias_cols = []
         for j, r in enumerate(out_reprs):
-            if r.name in ("irrep_0", "regular"):
+            if r.name in (gs.trivial_repr.name, "regular"):
                 col = torch.zeros(self.out_channels, dtype=torch.float64)
                 col[out_offsets[j] : out_offsets[j + 1]] = 1.0
                 bias_cols.append(col)
@@ -385,7 +511,6 @@ class RelaxedRotSteerConv2d(nn.Module):
         else:
             self.bias = None
         self.reset_parameters()
-
     def reset_parameters(self) -> None:
         """He-style init of the coefficients (basis elements are normalised by escnn)."""
         with torch.no_grad():
@@ -397,7 +522,7 @@ class RelaxedRotSteerConv2d(nn.Module):
                 fan_in = ni * in_size
                 std = math.sqrt(1.0 / (fan_in * float(norm2) * p) * in_size)
                 self.weight[off : off + m].normal_(0.0, std)
-            self.relaxed_weights.fill_(1.0)
+            self.reset_relaxed_weights()
             if self.bias is not None:
                 self.bias.zero_()
 
@@ -448,19 +573,11 @@ class RelaxedRotSteerConv2d(nn.Module):
         return kern.reshape(self.out_channels, self.in_channels, k, k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"RelaxedRotSteerConv2d expected (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
-            )
-        weight = self.expanded_weight()
+        self._check_input(x, self.in_channels)
         bias = None
         if self.bias is not None:
             bias = self.bias_expansion.to(self.bias.dtype) @ self.bias
-        if self.padding_mode != "zeros" and self.padding > 0:
-            p = self.padding
-            x = F.pad(x, (p, p, p, p), mode=self.padding_mode)
-            return F.conv2d(x, weight, bias)
-        return F.conv2d(x, weight, bias, padding=self.padding)
+        return self._conv(x, self.expanded_weight(), bias)
 
     def equivariance_penalty(self) -> torch.Tensor:
         """Unscaled Sec. 3.3 regulariser ``||dw/dm||_1 + ||dw/dn||_1`` (finite differences of the
@@ -482,20 +599,64 @@ class RelaxedRotSteerConv2d(nn.Module):
         in_counts: Sequence[int],
         out_counts: Sequence[int],
         kernel_size: int,
+        *args,
+        **kwargs,
+    ) -> RelaxedSteerConv2d:
+        """Build from ``(vectors, regulars, trivials)`` counts, e.g. ``from_counts((2,0,0), (0,8,0), 3)``;
+        further arguments as the constructor's (``group=`` / ``group_order=``, ``relax=``, ...)."""
+        fi = _count_blocks(in_counts, "in_counts")
+        fo = _count_blocks(out_counts, "out_counts")
+        return cls(fi, fo, kernel_size, *args, **kwargs)
+
+
+class RelaxedRotSteerConv2d(RelaxedSteerConv2d):
+    """Relaxed rotation-steerable convolution: :class:`RelaxedSteerConv2d` on C_N (or SO(2)).
+
+    Args as :class:`RelaxedSteerConv2d`, with ``group_order`` N for C_N or -1 for SO(2) (then
+    ``maximum_frequency`` is required) in place of ``group``.
+
+    Shape:
+        x: (B, in_type.size, H, W) -> out: (B, out_type.size, H', W')
+    """
+
+    def __init__(
+        self,
+        in_type: object,
+        out_type: object,
+        kernel_size: int,
         group_order: int = 4,
         maximum_frequency: int | None = None,
-        **kwargs,
-    ) -> RelaxedRotSteerConv2d:
-        """Build from ``(vectors, regulars, trivials)`` counts, e.g. ``from_counts((2,0,0), (0,8,0), 3)``."""
-        if len(in_counts) != 3 or len(out_counts) != 3:
-            raise ValueError("in_counts / out_counts must be (vectors, regulars, trivials)")
-        fi = steer_field_type(group_order, *in_counts, maximum_frequency=maximum_frequency)
-        fo = steer_field_type(group_order, *out_counts, maximum_frequency=maximum_frequency)
-        return cls(fi, fo, kernel_size, group_order, maximum_frequency, **kwargs)
+        relax: str | None = "position",
+        padding: int | None = None,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        super().__init__(in_type, out_type, kernel_size, _rotation_group(group_order),
+                         maximum_frequency, relax, padding, bias, padding_mode)
 
-    def extra_repr(self) -> str:
-        g = f"C{self.group_order}" if self.group_order > 0 else f"SO2(max_freq={self.maximum_frequency})"
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, group={g}, "
-            f"relax={self.relax}, coefficients={self.num_coefficients}"
-        )
+
+class RelaxedDihedralSteerConv2d(RelaxedSteerConv2d):
+    """Relaxed dihedral-steerable convolution: :class:`RelaxedSteerConv2d` on D_N (rotations by
+    ``2 pi k / N`` and the flip ``x -> -x``; D1 is the flip alone), escnn's ``flipRot2dOnR2(N)``.
+
+    Args as :class:`RelaxedSteerConv2d`, with ``group_order`` N (rotations in D_N) in place of
+    ``group``. Vector fields flip as ``(u, v) -> (-u, v)``; regular fields have ``2N`` channels,
+    channel ``i`` the element ``DihedralGroup(N).elements()[i]``.
+
+    Shape:
+        x: (B, in_type.size, H, W) -> out: (B, out_type.size, H', W')
+    """
+
+    def __init__(
+        self,
+        in_type: object,
+        out_type: object,
+        kernel_size: int,
+        group_order: int = 4,
+        relax: str | None = "position",
+        padding: int | None = None,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+    ) -> None:
+        super().__init__(in_type, out_type, kernel_size, _dihedral_group(group_order), None,
+                         relax, padding, bias, padding_mode)
