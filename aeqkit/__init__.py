@@ -3,7 +3,7 @@
 A teaching and research kit around Wang, Walters & Yu (ICML 2022). Submodules are imported lazily so
 that ``import aeqkit`` stays fast: ``aeqkit.groups``, ``aeqkit.equivariance``, ``aeqkit.nn``,
 ``aeqkit.models``, ``aeqkit.data``, ``aeqkit.train``, ``aeqkit.discovery``, ``aeqkit.viz``,
-``aeqkit.widgets``. See README.md for the map.
+``aeqkit.widgets``, ``aeqkit.explore``. See README.md for the map.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"groups", "equivariance", "nn", "models", "data", "train", "discovery", "viz",
-               "widgets", "io", "utils", "record", "reproduce", "paper"}
+               "widgets", "explore", "io", "utils", "record", "reproduce", "paper"}
 
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 
