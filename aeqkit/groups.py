@@ -57,6 +57,7 @@ import torch.nn.functional as F
 __all__ = [
     "FieldType",
     "as_field_type",
+    "as_finite_group",
     "Group",
     "FiniteGroup",
     "CyclicGroup",
@@ -125,7 +126,7 @@ class FieldType:
                 raise ValueError(f"unknown field block {b!r}; accepted kinds: {', '.join(BLOCK_KINDS)}")
         group = self.group
         if group is not None:
-            group = _as_finite_group(group, "group")
+            group = as_finite_group(group, "group")
             if self.group_order is not None and self.group_order != group.size:
                 raise ValueError(f"conflicting group_order={self.group_order!r} and group={group.name} "
                                  f"(whose regular fields have {group.size} channels); pass one of them")
@@ -232,7 +233,7 @@ def as_field_type(spec: FieldType | str | Sequence[str], channels: int,
             ft = FieldType.vectors(channels // 2)
         else:
             if group is not None:
-                group = _as_finite_group(group, "group")
+                group = as_finite_group(group, "group")
                 group_order = group.size
             if group_order is None or channels % group_order:
                 raise ValueError(f"regular fields need group_order dividing the channel count, got "
@@ -246,14 +247,15 @@ def as_field_type(spec: FieldType | str | Sequence[str], channels: int,
     return ft
 
 
-def _as_finite_group(group: Any, name: str) -> FiniteGroup:
-    """``group`` as a :class:`FiniteGroup` (a name such as ``"D4"`` is built by :func:`get_group`)."""
-    if isinstance(group, str):
-        group = get_group(group)
-    if not isinstance(group, FiniteGroup):
-        raise TypeError(f"{name} must be a finite group of aeqkit.groups (CyclicGroup, DihedralGroup) or "
-                        f"a name such as 'C8' or 'D4', got {group!r}")
-    return group
+def as_finite_group(group: Any, name: str = "group") -> FiniteGroup:
+    """``group`` as a :class:`FiniteGroup`: a group object, or a name built by :func:`get_group`
+    (``"C4"``, ``"C8"``, ``"D4"``, ``"reflection"`` = D1); ValueError naming ``name`` for infinite or
+    unknown groups. The one validator of finite groups (field types, group convolutions)."""
+    g = get_group(group) if isinstance(group, str) else group
+    if not isinstance(g, FiniteGroup):
+        raise ValueError(f"{name} must be a finite group of aeqkit.groups (C_N or D_N: e.g. 'C4', 'C8', "
+                         f"'D4', 'D1', or a CyclicGroup / DihedralGroup), got {group!r}")
+    return g
 
 
 def _check_field(x: torch.Tensor, field_type: FieldType | str | Sequence[str],
