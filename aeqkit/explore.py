@@ -13,6 +13,8 @@ pattern, function or initial condition, and returns a small frozen dataclass of 
 - :func:`train_relaxed_layer`: a relaxed C_N group convolution (Eq. 4-5) fitted to a teacher whose
   relaxed weights follow a pattern over the group, with the Sec. 3.3 penalty; its relaxed weights,
   irrep spectrum and equivariance error (notebook 02).
+- :func:`ring_rotation_sample`: the ring toy at a breaking strength, randomly rotated copies of
+  its points, and how well a classifier tells them apart (notebook 05).
 
 See also: :mod:`aeqkit.viz.views` (the figures of these results).
 """
@@ -28,6 +30,9 @@ import torch
 import torch.nn.functional as F
 
 from aeqkit.data import heat
+from aeqkit.discovery.data import make_ring
+from aeqkit.discovery.generator import LieGenerator, so2_generator
+from aeqkit.discovery.metrics import distinguishability
 from aeqkit.equivariance import EquivarianceReport, equivariance_error
 from aeqkit.groups import CyclicGroup, FieldType, Group, get_group
 from aeqkit.nn import RelaxedRotGroupConv2d, irrep_spectrum, surviving_subgroup
@@ -41,6 +46,8 @@ __all__ = [
     "alternating_pattern",
     "RelaxedLayerRun",
     "train_relaxed_layer",
+    "RingRotationSample",
+    "ring_rotation_sample",
 ]
 
 
@@ -424,3 +431,53 @@ def train_relaxed_layer(
         init_equivariance_error=init_err, loss=losses[-1] if losses else 0.0, losses=losses,
         penalty=float(student.equivariance_penalty().detach()), student=student,
     )
+
+
+# --------------------------------------------------------------------------- notebook 05
+
+
+@dataclass(frozen=True)
+class RingRotationSample:
+    """Points of the ring toy and their randomly rotated copies, and how well they are told apart.
+
+    Attributes:
+        breaking: the ring's symmetry-breaking strength.
+        points: ``(n, 2)`` the data points ``(x, y)``.
+        rotated: ``(n, 2)`` each point rotated by a random SO(2) angle (RMS ``magnitude``).
+        distinguishability: accuracy of a classifier telling ``rotated`` from ``points``
+            (:func:`aeqkit.discovery.distinguishability`; 0.5: the rotations are a symmetry of the
+            data), or None when not computed.
+    """
+
+    breaking: float
+    points: torch.Tensor
+    rotated: torch.Tensor
+    distinguishability: float | None
+
+
+def ring_rotation_sample(breaking: float = 0.0, n_samples: int = 1200, magnitude: float = 3.0,
+                         seed: int = 0, with_accuracy: bool = True) -> RingRotationSample:
+    """The ring toy at ``breaking`` with randomly rotated copies (SO(2), RMS angle ``magnitude``).
+
+    Rotating by a wide angle makes the copies uniform in angle, so at ``breaking = 1`` the best
+    possible accuracy is ``(1 + TV) / 2 ≈ 0.66`` (TV: total variation between the two angular
+    densities).
+
+    Args:
+        breaking: symmetry-breaking strength of :func:`aeqkit.discovery.make_ring`, in [0, 1].
+        n_samples: points on the ring.
+        magnitude: RMS rotation angle of the copies (radians).
+        seed: seed of the points, the rotations and the classifier.
+        with_accuracy: train the classifier (150 steps) and report its accuracy.
+    """
+    data = make_ring(n_samples=n_samples, breaking=breaking, seed=seed)
+    gen = LieGenerator(2, sigma=magnitude)
+    with torch.no_grad():
+        gen.raw_basis.copy_(so2_generator(1)[None])
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        gx, _ = gen(data.x_train, data.y_train)
+    acc = (distinguishability(data.x_train, data.y_train, gen, steps=150, seed=seed)
+           if with_accuracy else None)
+    return RingRotationSample(breaking=float(breaking), points=data.x_train[:, 0].detach(),
+                              rotated=gx[:, 0].detach(), distinguishability=acc)

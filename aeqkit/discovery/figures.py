@@ -1,9 +1,10 @@
-"""Pure plotly figure builders for symmetry discovery (widgets wrap these; tests call them).
+"""Plotly figure builders for symmetry discovery: results in, a figure out (widgets wrap these).
 
 - :func:`generator_heatmaps`: learned vs true generator, side by side, on one colour scale.
 - :func:`similarity_curve`: similarity (and optionally effective magnitude) over training.
-- :func:`ring_breaking_figure`: the ring toy at a symmetry-breaking strength, real points and
-  their randomly rotated copies, titled with the distinguishability accuracy.
+- :func:`ring_figure`: the ring toy at a symmetry-breaking strength, real points and their
+  randomly rotated copies, titled with the distinguishability accuracy (computed by
+  :func:`aeqkit.explore.ring_rotation_sample`); ``ring_breaking_figure`` is the pair.
 
 See also: notebook 05.
 """
@@ -14,10 +15,10 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from aeqkit.discovery.data import make_ring
-from aeqkit.discovery.generator import LieGenerator, so2_generator
+from aeqkit.explore import RingRotationSample, ring_rotation_sample
+from aeqkit.viz.views import ComputedView
 
-__all__ = ["generator_heatmaps", "similarity_curve", "ring_breaking_figure"]
+__all__ = ["generator_heatmaps", "similarity_curve", "ring_figure", "ring_breaking_figure"]
 
 
 def _sign_align(learned: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
@@ -119,30 +120,19 @@ def similarity_curve(history: dict[str, list[float]], thresholds: tuple[float, .
     return fig
 
 
-def ring_breaking_figure(breaking: float = 0.0, n_samples: int = 1200, magnitude: float = 3.0,
-                         seed: int = 0, with_accuracy: bool = True) -> go.Figure:
-    """The ring toy at ``breaking`` with randomly rotated copies (SO(2), RMS angle ``magnitude``).
+def ring_figure(sample: RingRotationSample) -> go.Figure:
+    """The ring toy's points and their rotated copies, titled with the distinguishability.
 
-    The title (and ``layout.meta["distinguishability"]``) reports
-    :func:`~aeqkit.discovery.distinguishability` of the rotated copies from the real points
-    (0.5: the rotation is a symmetry of the data; higher: it is broken). Rotating by a wide
-    angle makes the copies uniform in angle, so at ``breaking = 1`` the best possible accuracy is
-    ``(1 + TV) / 2 ≈ 0.66`` (TV: total variation between the two angular densities).
+    ``layout.meta`` records what the title prints (``breaking``, ``distinguishability``).
+
+    Args:
+        sample: from :func:`aeqkit.explore.ring_rotation_sample`.
     """
-    from aeqkit.discovery.metrics import distinguishability
-
-    data = make_ring(n_samples=n_samples, breaking=breaking, seed=seed)
-    gen = LieGenerator(2, sigma=magnitude)
-    with torch.no_grad():
-        gen.raw_basis.copy_(so2_generator(1)[None])
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        gx, _ = gen(data.x_train, data.y_train)
-    x, gx = data.x_train[:, 0].numpy(), gx[:, 0].numpy()
-    title = f"Ring toy, breaking b = {breaking:.2f}"
-    meta: dict[str, float] = {"breaking": float(breaking)}
-    if with_accuracy:
-        acc = distinguishability(data.x_train, data.y_train, gen, steps=150, seed=seed)
+    x, gx = sample.points.numpy(), sample.rotated.numpy()
+    title = f"Ring toy, breaking b = {sample.breaking:.2f}"
+    meta: dict[str, float] = {"breaking": sample.breaking}
+    if sample.distinguishability is not None:
+        acc = sample.distinguishability
         # two short lines: the whole title fits the figure's width
         title += (f"<br><sup>rotated copies told apart with accuracy {acc:.3f} "
                   "(0.5: symmetric)</sup>")
@@ -157,3 +147,9 @@ def ring_breaking_figure(breaking: float = 0.0, n_samples: int = 1200, magnitude
                       height=480, width=560, margin=dict(t=90), meta=meta,
                       legend=dict(orientation="h", y=-0.15))
     return fig
+
+
+#: ``ring_breaking_figure(breaking, n_samples=1200, magnitude=3.0, seed=0, with_accuracy=True)``:
+#: :func:`aeqkit.explore.ring_rotation_sample` then :func:`ring_figure` (a
+#: :class:`aeqkit.viz.ComputedView`; its readout ``distinguishability`` is the sample's).
+ring_breaking_figure = ComputedView(ring_rotation_sample, ring_figure, name="ring_breaking_figure")
