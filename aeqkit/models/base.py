@@ -1,4 +1,4 @@
-"""Shared pieces of the forecaster zoo: the :class:`Forecaster` base class and plain layers.
+"""The :class:`Forecaster` base class of the zoo (the plain layers live in :mod:`aeqkit.nn.basic`).
 
 Every forecaster maps 10 input frames of a 2-channel velocity field to the next frame,
 ``(B, 10, 2, H, W) -> (B, 2, H, W)`` (DESIGN.md, "Forecasters"; paper Sec. 5). Frames are stacked
@@ -10,8 +10,19 @@ itself a vector field, so the skip keeps whatever equivariance the network has.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from aeqkit.nn._common import MODEL_PADDING_MODES, check_positive_int
+
+# the plain layers moved to aeqkit.nn.basic (issue 15: every layer class lives in aeqkit.nn);
+# re-exported here for old imports
+from aeqkit.nn.basic import (  # noqa: F401
+    CoordConv2d,
+    PlainConv2d,
+    check_input_size,
+    coordinate_channels,
+    pad2d,
+)
 
 __all__ = [
     "Forecaster",
@@ -19,119 +30,12 @@ __all__ = [
     "PlainConv2d",
     "CoordConv2d",
     "pad2d",
-    "check_int",
-    "check_odd_kernel",
-    "check_padding_mode",
     "coordinate_channels",
     "check_input_size",
 ]
 
-PADDING_MODES = ("zeros", "circular")
-
-
-def check_int(value: object, name: str, minimum: int = 1) -> int:
-    """``value`` as an int, else ValueError naming the expected range."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_odd_kernel(kernel_size: object) -> int:
-    """Odd positive kernel size (an even kernel has no centre and cannot rotate exactly)."""
-    k = check_int(kernel_size, "kernel_size")
-    if k % 2 == 0:
-        raise ValueError(f"kernel_size must be odd (1, 3, 5, ...), got {k}")
-    return k
-
-
-def check_padding_mode(padding_mode: object) -> str:
-    """One of :data:`PADDING_MODES`."""
-    if padding_mode not in PADDING_MODES:
-        raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
-    return str(padding_mode)
-
-
-def check_input_size(input_size: object) -> tuple[int, int]:
-    """``(H, W)`` as a pair of positive ints (an int ``n`` means ``(n, n)``)."""
-    if isinstance(input_size, int) and not isinstance(input_size, bool):
-        input_size = (input_size, input_size)
-    if (
-        not isinstance(input_size, (tuple, list))
-        or len(input_size) != 2
-        or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in input_size)
-    ):
-        raise ValueError(f"input_size must be a pair (H, W) of positive ints, got {input_size!r}")
-    return int(input_size[0]), int(input_size[1])
-
-
-def pad2d(x: torch.Tensor, pad: int, padding_mode: str) -> torch.Tensor:
-    """Pad the last two axes by ``pad`` on every side, with zeros or circularly.
-
-    Shape:
-        x: (B, C, H, W) -> (B, C, H + 2 pad, W + 2 pad)
-    """
-    if pad == 0:
-        return x
-    mode = "constant" if padding_mode == "zeros" else "circular"
-    return F.pad(x, (pad, pad, pad, pad), mode=mode)
-
-
-class PlainConv2d(nn.Conv2d):
-    """``nn.Conv2d`` with 'same' padding (zeros or circular) and an optional dilation.
-
-    Shape:
-        x: (B, C_in, H, W) -> (B, C_out, H, W)
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        padding_mode: str = "zeros",
-        dilation: int = 1,
-        bias: bool = True,
-    ) -> None:
-        check_odd_kernel(kernel_size)
-        self.same_pad = dilation * (kernel_size // 2)
-        self.pad_mode = check_padding_mode(padding_mode)
-        super().__init__(in_channels, out_channels, kernel_size, padding=0, dilation=dilation,
-                         bias=bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(pad2d(x, self.same_pad, self.pad_mode))
-
-
-def coordinate_channels(x: torch.Tensor) -> torch.Tensor:
-    """Two channels holding the normalised pixel coordinates ``(x, y)`` in ``[-1, 1]``.
-
-    Shape:
-        x: (B, C, H, W) -> (B, 2, H, W)
-    """
-    b, _, h, w = x.shape
-    ys = torch.linspace(-1.0, 1.0, h, dtype=x.dtype, device=x.device)
-    xs = torch.linspace(-1.0, 1.0, w, dtype=x.dtype, device=x.device)
-    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
-    return torch.stack([grid_x, grid_y]).expand(b, 2, h, w)
-
-
-class CoordConv2d(nn.Module):
-    """A convolution that also sees the pixel coordinates, so it is *not* translation equivariant.
-
-    Works for any input size (coordinates are normalised to ``[-1, 1]``). Used as the
-    non-equivariant layer of the translation Combo and Lift models (paper Sec. 3.4).
-
-    Shape:
-        x: (B, C_in, H, W) -> (B, C_out, H, W)
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 padding_mode: str = "zeros") -> None:
-        super().__init__()
-        self.conv = PlainConv2d(in_channels + 2, out_channels, kernel_size, padding_mode)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(torch.cat([x, coordinate_channels(x)], dim=1))
+#: Padding modes of the model zoo (``aeqkit.nn._common.MODEL_PADDING_MODES``): zeros or periodic.
+PADDING_MODES = MODEL_PADDING_MODES
 
 
 class Forecaster(nn.Module):
@@ -155,7 +59,7 @@ class Forecaster(nn.Module):
     def __init__(self, input_frames: int = 10, symmetry: str | None = None, alpha: float = 0.0,
                  input_size: tuple[int, int] | None = None) -> None:
         super().__init__()
-        self.input_frames = check_int(input_frames, "input_frames")
+        self.input_frames = check_positive_int(input_frames, "input_frames")
         self.symmetry = symmetry
         if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or alpha < 0:
             raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")

@@ -13,17 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aeqkit.models.base import (
-    CoordConv2d,
-    Forecaster,
-    PlainConv2d,
-    check_input_size,
-    check_int,
-    check_odd_kernel,
-    check_padding_mode,
-    pad2d,
-)
+from aeqkit.models.base import Forecaster
 from aeqkit.models.registry import SYMMETRIES, register_model
+from aeqkit.nn._common import (
+    MODEL_PADDING_MODES,
+    check_kernel_size,
+    check_padding_mode,
+    check_positive_int,
+)
+from aeqkit.nn.basic import CoordConv2d, PlainConv2d, check_input_size, pad2d
 
 #: Models without a built-in symmetry accept every symmetry label (it only names the data set).
 ANY_SYMMETRY = (None, *SYMMETRIES)
@@ -52,8 +50,8 @@ class MLPForecaster(Forecaster):
                  num_layers: int = 4, input_frames: int = 10, alpha: float = 0.0) -> None:
         size = check_input_size(input_size)
         super().__init__(input_frames, None, alpha, input_size=size)
-        width = check_int(64 if width is None else width, "width")
-        num_layers = check_int(num_layers, "num_layers", minimum=2)
+        width = check_positive_int(64 if width is None else width, "width")
+        num_layers = check_positive_int(num_layers, "num_layers", minimum=2)
         npix = size[0] * size[1]
         self.encoder = nn.Linear(self.in_channels * npix, width)
         self.hidden = nn.ModuleList(nn.Linear(width, width) for _ in range(num_layers - 2))
@@ -93,8 +91,8 @@ class ConvTrunk(nn.Module):
 def _conv_args(width: object, num_layers: object, kernel_size: object,
                padding_mode: object) -> tuple[int, int, int, str]:
     width = 64 if width is None else width
-    return (check_int(width, "width"), check_int(num_layers, "num_layers", minimum=2),
-            check_odd_kernel(kernel_size), check_padding_mode(padding_mode))
+    return (check_positive_int(width, "width"), check_positive_int(num_layers, "num_layers", minimum=2),
+            check_kernel_size(kernel_size), check_padding_mode(padding_mode, MODEL_PADDING_MODES))
 
 
 @register_model("conv", symmetries=ANY_SYMMETRY, display_name="Conv", kind="unconstrained",
@@ -178,7 +176,7 @@ class ComboTranslation(Forecaster):
         super().__init__(input_frames, "translation", alpha)
         width, num_layers, kernel_size, padding_mode = _conv_args(
             width, num_layers, kernel_size, padding_mode)
-        n_ne = check_int(num_nonequivariant, "num_nonequivariant")
+        n_ne = check_positive_int(num_nonequivariant, "num_nonequivariant")
         if n_ne > num_layers - 1:
             raise ValueError(
                 f"num_nonequivariant must be between 1 and num_layers - 1 = {num_layers - 1}, "
@@ -219,7 +217,7 @@ class LiftTranslation(Forecaster):
         super().__init__(input_frames, "translation", alpha)
         width, num_layers, kernel_size, padding_mode = _conv_args(
             width, num_layers, kernel_size, padding_mode)
-        lift_channels = check_int(lift_channels, "lift_channels")
+        lift_channels = check_positive_int(lift_channels, "lift_channels")
         self.encoder = CoordConv2d(self.in_channels, lift_channels, kernel_size, padding_mode)
         self.backbone = ConvTrunk(self.in_channels + lift_channels, width, num_layers,
                                   kernel_size, padding_mode)
@@ -297,8 +295,8 @@ class StencilForecaster(Forecaster):
                  padding_mode: str = "zeros", ridge: float = 1e-6, input_frames: int = 10,
                  symmetry: str | None = None, **network_hparams: object) -> None:
         super().__init__(input_frames, symmetry, 0.0)
-        kernel_size = check_odd_kernel(kernel_size)
-        self.frames = check_int(frames, "frames")
+        kernel_size = check_kernel_size(kernel_size)
+        self.frames = check_positive_int(frames, "frames")
         if self.frames > self.input_frames:
             raise ValueError(f"frames must be between 1 and input_frames={self.input_frames}, "
                              f"got {self.frames}")
@@ -306,7 +304,8 @@ class StencilForecaster(Forecaster):
             raise ValueError(f"tie must be None or 'C4', got {tie!r}")
         self.tie = tie
         self.ridge = _check_ridge(ridge)
-        self.conv = PlainConv2d(2 * self.frames, 2, kernel_size, check_padding_mode(padding_mode),
+        self.conv = PlainConv2d(2 * self.frames, 2, kernel_size,
+                                check_padding_mode(padding_mode, MODEL_PADDING_MODES),
                                 bias=tie is None)
         with torch.no_grad():
             self.conv.weight.zero_()

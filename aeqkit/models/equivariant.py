@@ -20,13 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aeqkit.models.base import (
-    Forecaster,
-    PlainConv2d,
-    check_int,
-    check_odd_kernel,
-    check_padding_mode,
-)
+from aeqkit.models.base import Forecaster
 from aeqkit.models.baselines import (
     ComboTranslation,
     ConvForecaster,
@@ -35,6 +29,13 @@ from aeqkit.models.baselines import (
 )
 from aeqkit.models.registry import register_model
 from aeqkit.models.sesn import SESNTrunk
+from aeqkit.nn._common import (
+    MODEL_PADDING_MODES,
+    check_kernel_size,
+    check_padding_mode,
+    check_positive_int,
+)
+from aeqkit.nn.basic import PlainConv2d
 
 __all__ = ["EscnnTrunk", "StrictForecaster", "RppForecaster", "ComboForecaster",
            "LiftForecaster"]
@@ -70,7 +71,7 @@ class EscnnTrunk(nn.Module):
                  residual_pathway: bool = False) -> None:
         super().__init__()
         gspaces, enn = _escnn()
-        n = check_int(group_order, "group_order", minimum=2)
+        n = check_positive_int(group_order, "group_order", minimum=2)
         self.gspace = gspaces.rot2dOnR2(n)
         gs = self.gspace
         self.in_type = enn.FieldType(gs, in_vectors * [gs.irrep(1)] + in_scalars * [gs.trivial_repr])
@@ -126,18 +127,18 @@ class _TrunkForecaster(Forecaster):
                  alpha: float, in_vectors: int | None = None, in_scalars: int = 0,
                  residual_pathway: bool = False) -> None:
         super().__init__(input_frames, _check_symmetry(symmetry, type(self).__name__), alpha)
-        num_layers = check_int(num_layers, "num_layers", minimum=2)
-        kernel_size = check_odd_kernel(kernel_size)
-        padding_mode = check_padding_mode(padding_mode)
+        num_layers = check_positive_int(num_layers, "num_layers", minimum=2)
+        kernel_size = check_kernel_size(kernel_size)
+        padding_mode = check_padding_mode(padding_mode, MODEL_PADDING_MODES)
         in_vectors = input_frames if in_vectors is None else in_vectors
         if symmetry == "rotation":
-            fields = check_int(16 if width is None else width, "width")
-            self.group_order = check_int(group_order, "group_order", minimum=2)
+            fields = check_positive_int(16 if width is None else width, "width")
+            self.group_order = check_positive_int(group_order, "group_order", minimum=2)
             self.trunk = EscnnTrunk(in_vectors, in_scalars, fields, num_layers, kernel_size,
                                     padding_mode, self.group_order, residual_pathway)
         else:
-            width = check_int(24 if width is None else width, "width")
-            self.num_scales = check_int(num_scales, "num_scales")
+            width = check_positive_int(24 if width is None else width, "width")
+            self.num_scales = check_positive_int(num_scales, "num_scales")
             self.trunk = SESNTrunk(2 * in_vectors + in_scalars, width, num_layers, kernel_size,
                                    padding_mode, self.num_scales,
                                    residual_pathway=residual_pathway)
@@ -224,7 +225,7 @@ class ComboForecaster(_TrunkForecaster):
                  kernel_size: int = 5, padding_mode: str = "zeros", group_order: int = 4,
                  num_scales: int = 3, num_nonequivariant: int = 1, input_frames: int = 10,
                  alpha: float = 0.0) -> None:
-        n_ne = check_int(num_nonequivariant, "num_nonequivariant")
+        n_ne = check_positive_int(num_nonequivariant, "num_nonequivariant")
         if not isinstance(num_layers, int) or n_ne > num_layers - 2:
             raise ValueError(f"num_nonequivariant must be between 1 and num_layers - 2 (the "
                              f"equivariant part needs >= 2 layers), got {n_ne} with "
@@ -233,7 +234,7 @@ class ComboForecaster(_TrunkForecaster):
                          group_order, num_scales, input_frames, alpha)
         c = self.in_channels
         self.nonequivariant = nn.ModuleList(
-            PlainConv2d(c, c, check_odd_kernel(kernel_size), padding_mode) for _ in range(n_ne))
+            PlainConv2d(c, c, check_kernel_size(kernel_size), padding_mode) for _ in range(n_ne))
 
     def _predict(self, z: torch.Tensor) -> torch.Tensor:
         y = z
@@ -264,10 +265,10 @@ class LiftForecaster(_TrunkForecaster):
                  kernel_size: int = 5, padding_mode: str = "zeros", group_order: int = 4,
                  num_scales: int = 3, lift_channels: int = 8, input_frames: int = 10,
                  alpha: float = 0.0) -> None:
-        m = check_int(lift_channels, "lift_channels")
+        m = check_positive_int(lift_channels, "lift_channels")
         super().__init__(symmetry, width, num_layers, kernel_size, padding_mode, group_order,
                          num_scales, input_frames, alpha, in_scalars=m)
-        self.encoder = PlainConv2d(self.in_channels, m, check_odd_kernel(kernel_size),
+        self.encoder = PlainConv2d(self.in_channels, m, check_kernel_size(kernel_size),
                                    padding_mode)
 
     def _predict(self, z: torch.Tensor) -> torch.Tensor:

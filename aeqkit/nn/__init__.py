@@ -9,6 +9,7 @@ relaxed group convolution for any finite group (C_N, D_N, D_1), built from the g
 """
 
 from aeqkit.nn.base import RelaxedLayer
+from aeqkit.nn.basic import CoordConv2d, PlainConv2d, check_input_size, pad2d
 from aeqkit.nn.gconv import (
     GroupPool,
     GroupToVector,
@@ -25,6 +26,7 @@ from aeqkit.nn.gconv import (
     lift_matrix,
     vector_lift_rows,
 )
+from aeqkit.nn.local import LocallyConnected2d, rep_matrix
 from aeqkit.nn.regularizers import (
     equivariance_penalty,
     param_groups,
@@ -37,6 +39,8 @@ from aeqkit.nn.scale import (
     RelaxedScaleSteerConv2d,
     hermite_gaussian_basis,
 )
+from aeqkit.nn.sesn import ScaleGroupConv2d, ScaleLiftConv2d, ScaleProjection, upsample_blocks
+from aeqkit.nn.spatial import RelaxedTranslationMix, SpatialRelaxedWeights
 from aeqkit.nn.spectrum import IrrepSpectrum, irrep_spectrum, surviving_subgroup
 from aeqkit.nn.steerable import (
     RelaxedDihedralSteerConv2d,
@@ -48,6 +52,19 @@ from aeqkit.nn.steerable import (
 from aeqkit.nn.translation import RelaxedTranslationConv2d
 
 __all__ = [
+    # plain and strict layers the model zoo composes (aeqkit.nn.basic, .local, .sesn, .spatial)
+    "CoordConv2d",
+    "LocallyConnected2d",
+    "PlainConv2d",
+    "RelaxedTranslationMix",
+    "ScaleGroupConv2d",
+    "ScaleLiftConv2d",
+    "ScaleProjection",
+    "SpatialRelaxedWeights",
+    "check_input_size",
+    "pad2d",
+    "rep_matrix",
+    "upsample_blocks",
     "GroupPool",
     "GroupToVector",
     "IrrepSpectrum",
