@@ -3,11 +3,13 @@
 Not a test. Setting (issue 3): C4, 3x3 kernels, batch 8, 64x64 grids, widths 16 and 32 per group
 element, one CPU thread. Each relaxed layer is compared with an ``nn.Conv2d`` of the same expanded
 channel count (``width * |G|`` in and out; same kernel size; for lifting layers the same input
-channels). Repetitions are interleaved (every layer once per round, in a rotated order), the
-median per layer is reported as a ratio to the median of its plain convolution, printed and
-saved to ``build/bench_layers.json``. The kernel construction (``expanded_weight``, forward +
-backward) is also timed on its own: it is the only work a relaxed layer adds to the convolution
-and, unlike the ratio, is robust to a noisy shared machine.
+channels); ``RelaxedDihedralGroupConv2d`` is the D4 instance of the same group convolution
+(``|G| = 8``, so twice the channels of the C4 rows). Repetitions are interleaved (every layer
+once per round, in a rotated order), the median per layer is reported as a ratio to the median
+of its plain convolution, printed and saved to ``build/bench_layers.json``. The kernel
+construction (``expanded_weight``, forward + backward) is also timed on its own: it is the only
+work a relaxed layer adds to the convolution and, unlike the ratio, is robust to a noisy shared
+machine.
 
 Inputs do not require grad (as for a first layer), so the plain convolution skips its input
 gradient; ``RelaxedTranslationConv2d`` (weights on the *input*, Eq. 4) cannot, and it convolves
@@ -34,6 +36,7 @@ from torch import nn
 
 from aeqkit.groups import FieldType
 from aeqkit.nn import (
+    RelaxedDihedralGroupConv2d,
     RelaxedRotGroupConv2d,
     RelaxedRotLiftConv2d,
     RelaxedRotSteerConv2d,
@@ -56,6 +59,8 @@ def _cases(width: int, size: int, num_filter_banks: int) -> list[tuple[str, nn.M
     return [
         ("RelaxedRotGroupConv2d", RelaxedRotGroupConv2d(width, width, K, N, L),
          nn.Conv2d(c, c, K, padding=1), c),
+        ("RelaxedDihedralGroupConv2d", RelaxedDihedralGroupConv2d(width, width, K, N, L),
+         nn.Conv2d(2 * c, 2 * c, K, padding=1), 2 * c),
         ("RelaxedRotSteerConv2d", RelaxedRotSteerConv2d(FieldType.regular(width, N),
                                                         FieldType.regular(width, N), K, N),
          nn.Conv2d(c, c, K, padding=1), c),

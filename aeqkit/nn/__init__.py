@@ -41,7 +41,13 @@ from aeqkit.nn.scale import (
 )
 from aeqkit.nn.sesn import ScaleGroupConv2d, ScaleLiftConv2d, ScaleProjection, upsample_blocks
 from aeqkit.nn.spatial import RelaxedTranslationMix, SpatialRelaxedWeights
-from aeqkit.nn.spectrum import IrrepSpectrum, irrep_spectrum, surviving_subgroup
+from aeqkit.nn.spectrum import (
+    IrrepSpectrum,
+    Subgroup,
+    irrep_spectrum,
+    subgroups,
+    surviving_subgroup,
+)
 from aeqkit.nn.steerable import (
     RelaxedDihedralSteerConv2d,
     RelaxedRotSteerConv2d,
@@ -95,6 +101,8 @@ __all__ = [
     "relaxed_layers",
     "relaxed_parameters",
     "steer_field_type",
+    "Subgroup",
+    "subgroups",
     "surviving_subgroup",
     "vector_lift_rows",
 ]
