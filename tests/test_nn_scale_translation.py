@@ -8,6 +8,7 @@ import torch
 from aeqkit.equivariance import equivariance_error
 from aeqkit.groups import FieldType, TranslationGroup
 from aeqkit.nn import (
+    RelaxedLayer,
     RelaxedScaleGroupConv2d,
     RelaxedScaleLiftConv2d,
     RelaxedScaleSteerConv2d,
@@ -200,3 +201,30 @@ def test_bad_hyperparameters_raise():
         RelaxedScaleSteerConv2d(1, 1, 5, relax="angle")
     with pytest.raises(ValueError, match=r"\(B, 6, H, W\)"):
         RelaxedScaleGroupConv2d(2, 2, 3, num_scales=3)(torch.randn(1, 2, 5, 5))
+
+
+def test_layers_share_the_relaxed_layer_base():
+    """One scaffold (issue 15): RelaxedLayer subclasses with group, in_type / out_type, the kernel of
+    ``expanded_weight`` and the penalty of the base (or their own finite differences)."""
+    lift = RelaxedScaleLiftConv2d(2, 3, 3, num_scales=3, num_filter_banks=2)
+    conv = RelaxedScaleGroupConv2d(3, 4, 3, num_scales=3, scale_size=2)
+    steer = RelaxedScaleSteerConv2d(2, 3, 5, lift=True)
+    strict = RelaxedScaleSteerConv2d(3, 3, 5, lift=False, relax=None)
+    full = RelaxedTranslationConv2d(2, 3, 3, num_filter_banks=2, input_size=(6, 8))
+    low = RelaxedTranslationConv2d(2, 3, 3, num_filter_banks=2, input_size=(6, 8), rank=2)
+    for m in (lift, conv, steer, strict, full, low):
+        assert isinstance(m, RelaxedLayer) and m.group is not None
+        assert m.in_field_type is m.in_type and m.out_field_type is m.out_type
+        assert m.equivariance_penalty().item() == 0.0
+    assert lift.in_type == FieldType.vectors(1) and lift.out_type.size == 9
+    assert conv.group.elements() == [0.25, 0.5, 1.0, 2.0, 4.0]
+    assert lift.expanded_weight().shape == (3, 3, 2, 1, 3, 3)
+    assert conv.expanded_weight().shape == (3, 4, 3, 2, 3, 3)
+    assert torch.all(conv.expanded_weight()[2, :, :, 1] == 0)  # truncated at the top scale
+    assert steer.expanded_weight().shape == (9, 2, 5, 5)
+    assert full.expanded_weight().shape == (3, 4, 3, 3) and low.expanded_weight().shape == (6, 2, 3, 3)
+    assert full.group.cyclic and full.in_type == FieldType.scalars(2)
+    with pytest.raises(ValueError, match=r"\(B, 2, H, W\)"):
+        full(torch.randn(1, 3, 6, 8))
+    with pytest.raises(ValueError, match="input_size"):
+        full(torch.randn(1, 2, 6, 6))

@@ -41,13 +41,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aeqkit.groups import FieldType
+from aeqkit.groups import FieldType, ScaleGroup
 from aeqkit.nn._common import (
     check_kernel_size,
     check_padding_mode,
     check_positive_int,
-    pairwise_l1,
+    pad_conv2d,
 )
+from aeqkit.nn.base import RelaxedLayer
 
 __all__ = [
     "RelaxedScaleLiftConv2d",
@@ -55,6 +56,7 @@ __all__ = [
     "RelaxedScaleSteerConv2d",
     "hermite_gaussian_basis",
     "default_scale_sigma",
+    "scale_axis_group",
 ]
 
 
@@ -71,14 +73,13 @@ def scale_feature_type(fields: int, num_scales: int, scale_step: float, lifted_f
     return FieldType.scale_fields(fields, num_scales, scale_step, weight)
 
 
-def _pad_conv(x, weight, bias, padding: int, dilation: int, padding_mode: str):
-    if padding_mode != "zeros" and padding > 0:
-        x = F.pad(x, (padding,) * 4, mode=padding_mode)
-        return F.conv2d(x, weight, bias, dilation=dilation)
-    return F.conv2d(x, weight, bias, padding=padding, dilation=dilation)
+def scale_axis_group(num_scales: int, scale_step: float) -> ScaleGroup:
+    """The scalings that move a scale axis of ``num_scales`` scales ``scale_step**s`` by whole steps:
+    ``scale_step**m`` for ``|m| < num_scales`` (the group of a scale layer, ``layer.group``)."""
+    return ScaleGroup(tuple(float(scale_step) ** m for m in range(1 - num_scales, num_scales)))
 
 
-class RelaxedScaleGroupConv2d(nn.Module):
+class RelaxedScaleGroupConv2d(RelaxedLayer):
     """Relaxed scale group convolution by dilation, regular -> regular scale features.
 
     ``out(x, s) = sum_{d < D} sum_l w_l(s + d) [dilate_{2^s} Psi_l(d)] * f(., s + d)``, with
@@ -99,11 +100,13 @@ class RelaxedScaleGroupConv2d(nn.Module):
         x: (B, in_channels * S, H, W) -> out: (B, out_channels * S, H, W)
 
     Attributes:
-        relaxed_weights: (L, S), ones at init.
+        relaxed_weights: (L, S), ones at init; the penalty compares them over scales.
         weight: (L, out_channels, in_channels, D, k, k).
+        group: the scalings by powers of 2 that move the scale axis (:func:`scale_axis_group`).
     """
 
     _lifting = False
+    repr_fields = ("kernel_size", "num_scales", "scale_size", "num_filter_banks", "relaxed")
 
     def __init__(
         self,
@@ -127,21 +130,17 @@ class RelaxedScaleGroupConv2d(nn.Module):
             raise ValueError(f"scale_size must be in 1..num_scales={s}, got {d}")
         self.num_filter_banks = L = check_positive_int(num_filter_banks, "num_filter_banks")
         self.padding_mode = check_padding_mode(padding_mode)
-        self.relaxed = bool(relaxed)
         self.weight = nn.Parameter(torch.empty(L, out_channels, in_channels, d, k, k))
-        ones = torch.ones(L, s)
-        if self.relaxed:
-            self.relaxed_weights = nn.Parameter(ones)
-        else:
-            self.register_buffer("relaxed_weights", ones)
+        self.init_relaxed_weights((L, s), relaxed=relaxed)
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         # scale axis: dilation 2^s, so one step of the axis is a factor 2 (FieldType "scale" blocks)
+        self.group = scale_axis_group(s, 2.0)
         if self._lifting:
-            self.in_field_type = lifted_input_type(in_channels)
-            self.out_field_type = scale_feature_type(out_channels, s, 2.0, self.in_field_type)
+            self.in_type = lifted_input_type(in_channels)
+            self.out_type = scale_feature_type(out_channels, s, 2.0, self.in_type)
         else:
-            self.in_field_type = scale_feature_type(in_channels, s, 2.0)
-            self.out_field_type = scale_feature_type(out_channels, s, 2.0)
+            self.in_type = scale_feature_type(in_channels, s, 2.0)
+            self.out_type = scale_feature_type(out_channels, s, 2.0)
         #: groups this layer is exactly equivariant to with equal relaxed weights (scalings by powers
         #: of 2 on odd grids, compared where nothing undefined is read; cyclic shifts if circular)
         self.exact_groups = ("scaling",) + (("translation",) if self.padding_mode == "circular" else ())
@@ -151,53 +150,54 @@ class RelaxedScaleGroupConv2d(nn.Module):
         L, _, c, d, k, _ = self.weight.shape
         bound = 1.0 / math.sqrt(c * d * k * k * L)
         nn.init.uniform_(self.weight, -bound, bound)
-        with torch.no_grad():
-            self.relaxed_weights.fill_(1.0)
+        self.reset_relaxed_weights()
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
     def _expected_channels(self) -> int:
         return self.in_channels * (1 if self._lifting else self.num_scales)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c_exp = self._expected_channels()
-        if x.dim() != 4 or x.shape[1] != c_exp:
-            raise ValueError(
-                f"{type(self).__name__} expected (B, {c_exp}, H, W), got {tuple(x.shape)}"
-            )
-        S, D, k = self.num_scales, self.scale_size, self.kernel_size
+    def expanded_weight(self) -> torch.Tensor:
+        """Kernels per output scale before dilation, ``sum_l w_l(s + d) Psi_l(d)`` (Eq. 4).
+
+        Output scale ``s`` convolves input scales ``s + d`` with dilation ``2^s``; offsets past the
+        top scale (``s + d >= S``) are zero (truncated).
+
+        Shape:
+            out: (S, out_channels, in_channels, D, k, k) (``D = 1`` when lifting)
+        """
+        S, D = self.num_scales, self.scale_size
         w = self.relaxed_weights.to(self.weight.dtype)
+        kerns = []
+        for s in range(S):
+            if self._lifting:
+                kerns.append(torch.einsum("l,locxy->ocxy", w[:, s], self.weight[:, :, :, 0])[:, :, None])
+                continue
+            dd = min(D, S - s)
+            kern = torch.einsum("ld,locdxy->ocdxy", w[:, s : s + dd], self.weight[:, :, :, :dd])
+            kerns.append(F.pad(kern, (0, 0, 0, 0, 0, D - dd)) if dd < D else kern)
+        return torch.stack(kerns)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x, self._expected_channels())
+        S, D, k = self.num_scales, self.scale_size, self.kernel_size
+        full = self.expanded_weight()
         outs = []
         if not self._lifting:
             xs = x.unflatten(1, (self.in_channels, S))
         for s in range(S):
             dil = 2**s
-            pad = dil * (k // 2)
             if self._lifting:
-                kern = torch.einsum("l,locxy->ocxy", w[:, s], self.weight[:, :, :, 0])
-                inp = x
+                kern, inp = full[s, :, :, 0], x
             else:
                 dd = min(D, S - s)
-                kern = torch.einsum(
-                    "ld,locdxy->ocdxy", w[:, s : s + dd], self.weight[:, :, :, :dd]
-                ).flatten(1, 2)
+                kern = full[s, :, :, :dd].flatten(1, 2)
                 inp = xs[:, :, s : s + dd].flatten(1, 2)
-            outs.append(_pad_conv(inp, kern, None, pad, dil, self.padding_mode))
+            outs.append(pad_conv2d(inp, kern, None, dil * (k // 2), self.padding_mode, dil))
         out = torch.stack(outs, 2)  # (B, O, S, H, W)
         if self.bias is not None:
             out = out + self.bias[None, :, None, None, None]
         return out.flatten(1, 2)
-
-    def equivariance_penalty(self) -> torch.Tensor:
-        """Unscaled ``sum_l sum_{g,h} |w_l(h) - w_l(g)|`` over scales (Sec. 3.3, not squared)."""
-        return pairwise_l1(self.relaxed_weights, dim=-1)
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"num_scales={self.num_scales}, scale_size={self.scale_size}, "
-            f"num_filter_banks={self.num_filter_banks}, relaxed={self.relaxed}"
-        )
 
 
 class RelaxedScaleLiftConv2d(RelaxedScaleGroupConv2d):
@@ -298,7 +298,7 @@ def default_scale_sigma(kernel_size: int, scales: Sequence[float], max_order: in
     return sigma
 
 
-class RelaxedScaleSteerConv2d(nn.Module):
+class RelaxedScaleSteerConv2d(RelaxedLayer):
     """Relaxed scale-steerable convolution on a Hermite-Gaussian basis (SESN-style, Eq. 7).
 
     Kernel for output scale s and input-scale offset d:
@@ -323,7 +323,14 @@ class RelaxedScaleSteerConv2d(nn.Module):
 
     Shape:
         x: (B, in_channels [* S], H, W) -> out: (B, out_channels * S, H, W)
+
+    Attributes:
+        relaxed_weights: (O, C, D, n_supported) ``w_b(y)`` where the basis lives, ones at init
+            (:meth:`relaxed_weight_grid`: the full ``(O, C, D, P, k*k)`` view).
+        group: the scalings by powers of the scale step (:func:`scale_axis_group`), approximate.
     """
+
+    repr_fields = ("kernel_size", "scales", "sigma", "lift", "scale_size", "relax")
 
     def __init__(
         self,
@@ -381,12 +388,11 @@ class RelaxedScaleSteerConv2d(nn.Module):
         # orders vanish on the centre row/column): only those are parameters
         support = (basis.abs() > 1e-12).any(0).flatten(1)  # (P, k*k)
         self.register_buffer("relaxed_support", support, persistent=False)
-        if relax is None:
-            self.register_buffer("relaxed_weights", torch.ones(out_channels, in_channels, D, P, 1))
-        else:
-            #: relaxed weights at the supported (basis, position) pairs, ``(O, C, D, n_supported)``;
-            #: :meth:`relaxed_weight_grid` gives the full ``(O, C, D, P, k*k)`` view
-            self.relaxed_weights = nn.Parameter(torch.ones(out_channels, in_channels, D, int(support.sum())))
+        # relaxed weights at the supported (basis, position) pairs, ``(O, C, D, n_supported)``
+        # (:meth:`relaxed_weight_grid` gives the full ``(O, C, D, P, k*k)`` view); ones if strict
+        shape = (out_channels, in_channels, D, P, 1) if relax is None else \
+            (out_channels, in_channels, D, int(support.sum()))
+        self.init_relaxed_weights(shape, relaxed=relax is not None)
         # band[s, d, h] = 1 if h == s + d: scatters offsets to absolute input scales
         band = torch.zeros(S, D, S)
         for s in range(S):
@@ -399,14 +405,17 @@ class RelaxedScaleSteerConv2d(nn.Module):
         step = ratios[0] if ratios and all(abs(r - ratios[0]) < 1e-9 for r in ratios) and ratios[0] > 1 \
             else None
         if step is None:  # not a geometric scale axis: the scaling action is undefined on it
-            self.in_field_type = FieldType.scalars(in_channels * (1 if self.lift else S))
-            self.out_field_type = FieldType.scalars(out_channels * S)
-        elif self.lift:
-            self.in_field_type = lifted_input_type(in_channels)
-            self.out_field_type = scale_feature_type(out_channels, S, step, self.in_field_type)
+            self.group = None
+            self.in_type = FieldType.scalars(in_channels * (1 if self.lift else S))
+            self.out_type = FieldType.scalars(out_channels * S)
         else:
-            self.in_field_type = scale_feature_type(in_channels, S, step)
-            self.out_field_type = scale_feature_type(out_channels, S, step)
+            self.group = scale_axis_group(S, step)
+            if self.lift:
+                self.in_type = lifted_input_type(in_channels)
+                self.out_type = scale_feature_type(out_channels, S, step, self.in_type)
+            else:
+                self.in_type = scale_feature_type(in_channels, S, step)
+                self.out_type = scale_feature_type(out_channels, S, step)
         #: exact only for cyclic shifts (circular padding); scalings are approximate (sampled basis)
         self.exact_groups = ("translation",) if self.padding_mode == "circular" else ()
         self.reset_parameters()
@@ -418,7 +427,7 @@ class RelaxedScaleSteerConv2d(nn.Module):
             _, c, d, p = self.weight.shape
             std = 1.0 / math.sqrt(c * d * p * float(norm2))
             self.weight.normal_(0.0, std)
-            self.relaxed_weights.fill_(1.0)
+            self.reset_relaxed_weights()
             if self.bias is not None:
                 self.bias.zero_()
 
@@ -451,18 +460,16 @@ class RelaxedScaleSteerConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         S = len(self.scales)
-        c_exp = self.in_channels * (1 if self.lift else S)
-        if x.dim() != 4 or x.shape[1] != c_exp:
-            raise ValueError(
-                f"RelaxedScaleSteerConv2d expected (B, {c_exp}, H, W), got {tuple(x.shape)}"
-            )
+        self._check_input(x, self.in_channels * (1 if self.lift else S))
         bias = None if self.bias is None else self.bias.repeat_interleave(S)
-        return _pad_conv(x, self.expanded_weight(), bias, self.kernel_size // 2, 1, self.padding_mode)
+        return pad_conv2d(x, self.expanded_weight(), bias, self.kernel_size // 2, self.padding_mode)
 
     def equivariance_penalty(self) -> torch.Tensor:
         """Unscaled ``||dw/dm||_1 + ||dw/dn||_1`` over neighbouring kernel positions where the basis
-        function is non-zero at both (Sec. 3.3, not squared)."""
+        function is non-zero at both (Sec. 3.3, not squared); zero for the strict layer."""
         k = self.kernel_size
+        if self.relax is None:
+            return self.weight.sum() * 0.0
         w = self.positional_weights()
         w = w.reshape(*w.shape[:-1], k, k)
         if k == 1:
@@ -472,10 +479,3 @@ class RelaxedScaleSteerConv2d(nn.Module):
         dm = torch.where(sup[:, 1:, :] & sup[:, :-1, :], (w[..., 1:, :] - w[..., :-1, :]).abs(), zero)
         dn = torch.where(sup[:, :, 1:] & sup[:, :, :-1], (w[..., :, 1:] - w[..., :, :-1]).abs(), zero)
         return dm.sum() + dn.sum()
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"scales={tuple(round(v, 4) for v in self.scales)}, sigma={self.sigma:.3g}, "
-            f"lift={self.lift}, scale_size={self.scale_size}, relax={self.relax}"
-        )

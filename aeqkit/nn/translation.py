@@ -19,22 +19,21 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from aeqkit.groups import FieldType
+from aeqkit.groups import FieldType, TranslationGroup
 from aeqkit.nn._common import (
     check_kernel_size,
     check_padding_mode,
     check_positive_int,
-    pairwise_l1,
     resolve_padding,
 )
+from aeqkit.nn.base import RelaxedLayer
 
 __all__ = ["RelaxedTranslationConv2d"]
 
 
-class RelaxedTranslationConv2d(nn.Module):
+class RelaxedTranslationConv2d(RelaxedLayer):
     """Convolution with spatially varying filter-bank weights ``w_l(x)`` (relaxed translation).
 
     Args:
@@ -54,8 +53,13 @@ class RelaxedTranslationConv2d(nn.Module):
 
     Attributes:
         relaxed_weights: (L, H, W) for the full form, (R, H, W) (``a_r(x)``) for the low rank;
-            constant at init.
+            constant at init (ones, ``1/R`` for the low rank); the penalty compares positions.
+        group: cyclic translations (``padding_mode="circular"``) or bounded ones.
     """
+
+    relaxed_start_dim = 1  # compare weights over all positions (H, W), per filter bank / rank
+    penalty_reduction = "mean"  # (HW)^2 pairs: see :meth:`equivariance_penalty`
+    repr_fields = ("kernel_size", "num_filter_banks", "input_size", "rank", "padding_mode")
 
     def __init__(
         self,
@@ -90,15 +94,16 @@ class RelaxedTranslationConv2d(nn.Module):
         self.padding_mode = check_padding_mode(padding_mode)
         self.weight = nn.Parameter(torch.empty(L, out_channels, in_channels, k, k))
         if self.rank is None:
-            self.relaxed_weights = nn.Parameter(torch.ones(L, h, w))
+            self.init_relaxed_weights((L, h, w))
             self.bank_weights = None
         else:
-            self.relaxed_weights = nn.Parameter(torch.ones(self.rank, h, w))
+            self.init_relaxed_weights((self.rank, h, w), fill=1.0 / self.rank)
             # b_{r,l}(y): per rank, filter bank and kernel position
             self.bank_weights = nn.Parameter(torch.ones(self.rank, L, k, k))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.in_field_type = FieldType.scalars(in_channels)
-        self.out_field_type = FieldType.scalars(out_channels)
+        self.group = TranslationGroup(cyclic=self.padding_mode == "circular")
+        self.in_type = FieldType.scalars(in_channels)
+        self.out_type = FieldType.scalars(out_channels)
         #: exactly a convolution at equal relaxed weights: cyclic shifts with circular padding
         self.exact_groups = ("translation",) if self.padding_mode == "circular" else ()
         self.reset_parameters()
@@ -107,38 +112,43 @@ class RelaxedTranslationConv2d(nn.Module):
         L, k = self.num_filter_banks, self.kernel_size
         bound = 1.0 / math.sqrt(self.in_channels * k * k * L)
         nn.init.uniform_(self.weight, -bound, bound)
-        with torch.no_grad():
-            if self.rank is None:
-                self.relaxed_weights.fill_(1.0)
-            else:
-                self.relaxed_weights.fill_(1.0 / self.rank)
+        self.reset_relaxed_weights()
+        if self.bank_weights is not None:
+            with torch.no_grad():
                 self.bank_weights.fill_(1.0)
         if self.bias is not None:
             nn.init.zeros_(self.bias)
 
-    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, int]:
-        p = self.padding
-        if self.padding_mode != "zeros" and p > 0:
-            return F.pad(x, (p, p, p, p), mode=self.padding_mode), 0
-        return x, p
+    def expanded_weight(self) -> torch.Tensor:
+        """The spatially constant part of the kernel; the relaxed weights act per position.
+
+        Full form: the ``L`` filter banks side by side, convolved with the reweighted input
+        ``(w_l . f)``. Low rank: ``K_r(y) = sum_l b_{r,l}(y) Psi_l(y)``, whose outputs are mixed by
+        ``a_r(x)``.
+
+        Shape:
+            out: (out_channels, L * in_channels, k, k) full; (R * out_channels, in_channels, k, k)
+            low rank
+        """
+        L, o, c, k, _ = self.weight.shape
+        if self.rank is None:
+            return self.weight.permute(1, 0, 2, 3, 4).reshape(o, L * c, k, k)
+        kernels = torch.einsum("rlxy,locxy->rocxy", self.bank_weights, self.weight)
+        return kernels.reshape(self.rank * o, c, k, k)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = self.input_size
-        if x.dim() != 4 or x.shape[1] != self.in_channels or tuple(x.shape[-2:]) != (h, w):
+        self._check_input(x, self.in_channels)
+        if tuple(x.shape[-2:]) != (h, w):
             raise ValueError(
                 f"RelaxedTranslationConv2d expected (B, {self.in_channels}, {h}, {w}) "
                 f"(input_size is fixed by the relaxed weights), got {tuple(x.shape)}"
             )
-        L, o, c, k, _ = self.weight.shape
         if self.rank is None:
             xw = x.unsqueeze(1) * self.relaxed_weights.unsqueeze(1)  # (B, L, C, H, W)
-            xw, p = self._pad(xw.flatten(1, 2))
-            kernel = self.weight.permute(1, 0, 2, 3, 4).reshape(o, L * c, k, k)
-            return F.conv2d(xw, kernel, self.bias, padding=p)
-        kernels = torch.einsum("rlxy,locxy->rocxy", self.bank_weights, self.weight)
-        xp, p = self._pad(x)
-        y = F.conv2d(xp, kernels.reshape(self.rank * o, c, k, k), padding=p)
-        y = y.unflatten(1, (self.rank, o))  # (B, R, O, H, W)
+            return self._conv(xw.flatten(1, 2), self.expanded_weight(), self.bias)
+        y = self._conv(x, self.expanded_weight())
+        y = y.unflatten(1, (self.rank, self.out_channels))  # (B, R, O, H, W)
         out = (y * self.relaxed_weights[None, :, None]).sum(1)
         if self.bias is not None:
             out = out + self.bias[:, None, None]
@@ -150,14 +160,7 @@ class RelaxedTranslationConv2d(nn.Module):
         Exact, computed by sorting (O(HW log HW)). The paper's sum over pairs is divided by ``(HW)²``:
         the sum grows as ``(HW)²`` while the data gradient on one ``w_l(h)`` shrinks as ``1/(HW)``,
         so the same ``alpha`` would pin the weights at high resolution; the mean keeps the
-        penalty-to-data gradient ratio independent of the grid.
+        penalty-to-data gradient ratio independent of the grid. (The base class's penalty with
+        ``relaxed_start_dim = 1``, ``penalty_reduction = "mean"``.)
         """
-        w = self.relaxed_weights.flatten(1)
-        return pairwise_l1(w, dim=-1) / w.shape[-1] ** 2
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"num_filter_banks={self.num_filter_banks}, input_size={self.input_size}, "
-            f"rank={self.rank}, padding_mode={self.padding_mode}"
-        )
+        return super().equivariance_penalty()
