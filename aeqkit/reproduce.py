@@ -439,27 +439,38 @@ def fit_config(prof: Profile, train, valid, seed: int = 0, figure4: bool = False
 
 def _train_one(build_fn: Callable, model_name: str, symmetry: str, data, prof: Profile,
                seed: int, device: torch.device, progress: bool, with_ee: bool,
-               models_out: dict | None = None, key: tuple = ()) -> dict[str, Any]:
+               models_out: dict | None = None, key: tuple = (), experiment: str | None = None,
+               row: str | None = None) -> dict[str, Any]:
     """One run of a table or of Figure 4: build (seeded), :func:`aeqkit.harness.train_and_evaluate`
-    on the profile's training windows, and the run's JSON record."""
+    on the profile's training windows, and the run's JSON record. With ``experiment`` (and
+    ``row``, its symmetry row) the model's recorded sweep setting for the profile, if any, sets the
+    build and fit settings (:mod:`aeqkit.settings`), and the record names its ``chosen_by``."""
     from aeqkit.data import subsample
+    from aeqkit.settings import with_recorded_settings
 
     seed_everything(seed)
-    model = _build(build_fn, model_name, symmetry, prof, _grid(data), figure4=with_ee)
+    hparams = model_hparams(prof, model_name, symmetry, _grid(data), with_ee, experiment=experiment,
+                            row=row)
+    model = build_fn(model_name, symmetry, **hparams)
     splits = dict(data.splits)
     splits["train"] = subsample(splits["train"], prof.train_windows)
     x = equivariance_inputs(data) if with_ee else None
     # the splits were checked to hold eval_steps target frames (check_eval_steps)
-    res = train_and_evaluate(model, splits, fit_config(prof, splits["train"], splits["valid"], seed,
-                                                       with_ee),
+    cfg = fit_config(prof, splits["train"], splits["valid"], seed, with_ee)
+    chosen = None
+    if experiment is not None:  # lr, batch_size, rollout_steps of the recorded setting, if any
+        _, rec, chosen = with_recorded_settings(prof.name, experiment, row or symmetry or "",
+                                                model_name, {}, {})
+        if "rollout_steps" in rec:
+            rec["rollout_steps"] = min(rec["rollout_steps"], target_length(splits["train"]))
+        cfg = replace(cfg, **rec)
+    res = train_and_evaluate(model, splits, cfg,
                              eval_steps=prof.eval_steps, eval_batch_size=prof.batch_size,
                              test_limit=prof.test_windows, ee_inputs=x, device=device,
                              progress=progress)
     fit_info = res["fit"] if isinstance(res["fit"], dict) else res["fit"].to_dict()
     run: dict[str, Any] = {"model": model_name, "seed": seed, "parameters": res["parameters"],
-                           "hparams": jsonable(model_hparams(prof, model_name, symmetry, _grid(data),
-                                                             with_ee)),
-                           "fit": fit_info}
+                           "hparams": jsonable(hparams), "chosen_by": chosen, "fit": fit_info}
     for split in SPLITS:
         ev = res[split]
         run[split] = {"rmse": None, "steps": 0, "windows": 0} if ev is None else ev.to_dict()
@@ -503,7 +514,7 @@ def _summarise_table(experiment: str, symmetry: str, models: list[str],
             ind = paper.independent_value(experiment, symmetry, split, m)
             rows.append({"model": m, "split": split, "mean": mean, "std": std, "n": len(vals),
                          "steps": mine[0][split]["steps"], "parameters": mine[0]["parameters"],
-                         "values": vals,
+                         "values": vals, "chosen_by": mine[0].get("chosen_by"),
                          "paper_mean": ref[0] if ref else None,
                          "paper_std": ref[1] if ref else None,
                          "independent_mean": ind[0] if ind else None,
@@ -539,7 +550,8 @@ def _summarise_figure4(models: list[str], levels: Sequence[int],
             rel_mean, _ = mean_std([r["model_equivariance_error_relative"] for r in mine])
             dom = [r["test_domain"]["rmse"] for r in mine if r["test_domain"]["rmse"] is not None]
             rmse_mean, rmse_std = mean_std(dom) if dom else (None, None)
-            rows.append({"model": m, "level": lv, "data_equivariance_error": data_ee[lv],
+            rows.append({"model": m, "level": lv, "chosen_by": mine[0].get("chosen_by"),
+                         "data_equivariance_error": data_ee[lv],
                          "trajectory_equivariance_error": trajectory_ee.get(lv),
                          "model_equivariance_error": ee_mean, "model_equivariance_error_std": ee_std,
                          "model_equivariance_error_relative": rel_mean,
@@ -751,7 +763,8 @@ def reproduce(
                     t0 = time.perf_counter()
                     run = _reuse_closed_form(runs, m, seed, seed_list[0], lv) or _train_one(
                         build_fn, m, model_symmetry, datasets[lv], prof, seed, device, progress,
-                        with_ee=True, models_out=models_out, key=(lv, m, seed))
+                        with_ee=True, models_out=models_out, key=(lv, m, seed),
+                        experiment=experiment, row=symmetry)
                     run["level"] = lv
                     runs.append(run)
                     log(f"[{len(runs)}/{total}] level {lv} {m} seed {seed}: model EE "
@@ -770,7 +783,7 @@ def reproduce(
                 t0 = time.perf_counter()
                 run = _reuse_closed_form(runs, m, seed, seed_list[0]) or _train_one(
                     build_fn, m, model_symmetry, data, prof, seed, device, progress, with_ee=False,
-                    models_out=models_out, key=(m, seed))
+                    models_out=models_out, key=(m, seed), experiment=experiment, row=symmetry)
                 runs.append(run)
                 log(f"[{len(runs)}/{total}] {m} seed {seed}: future RMSE "
                     f"{run['test_future']['rmse']:.4f}, domain RMSE "

@@ -346,6 +346,55 @@ def test_model_hparams_take_the_recorded_setting(tmp_path, settings_dir):
                              experiment="table1") == {"input_size": (16, 16)}
 
 
+def test_reproduce_runs_with_the_recorded_setting(tmp_path, settings_dir, monkeypatch):
+    """A reproduce run builds and trains a model with its recorded setting (build and fit) and
+    every result row names the setting's ``chosen_by``; a model without one keeps the profile's
+    defaults and ``chosen_by`` null."""
+    from aeqkit import reproduce as rep
+    from aeqkit.io import atomic_write_bytes
+
+    entry = {"build": {"width": 3, "num_layers": 2, "kernel_size": 5},
+             "fit": {"lr": 1.5e-3, "batch_size": 8, "rollout_steps": 9},
+             "chosen_by": {"command": "python -m aeqkit sweep table1", "trials": 5,
+                           "valid_rmse": 0.1, "study": "s", "date": "d", "commit": "x"}}
+    atomic_write_bytes(json.dumps({"table1/rotation/conv": entry}).encode(),
+                       settings_dir / "medium.json")
+
+    def load(name, profile, progress=False, **kw):
+        t = lambda n, s: rolling_trajectories(n, s, N, 30)  # noqa: E731
+        return SimpleNamespace(splits={"train": Windows(t(2, 0), 4), "valid": Windows(t(1, 1), 4),
+                                       "test_future": Windows(t(1, 2), 10),
+                                       "test_domain": Windows(t(1, 3), 10)}, meta={})
+
+    configs = []
+    real = rep.train_and_evaluate
+
+    def spy(model, splits, cfg, **kw):
+        configs.append(cfg)
+        return real(model, splits, cfg, **kw)
+
+    monkeypatch.setattr(rep, "train_and_evaluate", spy)
+    res = rep.reproduce("table1", "rotation", "medium", seeds=1, models="conv,equiv", out=None,
+                        load_fn=load, progress=False, profile_overrides={"epochs": 1},
+                        log=lambda s: None)
+    conv, equiv = res["runs"]
+    assert conv["hparams"] == {**entry["build"], "input_size": [N, N]}
+    assert conv["parameters"] == sum(p.numel() for p in rep._default_build(
+        "conv", "rotation", input_size=(N, N), **entry["build"]).parameters())
+    assert conv["chosen_by"] == dict(entry["chosen_by"], profile="medium")
+    # the recorded lr and batch size; rollout capped by the 4 target frames of the windows
+    assert (configs[0].lr, configs[0].batch_size, configs[0].rollout_steps) == (1.5e-3, 8, 4)
+    prof = rep.PROFILES["medium"]
+    assert (configs[1].lr, configs[1].batch_size, configs[1].rollout_steps) == (
+        prof.lr, prof.batch_size, prof.rollout_steps)
+    assert equiv["chosen_by"] is None
+    assert equiv["hparams"] == rep.model_hparams(rep.PROFILES["medium"], "equiv", "rotation",
+                                                 (N, N)) | {"input_size": [N, N]}
+    rows = {(r["model"], r["split"]): r for r in res["summary"]}
+    assert rows[("conv", "test_domain")]["chosen_by"]["trials"] == 5
+    assert rows[("equiv", "test_future")]["chosen_by"] is None
+
+
 def test_settings_schema_is_checked(tmp_path, settings_dir):
     from aeqkit.io import atomic_write_bytes
 
