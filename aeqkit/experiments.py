@@ -238,14 +238,23 @@ def _ee_indices(num_sims: int, num_frames: int, per_sim: int = 4,
 # one model
 
 
-def _hparams(hp: dict[str, dict[str, Any]], name: str, symmetry: str | None) -> dict[str, Any]:
+def _hparams(hp: dict[str, dict[str, Any]], name: str, symmetry: str | None, *,
+             profile: str | None = None, experiment: str | None = None) -> dict[str, Any]:
     """``"*"`` (networks only: the baselines keep their 5x5 stencil), then ``name``, then
-    ``name/symmetry`` keywords."""
+    ``name/symmetry`` keywords; with ``profile`` and ``experiment`` (``"heat"``, ``"jet"``) the
+    model's recorded sweep setting ``<experiment>/<symmetry>/<name>`` of that profile, if any
+    (:func:`aeqkit.settings.with_recorded_settings`), laid over them. None is recorded yet: the
+    sweep's objective runs the :mod:`aeqkit.reproduce` experiments, so heat and jet keep the
+    validation-chosen settings of their profiles (:func:`lr_search`)."""
     kw = {} if name in BASELINES else dict(hp.get("*", {}))
     if name in BASELINES and "padding_mode" in hp.get("*", {}):
         kw["padding_mode"] = hp["*"]["padding_mode"]
     kw.update(hp.get(name, {}))
     kw.update(hp.get(f"{name}/{symmetry}", {}))
+    if profile is not None and experiment is not None and name not in BASELINES:
+        from aeqkit.settings import with_recorded_settings
+
+        kw, _, _ = with_recorded_settings(profile, experiment, symmetry or "", name, kw, {})
     return kw
 
 

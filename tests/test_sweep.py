@@ -395,6 +395,26 @@ def test_reproduce_runs_with_the_recorded_setting(tmp_path, settings_dir, monkey
     assert rows[("equiv", "test_future")]["chosen_by"] is None
 
 
+def test_experiments_hparams_take_the_recorded_setting(settings_dir):
+    from aeqkit import experiments as ex
+    from aeqkit.io import atomic_write_bytes
+
+    hp = {"*": {"num_layers": 3, "padding_mode": "circular"}, "rsteer": {"width": 4}}
+    assert ex._hparams(hp, "rsteer", "rotation", profile="medium", experiment="heat") == \
+        ex._hparams(hp, "rsteer", "rotation")
+    entry = {"build": {"width": 6, "alpha": 0.0}, "fit": {"lr": 3e-3},
+             "chosen_by": {"command": "c", "trials": 2, "valid_rmse": 0.1, "study": "s",
+                           "date": "d", "commit": "x"}}
+    atomic_write_bytes(json.dumps({"heat/rotation/rsteer": entry}).encode(),
+                       settings_dir / "medium.json")
+    assert ex._hparams(hp, "rsteer", "rotation", profile="medium", experiment="heat") == {
+        "num_layers": 3, "padding_mode": "circular", "width": 6, "alpha": 0.0}
+    assert ex._hparams(hp, "rsteer", "rotation") == {"num_layers": 3, "padding_mode": "circular",
+                                                     "width": 4}
+    assert ex._hparams(hp, "stencil", "rotation", profile="medium", experiment="heat") == {
+        "padding_mode": "circular"}
+
+
 def test_settings_schema_is_checked(tmp_path, settings_dir):
     from aeqkit.io import atomic_write_bytes
 
