@@ -10,7 +10,7 @@ pattern, function or initial condition, and returns a small frozen dataclass of 
   and 3.1).
 - :func:`heat_rotation_run`: heat diffusion with uniform κ and with κ varied by β, and the flow
   map's rotation error ``|R⁻¹ f(R T₀) − f(T₀)|`` (notebook 01, Fig. 2).
-- :func:`train_relaxed_layer`: a relaxed C_N group convolution (Eq. 4-5) fitted to a teacher whose
+- :func:`train_relaxed_layer`: a relaxed group convolution (Eq. 4-5; C_N or D_N) fitted to a teacher whose
   relaxed weights follow a pattern over the group, with the Sec. 3.3 penalty; its relaxed weights,
   irrep spectrum and equivariance error (notebook 02).
 - :func:`ring_rotation_sample`: the ring toy at a breaking strength, randomly rotated copies of
@@ -34,8 +34,9 @@ from aeqkit.discovery.data import make_ring
 from aeqkit.discovery.generator import LieGenerator, so2_generator
 from aeqkit.discovery.metrics import distinguishability
 from aeqkit.equivariance import EquivarianceReport, equivariance_error
-from aeqkit.groups import CyclicGroup, FieldType, Group, get_group
-from aeqkit.nn import RelaxedRotGroupConv2d, irrep_spectrum, surviving_subgroup
+from aeqkit.groups import CyclicGroup, FieldType, FiniteGroup, Group, as_finite_group, get_group
+from aeqkit.nn import RelaxedGroupConv2d, irrep_spectrum, surviving_subgroup
+from aeqkit.nn.spectrum import Subgroup
 
 __all__ = [
     "toy_breaking_function",
@@ -285,20 +286,25 @@ def alternating_pattern(group_order: int, breaking: float = 0.5) -> torch.Tensor
 
 @dataclass(frozen=True)
 class RelaxedLayerRun:
-    """A relaxed C_N group convolution fitted to a teacher, and what its relaxed weights say.
+    """A relaxed group convolution fitted to a teacher, and what its relaxed weights say.
 
     Attributes:
-        group: the group C_N of the layers.
-        pattern: ``(N,)`` the teacher's relaxed weights over the group elements ``h``.
+        group: the finite group G of the layers (C_N or D_N).
+        pattern: ``(|G|,)`` the teacher's relaxed weights over the group elements ``h``.
         num_filter_banks, alpha, steps: the student's L, the penalty weight, the Adam steps.
-        relaxed_weights: ``(L, N)`` the student's relaxed weights after fitting.
-        element_labels: labels ``h0 .. h{N-1}`` of the group elements.
-        spectrum: energy per irrep ``k = 0 .. N//2`` (:func:`aeqkit.nn.irrep_spectrum`).
-        dominant_irrep: argmax of the energy over ``k >= 1`` (0 for C_1).
+        relaxed_weights: ``(L, |G|)`` the student's relaxed weights after fitting.
+        element_labels: labels ``h0 .. h{|G|-1}`` of the group elements.
+        spectrum: energy per irrep (:func:`aeqkit.nn.irrep_spectrum`): C_N at ``k = 0 .. N//2``;
+            D_N per irrep ``A1, A2, [B1, B2], E1, ...``.
+        spectrum_labels: the irreps' names (``k=0, ...`` or ``A1, ...``).
+        dominant_irrep: index of the largest energy off the trivial irrep (for C_N the frequency
+            k; 0 for C_1).
         breaking_fraction: share of the energy off the trivial irrep.
-        surviving_subgroup: order M of the C_M keeping 95% of the energy.
+        surviving_subgroup: the subgroup keeping 95% of the energy
+            (:func:`aeqkit.nn.surviving_subgroup`): the order M of C_M for C_N, a
+            :class:`~aeqkit.nn.spectrum.Subgroup` for D_N.
         per_element: ``{label: sup error}`` of the student after fitting, per exactly acting
-            rotation (multiples of 90°).
+            element (multiples of 90°, with or without the flip).
         equivariance_error: sup of ``per_element`` (L1).
         init_equivariance_error: the same at initialisation (zero up to rounding).
         loss: the last MSE to the teacher; ``losses``: MSE at every step.
@@ -306,7 +312,7 @@ class RelaxedLayerRun:
         student: the fitted layer (not compared, not printed).
     """
 
-    group: CyclicGroup
+    group: FiniteGroup
     pattern: torch.Tensor
     num_filter_banks: int
     alpha: float
@@ -314,9 +320,10 @@ class RelaxedLayerRun:
     relaxed_weights: torch.Tensor
     element_labels: list[str]
     spectrum: list[float]
+    spectrum_labels: list[str]
     dominant_irrep: int
     breaking_fraction: float
-    surviving_subgroup: int
+    surviving_subgroup: int | Subgroup
     per_element: dict[str, float]
     equivariance_error: float
     init_equivariance_error: float
@@ -327,20 +334,21 @@ class RelaxedLayerRun:
 
     @property
     def group_order(self) -> int:
-        """N of C_N."""
+        """N, the rotation order of C_N / D_N."""
         return self.group.order
 
 
-def _relaxed_group_conv(group: CyclicGroup, num_filter_banks: int) -> RelaxedRotGroupConv2d:
+def _relaxed_group_conv(group: FiniteGroup, num_filter_banks: int) -> RelaxedGroupConv2d:
     """One regular field in and out, 3x3 kernels, circular padding, float64, built from ``group``."""
-    return RelaxedRotGroupConv2d(1, 1, 3, group_order=group.order, num_filter_banks=num_filter_banks,
-                                 bias=False, padding_mode="circular").double()
+    return RelaxedGroupConv2d(1, 1, 3, group=group, num_filter_banks=num_filter_banks,
+                              bias=False, padding_mode="circular").double()
 
 
 def train_relaxed_layer(
     pattern: torch.Tensor | Sequence[float] | None = None,
     *,
     group_order: int | None = None,
+    group: FiniteGroup | str | None = None,
     num_filter_banks: int = 2,
     alpha: float = 0.0,
     breaking: float = 0.5,
@@ -350,20 +358,22 @@ def train_relaxed_layer(
     lr: float = 0.05,
     orbit: bool = False,
 ) -> RelaxedLayerRun:
-    """Fit a relaxed C_N group convolution to a teacher whose relaxed weights are ``pattern``.
+    """Fit a relaxed group convolution to a teacher whose relaxed weights are ``pattern``.
 
-    The teacher is a :class:`aeqkit.nn.RelaxedRotGroupConv2d` (one regular field in and out, 3x3
+    The teacher is a :class:`aeqkit.nn.RelaxedGroupConv2d` (one regular field in and out, 3x3
     kernels, one filter bank) with relaxed weights ``pattern`` over the group elements ``h``; the
     student, with ``num_filter_banks`` banks and exactly equivariant at initialisation, is fitted
     for ``steps`` Adam steps on ``MSE + alpha · penalty`` (Sec. 3.3) over random regular fields.
-    Both are built from the group ``C_N`` (:class:`aeqkit.groups.CyclicGroup`), which also acts in
-    the equivariance checks.
+    Both are built from the group object (``CyclicGroup(group_order)`` by default), which also
+    acts in the equivariance checks: ``group_order -> CyclicGroup -> kernel_matrices -> kernel``.
 
     Args:
-        pattern: ``(N,)`` the teacher's relaxed weights; default :func:`alternating_pattern`
-            ``(group_order, breaking)`` (breaks C_N to C_{N/2}). An exactly symmetric pattern
-            (all equal) is a C_N-equivariant teacher.
+        pattern: ``(|G|,)`` the teacher's relaxed weights; default :func:`alternating_pattern`
+            ``(group_order, breaking)`` (breaks C_N to C_{N/2}; C_N only). An exactly symmetric
+            pattern (all equal) is a G-equivariant teacher.
         group_order: N of C_N; default ``len(pattern)``, or 4 without a pattern.
+        group: the finite group instead of C_N (e.g. ``"D4"`` or ``DihedralGroup(4)``; then
+            ``pattern`` has ``|G| = 2N`` entries, rotations then flipped rotations).
         num_filter_banks: the student's L (>= 1).
         alpha: weight of the Sec. 3.3 regulariser (unsquared L1 over pairs of elements), >= 0.
         breaking: amplitude of the default pattern (ignored when ``pattern`` is given).
@@ -381,15 +391,23 @@ def train_relaxed_layer(
     """
     alpha = _check_nonnegative(alpha, "alpha")
     breaking = _check_nonnegative(breaking, "breaking")
+    if group is not None and group_order is not None:
+        raise ValueError("expected group_order (for C_N) or group, not both")
+    if group is not None:
+        group = as_finite_group(group)
+    elif pattern is None or group_order is not None:
+        group = CyclicGroup(4 if group_order is None else int(group_order))
+    else:
+        group = CyclicGroup(len(pattern))
     if pattern is None:
-        pattern = alternating_pattern(4 if group_order is None else group_order, breaking)
+        pattern = alternating_pattern(group.size, breaking)
     pattern = torch.as_tensor(pattern, dtype=torch.float64).reshape(-1)
-    n = len(pattern) if group_order is None else int(group_order)
-    if n < 1 or pattern.shape != (n,):
-        raise ValueError(f"expected a pattern of shape (group_order,) = ({n},), got {tuple(pattern.shape)}")
+    n = group.size
+    if pattern.shape != (n,):
+        raise ValueError(f"expected a pattern of shape (|G|,) = ({n},) for {group.name}, "
+                         f"got {tuple(pattern.shape)}")
     if int(num_filter_banks) < 1 or int(steps) < 0:
         raise ValueError(f"expected num_filter_banks >= 1 and steps >= 0, got {num_filter_banks}, {steps}")
-    group = CyclicGroup(n)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     teacher = _relaxed_group_conv(group, 1)
@@ -397,10 +415,9 @@ def train_relaxed_layer(
     with torch.no_grad():
         teacher.relaxed_weights.copy_(pattern[None])
     x = torch.randn(16, n, size, size, generator=gen, dtype=torch.float64)
-    ftype = FieldType.regular(1, n)
+    ftype = FieldType.regular(1, group=group)
     if orbit:
-        exact = [g for i, g in enumerate(group.elements()) if (4 * i) % n == 0]  # 90° multiples
-        x = torch.cat([group.act(g, x, ftype) for g in exact])
+        x = torch.cat([group.act(g, x, ftype) for g in group.exact_elements((size, size))])
     y = teacher(x).detach()
 
     def error(model: torch.nn.Module) -> EquivarianceReport:
@@ -420,13 +437,14 @@ def train_relaxed_layer(
     report = error(student)
     spec = irrep_spectrum(student)
     energy = [float(v) for v in spec.energy]
+    surviving = surviving_subgroup(spec, tol=0.05)
     return RelaxedLayerRun(
         group=group, pattern=pattern, num_filter_banks=int(num_filter_banks), alpha=alpha,
         steps=int(steps), relaxed_weights=student.relaxed_weights.detach().clone(),
-        element_labels=[f"h{i}" for i in range(n)], spectrum=energy,
+        element_labels=[f"h{i}" for i in range(n)], spectrum=energy, spectrum_labels=list(spec.labels),
         dominant_irrep=int(torch.tensor(energy[1:]).argmax()) + 1 if len(energy) > 1 else 0,
         breaking_fraction=float(spec.breaking_fraction),
-        surviving_subgroup=int(surviving_subgroup(spec, tol=0.05)),
+        surviving_subgroup=surviving if isinstance(surviving, Subgroup) else int(surviving),
         per_element=_per_element(report), equivariance_error=float(report.sup),
         init_equivariance_error=init_err, loss=losses[-1] if losses else 0.0, losses=losses,
         penalty=float(student.equivariance_penalty().detach()), student=student,

@@ -86,7 +86,7 @@ def test_alternating_pattern_breaks_to_half_the_group() -> None:
 def test_symmetric_pattern_keeps_relaxed_weights_equal() -> None:
     """An exactly C4-equivariant teacher on orbit-closed data: the relaxed weights never spread."""
     torch.set_num_threads(1)
-    run = explore.train_relaxed_layer(torch.ones(4), steps=20, orbit=True)
+    run = explore.train_relaxed_layer(torch.ones(4), steps=10, size=8, orbit=True)
     w = run.relaxed_weights
     assert float((w.max(dim=1).values - w.min(dim=1).values).max()) < 1e-12
     assert run.equivariance_error < 1e-12 and run.breaking_fraction < 1e-12
@@ -106,6 +106,21 @@ def test_train_relaxed_layer_names_the_broken_irrep() -> None:
         explore.train_relaxed_layer(torch.ones(3), group_order=4)
     with pytest.raises(ValueError, match="alpha"):
         explore.train_relaxed_layer(alpha=-1.0)
+
+
+def test_train_relaxed_layer_on_the_dihedral_group() -> None:
+    """D4: a teacher that flips sign under the reflections (irrep A2) keeps only the rotations."""
+    torch.set_num_threads(1)
+    run = explore.train_relaxed_layer(torch.tensor([1.5] * 4 + [0.5] * 4), group="D4", steps=30, size=8)
+    assert run.group.name == "D4" and run.relaxed_weights.shape == (2, 8)
+    assert run.spectrum_labels[run.dominant_irrep] == "A2" and run.surviving_subgroup.name == "C4"
+    flips = [v for k, v in run.per_element.items() if "flip" in k]
+    turns = [v for k, v in run.per_element.items() if "flip" not in k]
+    assert min(flips) > 10 * max(turns)  # broken under the reflections, (nearly) kept under rotations
+    symmetric = explore.train_relaxed_layer(torch.ones(8), group="D4", steps=5, size=8, orbit=True)
+    w = symmetric.relaxed_weights
+    assert float((w.max(dim=1).values - w.min(dim=1).values).max()) < 1e-12
+    assert symmetric.surviving_subgroup.name == "D4"
 
 
 @pytest.mark.slow

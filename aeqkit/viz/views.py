@@ -167,17 +167,19 @@ def heat_figure(run: HeatRotationRun, *, diff_zmax: float = 0.4) -> go.Figure:
 
 
 def relaxed_layer_figure(run: RelaxedLayerRun) -> go.Figure:
-    """The fitted student's relaxed weights, their irrep energy (``k >= 1``) and its error per rotation.
+    """The fitted student's relaxed weights, their irrep energy off the trivial irrep (C_N: ``k >= 1``)
+    and its error per exactly acting element.
 
     Args:
         run: from :func:`aeqkit.explore.train_relaxed_layer`.
     """
     w = to_numpy(run.relaxed_weights)
-    spectrum = list(run.spectrum)
-    labels = [f"k={k}" for k in range(len(spectrum))]
+    spectrum, labels = list(run.spectrum), list(run.spectrum_labels)
+    first = "k ≥ 1" if labels[1:2] == ["k=1"] else "non-trivial"
     fig = make_subplots(rows=1, cols=3, column_widths=[0.4, 0.3, 0.3], horizontal_spacing=0.09,
-                        subplot_titles=["relaxed weights w_l(h)", "irrep energy (k ≥ 1)",
-                                        "error per rotation"])
+                        subplot_titles=["relaxed weights w_l(h)", f"irrep energy ({first})",
+                                        "error per exact element" if run.group.size != run.group_order
+                                        else "error per rotation"])
     # the colour bar lies horizontally under the weights panel, clear of the other panels' axes
     left, right = fig.layout.xaxis.domain
     fig.add_trace(go.Heatmap(z=w, x=list(run.element_labels),
@@ -195,7 +197,7 @@ def relaxed_layer_figure(run: RelaxedLayerRun) -> go.Figure:
     fig.update_layout(
         width=MAX_FIGURE_WIDTH, height=400, showlegend=False,
         margin={"l": 50, "r": 10, "t": 60, "b": 90},
-        title=f"C{run.group_order}, L = {run.num_filter_banks}, α = {run.alpha:g}: "
+        title=f"{run.group.name}, L = {run.num_filter_banks}, α = {run.alpha:g}: "
               f"fit loss {run.loss:.2e}, equivariance error {run.equivariance_error:.4g}",
     )
     return fig
