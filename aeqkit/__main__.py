@@ -6,8 +6,9 @@
   equivariance error of heat diffusion against the symmetry-breaking β, and the C4 equivariance
   error of a plain ConvNet, the strict E(2)-steerable model and the relaxed models at
   initialisation and with perturbed relaxed weights, on a random velocity field.
-* ``reproduce {table1,table2,figure4}``: train and evaluate models as in the paper's Sec. 5
-  (:func:`aeqkit.reproduce.reproduce`).
+* ``reproduce {table1,table2,figure4,heat,jet}``: train and evaluate models as in the paper's
+  Sec. 5 (:func:`aeqkit.reproduce.reproduce`) or aeqkit's heat / jet studies; the choices are the
+  experiment registry (:func:`aeqkit.reproduce.experiment_specs`, ``reproduce --list``).
 * further sub-commands registered in :data:`COMMANDS` (e.g. ``sweep``).
 
 Sub-commands are rows of :data:`COMMANDS`: a :class:`Command` with ``add_arguments(parser)``,
@@ -275,18 +276,22 @@ def _demo_run(args: argparse.Namespace) -> int:
 
 
 def _reproduce_arguments(p: argparse.ArgumentParser) -> None:
-    from aeqkit.reproduce import EXPERIMENTS, PROFILES
+    from aeqkit.reproduce import experiment_specs
 
-    p.add_argument("experiment", choices=EXPERIMENTS, help="which table or figure")
-    p.add_argument("--symmetry", default="rotation",
-                   help="translation, rotation, scaling (table1/2), combination (table2); "
-                        "figure4: rotation")
-    p.add_argument("--profile", default="quick", choices=tuple(PROFILES))
+    specs = experiment_specs()
+    profiles = tuple(dict.fromkeys(pr for s in specs.values() for pr in s.profiles))
+    rows = ", ".join(f"{n}: {'/'.join(s.datasets)}" for n, s in specs.items())
+    p.add_argument("experiment", nargs="?", choices=tuple(specs),
+                   help="which table, figure or study (--list shows each one's data and models)")
+    p.add_argument("--list", action="store_true",
+                   help="list the experiments: rows, data sets, default models, profiles")
+    p.add_argument("--symmetry", default="rotation", help=f"the row ({rows})")
+    p.add_argument("--profile", default="quick", choices=profiles)
     p.add_argument("--seeds", type=int, default=None,
-                   help="number of seeds (default: 1 quick, 3 full)")
+                   help="number of seeds (default: the profile's)")
     p.add_argument("--models", default=None,
                    help="comma-separated model names, e.g. conv,equiv,rgroup,rsteer")
-    p.add_argument("--out", default="build", help="folder for the JSON and CSV results")
+    p.add_argument("--out", default="build", help="folder for the JSON (and CSV) results")
     p.add_argument("--device", default=None, help="cpu, cuda, ... (default: automatic)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bars")
 
@@ -301,6 +306,10 @@ def _reproduce_check(args: argparse.Namespace) -> None:
     )
     from aeqkit.utils import resolve_device
 
+    if args.list:
+        return
+    if args.experiment is None:
+        raise UsageError("the following arguments are required: experiment (or --list)")
     validate_request(args.experiment, args.symmetry, args.profile)
     args.models = parse_models(args.models, args.experiment, args.symmetry)
     check_models_exist(args.models, experiment_setup(args.experiment, args.symmetry)[1])
@@ -311,14 +320,18 @@ def _reproduce_check(args: argparse.Namespace) -> None:
 
 
 def _reproduce_run(args: argparse.Namespace) -> int:
-    from aeqkit.reproduce import format_results, reproduce
+    from aeqkit.reproduce import experiments_table, get_experiment_spec
     from aeqkit.utils import configure_threads
 
+    if args.list:
+        print(experiments_table())
+        return 0
     configure_threads(args.profile)
-    results = reproduce(args.experiment, args.symmetry, args.profile, seeds=args.seeds,
-                        models=args.models, out=args.out, device=args.device,
-                        progress=not args.no_progress)
-    print(format_results(results))  # always, even when the files could not be written
+    spec = get_experiment_spec(args.experiment)
+    results = spec.run(args.experiment, args.symmetry, args.profile, seeds=args.seeds,
+                       models=args.models, out=args.out, device=args.device,
+                       progress=not args.no_progress)
+    print(spec.format(results))  # always, even when the files could not be written
     for path in results.get("files", []):
         print(f"wrote {path}")
     if results.get("write_error"):
@@ -331,7 +344,8 @@ register("info", Command("versions, import checks and GPU presence (install self
                          None, _info_run))
 register("demo", Command("equivariance errors of conv / equiv / relaxed models",
                          _demo_arguments, _demo_run, _demo_check))
-register("reproduce", Command("train and evaluate models as in the paper's Sec. 5",
+register("reproduce", Command("train and evaluate models as in the paper's Sec. 5 (--list: every "
+                              "experiment)",
                               _reproduce_arguments, _reproduce_run, _reproduce_check))
 register("sweep", Command("Optuna hyperparameter sweeps (Table 3 grid), resumable, many workers "
                           "/ machines", "aeqkit.sweep:add_arguments", "aeqkit.sweep:main"))

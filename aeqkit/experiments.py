@@ -53,6 +53,7 @@ __all__ = [
     "heat_data",
     "heat_experiment",
     "jet_experiment",
+    "jet_model_names",
     "lr_search",
     "summarise",
     "load_results",
@@ -400,8 +401,16 @@ def heat_experiment(profile: HeatProfile | str = "quick", *, betas: Sequence[flo
 # jet
 
 
+def jet_model_names(prof: JetProfile, symmetry: str) -> tuple[str, ...]:
+    """The models of a jet row: persistence, the stencil (and the C4-tied stencil for rotation),
+    then the profile's networks."""
+    tied = ("stencil_c4",) if symmetry == "rotation" else ()
+    return ("persistence", "stencil", *tied, *prof.symmetries[symmetry])
+
+
 def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] | None = None,
-                   symmetries: Sequence[str] | None = None, data: Any = None,
+                   symmetries: Sequence[str] | None = None, models: Sequence[str] | None = None,
+                   data: Any = None,
                    models_out: dict | None = None,
                    log: Callable[[str], None] | None = print) -> dict[str, Any]:
     """Jet (SYNTHETIC stand-in, Table 2 analogue): baselines, Conv, strict and relaxed models.
@@ -409,6 +418,7 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
     Args:
         profile: a :data:`JET_PROFILES` name or a :class:`JetProfile`.
         seeds, symmetries: override the profile's.
+        models: the models of every symmetry row (default :func:`jet_model_names`).
         data: a loaded :class:`aeqkit.data.ForecastData` (e.g. real PIV from
             :func:`aeqkit.data.piv_dataset`); default: the synthetic jet of the profile.
         models_out: a dict that receives the trained models, keyed ``(name, symmetry, seed)``.
@@ -433,9 +443,10 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
                            "windows": {k: len(v) for k, v in splits.items()}, "symmetries": {}}
     shared: dict[tuple[str, int], dict[str, Any]] = {}  # symmetry-free models run once per seed
     for sym in syms:
-        names = ("persistence", "stencil", *prof.symmetries[sym])
-        if sym == "rotation":
-            names = ("persistence", "stencil", "stencil_c4", *prof.symmetries[sym])
+        names = jet_model_names(prof, sym)
+        if models is not None:
+            _check_models(models, sym)
+            names = tuple(models)
         runs = []
         for seed in seeds:
             for name in names:

@@ -46,12 +46,20 @@ from aeqkit.train import FitConfig, target_length
 from aeqkit.utils import default_device, seed_everything, versions
 
 __all__ = [
-    "DEFAULT_MODELS",
-    "EXPERIMENTS",
-    "KNOWN_MODELS",
+    "DEFAULT_MODELS",  # noqa: F822  (module __getattr__: derived from the registries)
+    "EXPERIMENTS",  # noqa: F822
+    "ExperimentSpec",
+    "KNOWN_MODELS",  # noqa: F822
     "PROFILES",
     "Profile",
-    "SYMMETRIES",
+    "SYMMETRIES",  # noqa: F822
+    "default_models",
+    "experiment_specs",
+    "experiments_table",
+    "fit_config",
+    "get_experiment_spec",
+    "register_experiment",
+    "run_experiment",
     "format_results",
     "equivariance_inputs",
     "experiment_setup",
@@ -63,41 +71,17 @@ __all__ = [
     "validate_request",
 ]
 
-#: Experiments of the paper reproduced here.
-EXPERIMENTS: tuple[str, ...] = ("table1", "table2", "figure4")
-
-#: Symmetry rows each experiment has.
-SYMMETRIES: dict[str, tuple[str, ...]] = {
-    "table1": ("translation", "rotation", "scaling"),
-    "table2": ("translation", "rotation", "scaling", "combination"),
-    "figure4": ("rotation",),
-}
-
-#: Every model name of the two tables (the registry of ``aeqkit.models`` may hold more).
-KNOWN_MODELS: tuple[str, ...] = tuple(paper.DISPLAY_NAMES)
-
-#: Models trained when ``--models`` is not given.
-DEFAULT_MODELS: dict[str, dict[str, tuple[str, ...]]] = {
-    "table1": {
-        "translation": ("persistence", "stencil", "conv", "rgroup"),
-        "rotation": ("persistence", "stencil", "stencil_c4", "conv", "equiv", "rgroup", "rsteer"),
-        "scaling": ("persistence", "stencil", "conv", "equiv", "rgroup", "rsteer"),
-    },
-    "table2": {s: ("persistence", "stencil") + tuple(m) for s, m in paper.TABLE2_MODELS.items()},
-    "figure4": {"rotation": ("stencil", "conv", "equiv", "rsteer")},
-}
-
-#: Data set name of each experiment and symmetry (names of ``aeqkit.data.load_dataset``).
-_DATASETS: dict[str, dict[str, str]] = {
-    "table1": {s: f"smoke_{s}" for s in SYMMETRIES["table1"]},
-    "table2": {s: "jet" for s in SYMMETRIES["table2"]},
-    "figure4": {"rotation": "smoke_levels"},
-}
-
-#: Symmetry passed to ``aeqkit.models.build`` for a row of the tables.
-#: symmetry passed to ``aeqkit.models.build`` per experiment symmetry; the combined models
-#: (RSteerTR, RSteerTS) carry their symmetries in their names and take ``symmetry=None``.
+#: symmetry passed to ``aeqkit.models.build`` per experiment row; the combined models (RSteerTR,
+#: RSteerTS) carry their symmetries in their names and take ``symmetry=None``.
 _MODEL_SYMMETRY: dict[str, str | None] = {"combination": None}
+
+#: The unconstrained network every table shows beside the strict and relaxed models ("Conv").
+REFERENCE_NETWORK = "conv"
+
+# ``EXPERIMENTS``, ``SYMMETRIES``, ``KNOWN_MODELS``, ``DEFAULT_MODELS`` and ``BASELINES`` are read
+# from the experiment, model and data-set registries on every access (module ``__getattr__`` at
+# the end of this file), so a model or data set registered later is listed too.
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -170,15 +154,6 @@ PROFILES: dict[str, Profile] = {
                     figure4_hparams=_FIG4_HPARAMS),
 }
 
-#: Closed-form baselines every results table shows (``aeqkit.models.baselines``), by symmetry row.
-BASELINES: dict[str, tuple[str, ...]] = {
-    "translation": ("persistence", "stencil"),
-    "rotation": ("persistence", "stencil", "stencil_c4"),
-    "scaling": ("persistence", "stencil"),
-    "combination": ("persistence", "stencil"),
-}
-
-
 def parse_models(spec: str | Sequence[str] | None, experiment: str, symmetry: str) -> list[str]:
     """Model names from ``"conv,equiv"`` (or a list); default: :data:`DEFAULT_MODELS`.
 
@@ -186,7 +161,7 @@ def parse_models(spec: str | Sequence[str] | None, experiment: str, symmetry: st
         ValueError: an unknown or repeated name, naming the accepted ones.
     """
     if spec is None or spec == "":
-        return list(DEFAULT_MODELS[experiment][symmetry])
+        return list(default_models(experiment, symmetry))
     names = [s.strip().lower() for s in (spec.split(",") if isinstance(spec, str) else spec)]
     names = [n for n in names if n]
     known = _known_models()
@@ -201,28 +176,24 @@ def parse_models(spec: str | Sequence[str] | None, experiment: str, symmetry: st
 
 
 def _known_models() -> set[str]:
-    known = set(KNOWN_MODELS)
-    try:
-        from aeqkit import models
+    """Every registered model's canonical name (:func:`aeqkit.models.registry.model_specs`)."""
+    from aeqkit.models.registry import model_specs
 
-        registry = getattr(models, "MODELS", None) or getattr(models, "REGISTRY", None)
-        if registry:
-            known |= {str(k).lower() for k in registry}
-    except ImportError:
-        pass
-    return known
+    return set(model_specs())
 
 
 def validate_request(experiment: str, symmetry: str, profile: str) -> None:
-    """Raise ``ValueError`` naming the accepted values for an unknown experiment, symmetry or
-    profile."""
-    if experiment not in EXPERIMENTS:
-        raise ValueError(f"unknown experiment {experiment!r}; accepted: {', '.join(EXPERIMENTS)}")
-    if symmetry not in SYMMETRIES[experiment]:
+    """Raise ``ValueError`` naming the accepted values for an unknown experiment (of
+    :func:`experiment_specs`), symmetry row or profile."""
+    specs = experiment_specs()
+    if experiment not in specs:
+        raise ValueError(f"unknown experiment {experiment!r}; accepted: {', '.join(specs)}")
+    spec = specs[experiment]
+    if symmetry not in spec.datasets:
         raise ValueError(f"unknown symmetry {symmetry!r} for {experiment}; accepted: "
-                         f"{', '.join(SYMMETRIES[experiment])}")
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; accepted: {', '.join(PROFILES)}")
+                         f"{', '.join(spec.datasets)}")
+    if profile not in spec.profiles:
+        raise ValueError(f"unknown profile {profile!r}; accepted: {', '.join(spec.profiles)}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -297,9 +268,10 @@ def check_out_writable(out: str | os.PathLike) -> Path:
 def experiment_setup(experiment: str, symmetry: str) -> tuple[str, str | None]:
     """``(data set name for aeqkit.data.load_dataset, symmetry for aeqkit.models.build)`` of a row
     of an experiment (used by :mod:`aeqkit.sweep`)."""
-    if experiment not in EXPERIMENTS or symmetry not in SYMMETRIES[experiment]:
+    spec = experiment_specs().get(experiment)
+    if spec is None or symmetry not in spec.datasets:
         validate_request(experiment, symmetry, next(iter(PROFILES)))
-    return _DATASETS[experiment][symmetry], _MODEL_SYMMETRY.get(symmetry, symmetry)
+    return spec.datasets[symmetry], _MODEL_SYMMETRY.get(symmetry, symmetry)
 
 
 def _default_load(name: str, profile: str, **overrides: Any):
@@ -718,6 +690,11 @@ def reproduce(
         A JSON-serialisable dict: the request, every run, and the ``summary``.
     """
     validate_request(experiment, symmetry, profile)
+    if experiment not in _paper_experiments():
+        raise ValueError(f"{experiment!r} is not one of the paper's experiments "
+                         f"({', '.join(_paper_experiments())}); run it with "
+                         f"aeqkit.reproduce.run_experiment({experiment!r}, ...) or python -m aeqkit "
+                         f"reproduce {experiment}")
     names = parse_models(models, experiment, symmetry)
     prof = PROFILES[profile]
     if profile_overrides:
@@ -733,7 +710,7 @@ def reproduce(
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     device = torch.device(device) if device is not None else default_device()
     model_symmetry = _MODEL_SYMMETRY.get(symmetry, symmetry)
-    data_name = _DATASETS[experiment][symmetry]
+    data_name = experiment_specs()[experiment].datasets[symmetry]
     data_profile = prof.data_profile or profile
     overrides = dict(data_overrides or {})
     overrides.setdefault("eval_steps", prof.eval_steps)  # test windows long enough for the horizon
@@ -876,3 +853,259 @@ def _data_equivariance_error(data) -> float:
             return float(value)
     raise ValueError("the smoke_levels data set carries no 'data_equivariance_error' in its meta; "
                      f"found keys {sorted(meta)}")
+
+
+# --------------------------------------------------------------------------------------------
+# the experiment registry
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One experiment of ``python -m aeqkit reproduce`` (listed by ``--list``).
+
+    Attributes:
+        name: the CLI name (``table1``, ``heat``, ...).
+        title: what it reproduces (paper section, table or figure).
+        datasets: symmetry row -> the data set it trains on (a name of :mod:`aeqkit.data`'s
+            registry; the heat study builds orbit-balanced plates, :func:`aeqkit.experiments.heat_data`).
+        profiles: the profile names it accepts.
+        default_models: ``row -> model names`` trained when ``--models`` is not given (read from
+            the model registry on each call).
+        run: ``run(name, symmetry, profile, *, seeds, models, out, device, progress, log)`` ->
+            JSON-ready results.
+        format: ``results -> text`` printed by the CLI.
+        paper: whether it is a table or figure of the paper's Sec. 5, run by :func:`reproduce`
+            (and tuned by :mod:`aeqkit.sweep`); otherwise a study of :mod:`aeqkit.experiments`.
+    """
+
+    name: str
+    title: str
+    datasets: dict[str, str]
+    profiles: tuple[str, ...]
+    default_models: Callable[[str], tuple[str, ...]]
+    run: Callable[..., dict[str, Any]]
+    format: Callable[[dict[str, Any]], str]
+    paper: bool = True
+
+
+_EXPERIMENTS: dict[str, ExperimentSpec] = {}
+
+
+def register_experiment(spec: ExperimentSpec) -> ExperimentSpec:
+    """Add (or replace) an experiment; ``reproduce --list``, the CLI's choices and validation,
+    :data:`SYMMETRIES` and :data:`DEFAULT_MODELS` follow."""
+    if not isinstance(spec, ExperimentSpec):
+        raise TypeError(f"spec must be an ExperimentSpec, got {type(spec).__name__}")
+    experiment_specs()  # the built-in ones first, so they keep their place
+    _EXPERIMENTS[spec.name] = spec
+    return spec
+
+
+def experiment_specs() -> dict[str, ExperimentSpec]:
+    """Every registered experiment by name (the paper's first, then aeqkit's studies)."""
+    if not _EXPERIMENTS:
+        for spec in _builtin_experiments():
+            _EXPERIMENTS[spec.name] = spec
+    return dict(_EXPERIMENTS)
+
+
+def get_experiment_spec(name: str) -> ExperimentSpec:
+    """The :class:`ExperimentSpec` of ``name``; ``ValueError`` naming the accepted ones."""
+    specs = experiment_specs()
+    if name not in specs:
+        raise ValueError(f"unknown experiment {name!r}; accepted: {', '.join(specs)}")
+    return specs[name]
+
+
+def _paper_experiments() -> tuple[str, ...]:
+    return tuple(n for n, s in experiment_specs().items() if s.paper)
+
+
+def row_baselines(experiment: str, symmetry: str) -> tuple[str, ...]:
+    """The closed-form baselines of a row (``kind="baseline"`` in the model registry) that exist
+    for its model symmetry; a baseline tied to a group (``stencil_c4``) only where the row's data
+    set has that group (``aeqkit.data`` registry)."""
+    from aeqkit.data.registry import dataset_specs
+    from aeqkit.models.registry import model_specs
+
+    spec = experiment_specs()[experiment]
+    data = dataset_specs().get(spec.datasets.get(symmetry, ""))
+    group = data.group if data is not None else None
+    ms = _MODEL_SYMMETRY.get(symmetry, symmetry)
+    return tuple(n for n, m in model_specs().items()
+                 if m.kind == "baseline" and ms in m.symmetries
+                 and m.fixed.get("tie") in (None, group))
+
+
+def table_networks(symmetry: str, columns: Sequence[str]) -> tuple[str, ...]:
+    """The networks a Table 1 row trains by default: the paper's columns that are the reference
+    network (Conv) or strict or relaxed models (model registry ``kind``), built for ``symmetry``
+    and not the same class as an earlier one (the strict translation model *is* Conv)."""
+    from aeqkit.models.registry import model_specs
+
+    specs, seen, out = model_specs(), set(), []
+    for name in columns:
+        m = specs.get(name)
+        if m is None or symmetry not in m.symmetries:
+            continue
+        if name != REFERENCE_NETWORK and m.kind not in ("strict", "relaxed"):
+            continue
+        cls = m.classes.get(symmetry)
+        if cls in seen:
+            continue
+        seen.add(cls)
+        out.append(name)
+    return tuple(out)
+
+
+def default_models(experiment: str, symmetry: str) -> tuple[str, ...]:
+    """Models trained for a row when none are named (:data:`DEFAULT_MODELS`), baselines first."""
+    spec = get_experiment_spec(experiment)
+    validate_request(experiment, symmetry, spec.profiles[0])
+    return spec.default_models(symmetry)
+
+
+#: Figure 4 (Sec. 5.2): "two-layer ConvNet, E2CNN and RSteer", beside the least-squares stencil.
+_FIGURE4_MODELS = ("stencil", "conv", "equiv", "rsteer")
+
+
+def _run_paper(name: str, symmetry: str, profile: str, **kw: Any) -> dict[str, Any]:
+    return reproduce(name, symmetry, profile, **kw)
+
+
+def _study_seeds(seeds: int | Sequence[int] | None) -> tuple[int, ...] | None:
+    return None if seeds is None else tuple(_seed_list(seeds))
+
+
+def _run_study(name: str, symmetry: str, profile: str, *, seeds: int | Sequence[int] | None = None,
+               models: str | Sequence[str] | None = None, out: str | os.PathLike | None = "build",
+               device: Any = None, progress: bool = False,
+               log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The heat or jet study of :mod:`aeqkit.experiments` (CPU), written to
+    ``<out>/<name>_<symmetry>_<profile>.json``."""
+    from aeqkit import experiments
+
+    names = None if models is None else parse_models(models, name, symmetry)
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    if name == "heat":
+        res = experiments.heat_experiment(profile, models=names, seeds=_study_seeds(seeds), log=log)
+    else:
+        res = experiments.jet_experiment(profile, seeds=_study_seeds(seeds), symmetries=[symmetry],
+                                         models=names, log=log)
+    res["symmetry"] = symmetry
+    if out is not None:
+        from aeqkit.io import atomic_write_bytes
+
+        path = check_out_writable(out) / f"{name}_{symmetry}_{profile}.json"
+        try:
+            atomic_write_bytes(json.dumps(jsonable(res), indent=1).encode(), path)
+            res["files"] = [str(path)]
+        except OSError as err:
+            res["write_error"] = f"could not write the results to {out}: {err}"
+    return res
+
+
+def _format_study(results: dict[str, Any]) -> str:
+    """Mean ± std per model (test-domain, test-future RMSE) and the study's claims."""
+    from aeqkit import experiments
+
+    blocks = ([(f"β={row['beta']}", row["runs"]) for row in results["betas"]]
+              if results["experiment"] == "heat"
+              else [(sym, b["runs"]) for sym, b in results["symmetries"].items()])
+    lines = [f"{results['experiment']} (profile {results['profile']}, "
+             f"{results.get('seconds', 0):.0f} s)"]
+    for setting, runs in blocks:
+        lines.append(f"{setting}: {'model':<12} {'params':>7} {'domain RMSE':>20} {'future RMSE':>20}")
+        for m, s in experiments.summarise(runs).items():
+            lines.append(f"{'':{len(setting) + 2}}{paper.DISPLAY_NAMES.get(m, m):<12} "
+                         f"{s['parameters']:>7,} {_fmt(*s['test_domain'], 5):>20} "
+                         f"{_fmt(*s['test_future'], 5):>20}")
+    claims = (experiments.heat_claims if results["experiment"] == "heat"
+              else experiments.jet_claims)(results)
+    lines += [("HOLDS   " if c["holds"] else "FAILS   ") + c["claim"] + ": " + c["measured"]
+              for c in claims]
+    return "\n".join(lines)
+
+
+def _builtin_experiments() -> list[ExperimentSpec]:
+    from aeqkit.data.registry import dataset_specs
+
+    data = dataset_specs()
+    smoke = ("smoke_translation", "smoke_rotation", "smoke_scaling")
+    paper_profiles = tuple(PROFILES)
+
+    def table1(sym: str) -> tuple[str, ...]:
+        return row_baselines("table1", sym) + table_networks(sym, paper.TABLE1_MODELS)
+
+    def table2(sym: str) -> tuple[str, ...]:
+        return row_baselines("table2", sym) + tuple(paper.TABLE2_MODELS[sym])
+
+    def heat_models(sym: str) -> tuple[str, ...]:
+        from aeqkit.experiments import HEAT_MODELS
+
+        return tuple(HEAT_MODELS)
+
+    def jet_models(sym: str) -> tuple[str, ...]:
+        from aeqkit.experiments import JET_PROFILES, jet_model_names
+
+        return jet_model_names(JET_PROFILES["medium"], sym)
+
+    from aeqkit.experiments import HEAT_PROFILES, JET_PROFILES
+
+    return [
+        ExperimentSpec("table1", "Table 1 (Sec. 5.1): smoke plumes, future and domain RMSE",
+                       {data[d].symmetry: d for d in smoke}, paper_profiles, table1, _run_paper,
+                       format_results),
+        ExperimentSpec("table2", "Table 2 (Sec. 5.3): jet flow (SYNTHETIC stand-in for the PIV "
+                       "data)", {s: "jet" for s in paper.TABLE2_MODELS}, paper_profiles, table2,
+                       _run_paper, format_results),
+        ExperimentSpec("figure4", "Fig. 4 (Sec. 5.2): model vs data equivariance error over ten "
+                       "symmetry-breaking levels", {data["smoke_levels"].symmetry: "smoke_levels"},
+                       paper_profiles, lambda sym: _FIGURE4_MODELS, _run_paper, format_results),
+        ExperimentSpec("heat", "heat diffusion on rotated plates (Fig. 2 / Sec. 5.2 applied to "
+                       "heat; notebook 01)", {"rotation": "heat"}, tuple(HEAT_PROFILES),
+                       heat_models, _run_study, _format_study, paper=False),
+        ExperimentSpec("jet", "jet flow per symmetry (Table 2 analogue, SYNTHETIC; notebook 04)",
+                       {s: "jet" for s in JET_PROFILES["medium"].symmetries}, tuple(JET_PROFILES),
+                       jet_models, _run_study, _format_study, paper=False),
+    ]
+
+
+def run_experiment(name: str, symmetry: str = "rotation", profile: str = "quick",
+                   **kw: Any) -> dict[str, Any]:
+    """Run any registered experiment (``python -m aeqkit reproduce <name>``): the paper's through
+    :func:`reproduce`, the heat / jet studies through :mod:`aeqkit.experiments`. ``kw``:
+    ``seeds``, ``models``, ``out``, ``device``, ``progress``, ``log``."""
+    validate_request(name, symmetry, profile)
+    return get_experiment_spec(name).run(name, symmetry, profile, **kw)
+
+
+def experiments_table() -> str:
+    """The registry as text (``python -m aeqkit reproduce --list``)."""
+    lines = []
+    for name, spec in experiment_specs().items():
+        lines.append(f"{name:<8} {spec.title}")
+        lines.append(f"{'':<8} profiles: {', '.join(spec.profiles)}")
+        for row, ds in spec.datasets.items():
+            lines.append(f"{'':<8} {row:<12} data {ds:<18} models "
+                         + ",".join(spec.default_models(row)))
+    return "\n".join(lines)
+
+
+def __getattr__(name: str) -> Any:
+    # lists derived from the registries on each access (PEP 562), so they never drift from them
+    if name == "EXPERIMENTS":
+        return _paper_experiments()
+    if name == "SYMMETRIES":
+        return {n: tuple(s.datasets) for n, s in experiment_specs().items()}
+    if name == "KNOWN_MODELS":
+        from aeqkit.models.registry import model_specs
+
+        return tuple(model_specs())
+    if name == "DEFAULT_MODELS":
+        return {n: {row: s.default_models(row) for row in s.datasets}
+                for n, s in experiment_specs().items()}
+    if name == "BASELINES":
+        return {row: row_baselines(n, row) for n, s in experiment_specs().items() if s.paper
+                for row in s.datasets}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
