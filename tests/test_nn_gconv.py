@@ -213,3 +213,60 @@ def test_layer_field_types_feed_layer_equivariance_report():
                                                          in_type=ft)}
     assert rows["0"].local < 1e-9 and rows["4"].local < 1e-9
     assert rows["2"].local > 1e-3  # the perturbed layer is the one that breaks
+
+
+# ---- the one group conv: C_N instances, the group object, shared validators ----------------------
+def test_c_n_instances_are_the_generic_group_conv_bit_for_bit():
+    from aeqkit.nn import GroupToVector, RelaxedGroupConv2d, RelaxedLiftConv2d
+
+    for make_old, make_new, x in (
+        (lambda: RelaxedRotGroupConv2d(2, 3, 3, group_order=8, num_filter_banks=2),
+         lambda: RelaxedGroupConv2d(2, 3, 3, group="C8", num_filter_banks=2), torch.randn(2, 16, 7, 7)),
+        (lambda: RelaxedRotLiftConv2d(FieldType(("vector", "scalar")), 3, 5, group_order=4),
+         lambda: RelaxedLiftConv2d(FieldType(("vector", "scalar")), 3, 5, group="C4"),
+         torch.randn(2, 3, 7, 7)),
+        (lambda: RotGroupToVector(3, 6), lambda: GroupToVector(3, "C6"), torch.randn(2, 18, 4, 4)),
+    ):
+        torch.manual_seed(0)
+        old = make_old()
+        torch.manual_seed(0)
+        new = make_new()
+        assert torch.equal(old(x), new(x))
+
+
+def test_kernel_and_fibre_tables_come_from_the_group():
+    from aeqkit.groups import get_group
+    from aeqkit.nn import RelaxedGroupConv2d
+
+    for name in ("C4", "C8", "D4", "D1"):
+        layer = RelaxedGroupConv2d(1, 1, 3, group=name)
+        g = get_group(name)
+        torch.testing.assert_close(layer.rotation_matrices, g.kernel_matrices(3), rtol=0, atol=0)
+        for i, e in enumerate(g.elements()):
+            assert torch.equal(layer.d_index[i], g.regular_permutation(e))
+
+
+def test_group_pool_takes_a_group():
+    from aeqkit.groups import get_group
+
+    x = torch.randn(2, 3 * 8, 4, 4)
+    torch.testing.assert_close(GroupPool(get_group("D4"))(x), x.unflatten(1, (3, 8)).mean(2))
+    torch.testing.assert_close(GroupPool("D4", reduction="max")(x), x.unflatten(1, (3, 8)).amax(2))
+    assert GroupPool(4).group_order == 4 and GroupPool("D2").group_order == 4
+    with pytest.raises(ValueError, match="finite group"):
+        GroupPool("SO2")
+
+
+def test_shared_validators_and_padded_conv():
+    from aeqkit.nn._common import MODEL_PADDING_MODES, PADDING_MODES, check_padding_mode, pad_conv2d
+
+    for mode in PADDING_MODES:
+        assert check_padding_mode(mode) == mode
+        conv = torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode)
+        x = torch.randn(1, 2, 6, 5)
+        torch.testing.assert_close(pad_conv2d(x, conv.weight, conv.bias, 1, mode), conv(x))
+    assert check_padding_mode("circular", accepted=MODEL_PADDING_MODES) == "circular"
+    with pytest.raises(ValueError, match="zeros"):
+        check_padding_mode("reflect", accepted=MODEL_PADDING_MODES)
+    with pytest.raises(ValueError, match="padding_mode"):
+        check_padding_mode(None)

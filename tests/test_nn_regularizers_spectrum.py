@@ -196,3 +196,40 @@ def test_regulariser_reduces_symmetry_breaking():
     assert b_reg < 0.5 * b_free
     # (no exact C2 claim here: the L1 subgradient turns round-off differences between tied
     # weights into full-size sign steps, so frequency 1 reaches ~1e-5 of the energy with alpha > 0)
+
+
+def test_relaxed_layer_base_declares_axis_and_normalisation():
+    """One scaffold: ones at init (penalty zero), a buffer when strict, the pairwise L1 over the
+    declared relaxed axis with the declared normalisation; ``expanded_weight`` is abstract."""
+    from aeqkit.nn import RelaxedLayer
+    from aeqkit.nn._common import pairwise_l1
+
+    class Spatial(RelaxedLayer):
+        relaxed_start_dim = 1
+        penalty_reduction = "mean"
+
+        def __init__(self, relaxed=True):
+            super().__init__()
+            self.in_channels = self.out_channels = 1
+            self.init_relaxed_weights((2, 3, 4), relaxed, fill=0.5)
+
+        def expanded_weight(self):
+            return self.relaxed_weights
+
+    layer = Spatial()
+    assert isinstance(layer.relaxed_weights, torch.nn.Parameter)
+    assert torch.equal(layer.relaxed_weights, torch.full((2, 3, 4), 0.5))
+    assert layer.equivariance_penalty().item() == 0.0
+    with torch.no_grad():
+        layer.relaxed_weights.copy_(torch.randn(2, 3, 4))
+    w = layer.relaxed_weights.flatten(1)
+    naive = sum((w[r, :, None] - w[r, None, :]).abs().sum() for r in range(2)) / 12**2
+    torch.testing.assert_close(layer.equivariance_penalty(), naive)
+    torch.testing.assert_close(layer.equivariance_penalty() * 144, pairwise_l1(w))
+    layer.reset_relaxed_weights()
+    assert layer.equivariance_penalty().item() == 0.0
+    strict = Spatial(relaxed=False)
+    assert "relaxed_weights" not in dict(strict.named_parameters())
+    assert "relaxed_weights" in dict(strict.named_buffers())
+    with pytest.raises(TypeError):
+        RelaxedLayer()
