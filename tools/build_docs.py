@@ -30,6 +30,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aeqkit.notebooks import list_sources, read_source
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -39,19 +41,9 @@ DROPPED_MIMES = ("application/vnd.aeqkit.metric+json", "application/vnd.jupyter.
 __all__ = ["syllabus_entry", "plotly_html", "convert_outputs", "api_page", "stage", "build", "main"]
 
 
-def _export():
-    name = "aeqkit_export_notebooks"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("export_notebooks.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
 def syllabus_entry(source: Path) -> dict[str, Any]:
     """Title, learning goals and class time of a notebook source (``notebooks/NN_name.py``)."""
-    nb = _export().read_source(source)
+    nb = read_source(source)
     md = [c.source for c in nb.cells if c.cell_type == "markdown"]
     title = md[0].splitlines()[0].lstrip("# ").strip() if md else source.stem
     text = "\n\n".join(md)
@@ -158,7 +150,7 @@ def _rewrite_links(text: str) -> str:
 
 def stage(notebooks: Path, src: Path) -> dict[str, int]:
     """Write the Sphinx source folder ``src``; return ``{notebook: number of plotly figures}``."""
-    sources = _export().list_sources()
+    sources = list_sources()
     missing = [p.stem for p in sources if not (notebooks / f"{p.stem}.ipynb").exists()]
     if missing:
         raise FileNotFoundError(f"executed notebooks missing in {notebooks}: {missing}; "

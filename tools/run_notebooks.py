@@ -6,9 +6,10 @@ Usage::
                                   [--out build/notebooks] [--summary build/summary.json]
 
 Each notebook source ``notebooks/NN_*.py`` (a jupytext percent script) is exported to a stripped
-``.ipynb`` (``tools/export_notebooks.py``, under ``--out``/.inputs) and executed into ``--out``
-with the parameters ``PROFILE`` and ``SEED`` injected (papermill), with ``AEQKIT_HEADLESS=1`` in
-the kernel's environment (widgets draw their default view once, plotly uses a compact renderer).
+``.ipynb`` (:mod:`aeqkit.notebooks`, as ``tools/export_notebooks.py`` does; under ``--out``/.inputs)
+and executed into ``--out`` with the parameters ``PROFILE`` and ``SEED`` injected (papermill),
+with ``AEQKIT_HEADLESS=1`` in the kernel's environment (widgets draw their default view once,
+plotly uses a compact renderer).
 Data sets a notebook declares (``metadata.aeqkit.datasets[profile]``) are generated or verified
 in the cache first and timed apart (``data_seconds``): simulation happens once per machine, not
 once per run. The metrics each notebook records with :func:`aeqkit.record.record` are read back
@@ -33,8 +34,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aeqkit.notebooks import NOTEBOOKS, export, list_sources, read_source, write_text_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
 DEFAULT_BUDGET_S = {"quick": 180.0, "full": 3600.0}
 TOTAL_BUDGET_S = {"quick": 900.0, "full": 6 * 3600.0}
 PROFILES = ("quick", "full")
@@ -46,26 +48,13 @@ __all__ = ["list_notebooks", "notebook_budget", "run_notebook", "run_all", "form
 
 def list_notebooks(only: list[str] | None = None, root: Path = NOTEBOOKS) -> list[Path]:
     """The sources ``notebooks/NN_*.py`` in order, optionally filtered by name (prefix or stem)."""
-    return _export().list_sources(only, root)
-
-
-def _export():
-    """``tools/export_notebooks.py`` as a module (this file is run as a script, not a package)."""
-    import importlib.util
-
-    name = "aeqkit_export_notebooks"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("export_notebooks.py"))
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
+    return list_sources(only, root)
 
 
 def _metadata(path: Path) -> dict[str, Any]:
     """The ``aeqkit`` notebook metadata of a source (``.py``) or an ``.ipynb``."""
     if path.suffix == ".py":
-        return dict(_export().read_source(path).metadata.get("aeqkit", {}))
+        return dict(read_source(path).metadata.get("aeqkit", {}))
     with open(path) as fh:
         return json.load(fh).get("metadata", {}).get("aeqkit", {})
 
@@ -151,26 +140,7 @@ def _store_metrics(path: Path, metrics: dict[str, Any]) -> None:
     except (OSError, json.JSONDecodeError):
         return
     nb.setdefault("metadata", {}).setdefault("aeqkit", {})["metrics"] = metrics
-    _write_text_atomic(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def _kill_tree(proc: subprocess.Popen) -> None:
@@ -229,7 +199,7 @@ def run_notebook(path: Path, out_dir: Path, profile: str = "quick", seed: int = 
     inputs = out_dir / ".inputs"
     source = path
     if path.suffix == ".py":  # a jupytext source: export the stripped teacher edition first
-        source = _export().export(path, inputs, "teacher")
+        source = export(path, inputs, "teacher")
     inputs.mkdir(parents=True, exist_ok=True)
     out_path = out_dir / f"{path.stem}.ipynb"
     out_path.unlink(missing_ok=True)  # never leave a previous run's output looking current
@@ -369,8 +339,8 @@ def _summary(profile: str, seed: int, only: list[str] | None, rows: list[dict[st
 
 def _write_summary(summary: dict[str, Any], summary_path: Path) -> str:
     table = format_table(summary)
-    _write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
-    _write_text_atomic(summary_path.with_suffix(".md"), table)
+    write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(summary_path.with_suffix(".md"), table)
     return table
 
 
