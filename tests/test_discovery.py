@@ -281,3 +281,58 @@ def test_ring_toy_symmetric_vs_broken() -> None:
     assert cos[0.0] >= 0.95  # unbroken ring: SO(2) is found ...
     assert accs[0.0] < 0.6  # ... and transformed data are indistinguishable from real ones
     assert accs[1.0] > accs[0.0] + 0.1  # strong breaking: the best group is clearly detectable
+
+
+class _Shift(torch.nn.Module):
+    """A toy generator: adds a learned vector to x and y."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.b = torch.nn.Parameter(torch.zeros(2))
+
+    def forward(self, x, y):
+        return x + self.b, y + self.b
+
+
+class _Disc(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 1)
+
+    def forward(self, x, y):
+        return self.lin(torch.cat([x, y], -1)).squeeze(-1)
+
+
+def test_gan_step_is_the_one_update_of_discover_and_discover_fields() -> None:
+    """GANStep (shared by discover and fields.discover_fields): generator first on BCE(D(g x, g y), 1)
+    plus its generator_loss, then the discriminator on real vs transformed pairs."""
+    import copy
+
+    from aeqkit.discovery import fields as ff
+    from aeqkit.discovery.train import GANStep
+
+    assert ff.GANStep is GANStep
+    torch.manual_seed(0)
+    x, y = torch.randn(8, 2), torch.randn(8, 2)
+    gen, disc = _Shift(), _Disc()
+    disc0 = copy.deepcopy(disc)
+    seen = []
+
+    def generator_loss(g_adv, xb, yb, gx, gy):
+        seen.append(g_adv.detach().clone())
+        return g_adv + (gx - xb).pow(2).sum()
+
+    step = GANStep(gen, disc, lr_g=0.1, lr_d=0.1, generator_loss=generator_loss)
+    torch.manual_seed(1)
+    idx = torch.randint(0, 8, (4,))
+    torch.manual_seed(1)
+    d_loss, g_adv = step(x, y, batch_size=4)
+    bce = torch.nn.BCEWithLogitsLoss()
+    expected = bce(disc0(x[idx], y[idx]), torch.ones(4))  # the generator starts at the identity
+    assert torch.equal(g_adv, expected) and torch.equal(seen[0], expected)
+    assert not g_adv.requires_grad and not d_loss.requires_grad
+    assert float(gen.b.abs().sum()) > 0  # the generator moved
+    assert any(not torch.equal(p, q) for p, q in zip(disc.parameters(), disc0.parameters()))
+    # batch_size larger than the data: one batch of all N pairs (drawn with replacement)
+    d2, _ = step(x, y, batch_size=100)
+    assert d2.shape == ()

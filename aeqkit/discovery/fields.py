@@ -34,6 +34,7 @@ from torch import nn
 from aeqkit.discovery.discriminator import LieDiscriminator
 from aeqkit.discovery.generator import COEF_DISTS, so2_generator
 from aeqkit.discovery.metrics import distinguishability, generator_cosine
+from aeqkit.discovery.train import GANStep
 
 __all__ = [
     "FIELD_TYPES",
@@ -297,35 +298,23 @@ def discover_fields(
                          learn_scale=learn_scale, grid_max=grid_max, field_type=field_type)
     x, y = _masked(x.float()), _masked(y.float())
     disc = LieDiscriminator(x[0].numel() + y[0].numel(), hidden=d_hidden)
-    opt_g = torch.optim.Adam([p for p in gen.parameters() if p.requires_grad], lr=lr_g,
-                             betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=lr_d, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
-    n = x.shape[0]
-    bs = min(batch_size, n)
-    ones, zeros = torch.ones(bs), torch.zeros(bs)
+
+    def generator_loss(g_adv: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor, gx: torch.Tensor,
+                       gy: torch.Tensor) -> torch.Tensor:
+        return g_adv + identity_weight * _identity_penalty(yb, gy) if identity_weight else g_adv
+
+    gan_step = GANStep(gen, disc, lr_g, lr_d, generator_loss)
     rot = so2_generator(1, torch.float64)
     hist: dict[str, list[float]] = {k: [] for k in ("step", "cosine", "d_loss", "g_loss", "scale")}
     snaps: list[torch.Tensor] = []
     t0 = time.perf_counter()
     for it in range(1, steps + 1):
-        idx = torch.randint(0, n, (bs,))
-        xb, yb = x[idx], y[idx]
-        gx, gy = gen(xb, yb)
-        g_adv = bce(disc(gx, gy), ones)
-        g_loss = g_adv + identity_weight * _identity_penalty(yb, gy) if identity_weight else g_adv
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        d_loss = 0.5 * (bce(disc(xb, yb), ones) + bce(disc(gx.detach(), gy.detach()), zeros))
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
+        d_loss, g_adv = gan_step(x, y, batch_size)
         if it % eval_every == 0 or it == steps:
             hist["step"].append(it)
             hist["cosine"].append(generator_cosine(gen.basis().detach()[0].double(), rot))
-            hist["d_loss"].append(float(d_loss.detach()))
-            hist["g_loss"].append(float(g_adv.detach()))
+            hist["d_loss"].append(float(d_loss))
+            hist["g_loss"].append(float(g_adv))
             hist["scale"].append(float(gen.log_scale.detach().exp()))
             if it > steps // 2:
                 snaps.append(gen.basis().detach()[0].double())

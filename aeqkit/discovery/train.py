@@ -11,6 +11,7 @@ See also: notebook 05, section 2.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -26,7 +27,7 @@ from aeqkit.discovery.metrics import (
     structure_constants,
 )
 
-__all__ = ["DiscoveryResult", "discover", "identity_penalty", "THRESHOLDS"]
+__all__ = ["DiscoveryResult", "GANStep", "discover", "identity_penalty", "THRESHOLDS"]
 
 THRESHOLDS = (0.9, 0.95, 0.99)
 
@@ -57,6 +58,58 @@ class DiscoveryResult:
     def closure(self) -> ClosureReport:
         """Structure constants of the learned basis and how well it closes under the bracket."""
         return structure_constants(self.generator.basis().detach())
+
+
+class GANStep:
+    """One LieGAN update (the generator, then the discriminator), shared by :func:`discover` and
+    :func:`aeqkit.discovery.fields.discover_fields`.
+
+    A batch of ``batch_size`` pairs is drawn with replacement (``torch.randint``); the generator
+    transforms it and is updated to make the discriminator call the transformed pairs real
+    (``BCE(D(g x, g y), 1)``, plus ``generator_loss``'s regularisers), then the discriminator is
+    updated on real vs transformed pairs (``(BCE(D(x, y), 1) + BCE(D(g x, g y), 0)) / 2``). Both
+    optimisers are Adam with ``betas = (0.5, 0.999)`` (GAN practice).
+
+    Args:
+        generator: maps a batch ``(x, y)`` to the transformed ``(g x, g y)``.
+        discriminator: maps ``(x, y)`` to one logit per pair.
+        lr_g, lr_d: learning rates of the generator (its trainable parameters) and discriminator.
+        generator_loss: ``generator_loss(g_adv, xb, yb, gx, gy) -> loss``: the generator's loss
+            from its adversarial term ``g_adv`` (default: ``g_adv`` alone).
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, lr_g: float, lr_d: float,
+                 generator_loss: Callable[..., torch.Tensor] | None = None) -> None:
+        self.generator, self.discriminator = generator, discriminator
+        self.generator_loss = generator_loss
+        self.opt_g = torch.optim.Adam([p for p in generator.parameters() if p.requires_grad], lr=lr_g,
+                                      betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=(0.5, 0.999))
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor,
+                 batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """One update on a random batch of the pairs; returns ``(d_loss, g_adv)`` (detached).
+
+        Shape: ``x: (N, ...)``, ``y: (N, ...)``; the batch is ``min(batch_size, N)`` pairs.
+        """
+        n = x.shape[0]
+        bs = min(batch_size, n)
+        idx = torch.randint(0, n, (bs,), device=x.device)
+        xb, yb = x[idx], y[idx]
+        ones, zeros = torch.ones(bs, device=x.device), torch.zeros(bs, device=x.device)
+        gx, gy = self.generator(xb, yb)
+        g_adv = self.bce(self.discriminator(gx, gy), ones)
+        g_loss = g_adv if self.generator_loss is None else self.generator_loss(g_adv, xb, yb, gx, gy)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        d_loss = 0.5 * (self.bce(self.discriminator(xb, yb), ones)
+                        + self.bce(self.discriminator(gx.detach(), gy.detach()), zeros))
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.opt_d.step()
+        return d_loss.detach(), g_adv.detach()
 
 
 def identity_penalty(x: torch.Tensor, gx: torch.Tensor, n_dim: int) -> torch.Tensor:
@@ -164,14 +217,20 @@ def discover(
                        learn_sigma=learn_sigma, init_scale=init_scale, learn_scale=learn_scale,
                        grid_max=grid_max, x_kind=x_kind, y_kind=y_kind).to(dev)
     disc = LieDiscriminator(x[0].numel() + y[0].numel(), hidden=d_hidden).to(dev)
-    opt_g = torch.optim.Adam([p for p in gen.parameters() if p.requires_grad], lr=lr_g,
-                             betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=lr_d, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
+
+    def generator_loss(g_adv: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor, gx: torch.Tensor,
+                       gy: torch.Tensor) -> torch.Tensor:
+        g_loss = g_adv
+        if identity_weight:
+            g_loss = g_loss + identity_weight * identity_penalty(
+                xb if gen.x_kind == "equivariant" else yb,
+                gx if gen.x_kind == "equivariant" else gy, n_dim)
+        if orthogonality_weight and n_channels > 1:
+            g_loss = g_loss + orthogonality_weight * gen.channel_overlap()
+        return g_loss
+
+    gan_step = GANStep(gen, disc, lr_g, lr_d, generator_loss)
     x, y = x.to(dev), y.to(dev)
-    n = x.shape[0]
-    bs = min(batch_size, n)
-    ones, zeros = torch.ones(bs, device=dev), torch.zeros(bs, device=dev)
     hist: dict[str, list[float]] = {k: [] for k in
                                     ("step", "seconds", "similarity", "d_loss", "g_loss",
                                      "magnitude")}
@@ -183,32 +242,13 @@ def discover(
     t0 = time.perf_counter()
     step = 0
     for step in range(1, steps + 1):
-        idx = torch.randint(0, n, (bs,), device=dev)
-        xb, yb = x[idx], y[idx]
-        # generator update
-        gx, gy = gen(xb, yb)
-        g_adv = bce(disc(gx, gy), ones)
-        g_loss = g_adv
-        if identity_weight:
-            g_loss = g_loss + identity_weight * identity_penalty(
-                xb if gen.x_kind == "equivariant" else yb,
-                gx if gen.x_kind == "equivariant" else gy, n_dim)
-        if orthogonality_weight and n_channels > 1:
-            g_loss = g_loss + orthogonality_weight * gen.channel_overlap()
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
-        opt_g.step()
-        # discriminator update
-        d_loss = 0.5 * (bce(disc(xb, yb), ones) + bce(disc(gx.detach(), gy.detach()), zeros))
-        opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt_d.step()
+        d_loss, g_adv = gan_step(x, y, batch_size)
         if step % eval_every == 0 or step == steps:
             elapsed = time.perf_counter() - t0
             hist["step"].append(step)
             hist["seconds"].append(elapsed)
-            hist["d_loss"].append(float(d_loss.detach()))
-            hist["g_loss"].append(float(g_adv.detach()))
+            hist["d_loss"].append(float(d_loss))
+            hist["g_loss"].append(float(g_adv))
             hist["magnitude"].append(float(gen.effective_magnitude().detach().mean()))
             if true is not None:
                 sim = _similarity(gen, true)
@@ -217,8 +257,7 @@ def discover(
                     if steps_to[t] is None and sim >= t:
                         steps_to[t], seconds_to[t] = step, elapsed
                 if bar is not None:
-                    bar.set_postfix(similarity=f"{sim:.3f}",
-                                    d_loss=f"{float(d_loss.detach()):.3f}")
+                    bar.set_postfix(similarity=f"{sim:.3f}", d_loss=f"{float(d_loss):.3f}")
                 if stop_at is not None and sim >= stop_at:
                     if bar is not None:
                         bar.update(step - bar.n)
