@@ -143,11 +143,12 @@ def irrep_spectrum(
             "expected a relaxed layer or a tensor of relaxed weights (..., |G|), "
             f"got {type(layer_or_relaxed_weights).__name__}"
         )
-    grp = group if group is not None else getattr(layer_or_relaxed_weights, "group", None)
-    if isinstance(grp, str):
-        grp = get_group(grp)
+    grp = get_group(group) if isinstance(group, str) else group
     if grp is not None and not isinstance(grp, (CyclicGroup, DihedralGroup)):
         raise ValueError(f"group must be C_N or D_N (e.g. 'C4', 'D4'), got {grp!r}")
+    if grp is None:  # a layer's own finite group; other layers keep their group_order / last axis
+        own = getattr(layer_or_relaxed_weights, "group", None)
+        grp = own if isinstance(own, (CyclicGroup, DihedralGroup)) else None
     if isinstance(grp, DihedralGroup):
         n = grp.order
         if w.shape[-1] != grp.size or (group_order is not None and group_order != n):
