@@ -48,7 +48,7 @@
 # The random seed is set in the cell after the parameters, so a SEED changed there takes effect.
 import torch
 
-from aeqkit import viz, widgets
+from aeqkit import explore, viz, widgets
 from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 from aeqkit.widgets import Control, interactive_view
@@ -127,7 +127,7 @@ record("group_law_error_d4", law)
 from aeqkit.equivariance import equivariance_error
 
 samples = torch.randn(sizes["samples"], 1, 16, 16, dtype=torch.float64)
-reports = {s: equivariance_error(viz.toy_breaking_function(s), samples, C4,
+reports = {s: equivariance_error(explore.toy_breaking_function(s), samples, C4,
                                  in_type="scalar", out_type="scalar") for s in (0.0, 0.3, 1.0)}
 for s, rep in reports.items():
     print(f"strength {s}:", rep)
@@ -156,7 +156,7 @@ viz.equivariance_error_bars({e.label: e.sup for e in reports[0.3].per_element},
 
 # %%
 strength = 1.0
-f = viz.toy_breaking_function(strength)
+f = explore.toy_breaking_function(strength)
 
 
 def group_average(x):
@@ -189,11 +189,14 @@ for name, f_theta in [("group average", group_average), ("identity", identity)]:
 #
 # The slider sets the breaking strength `s`; the left panel shows the error per group element, the
 # right the sup error against `s`. Drag it in JupyterLab (a static page, such as the course site, shows the
-# default view).
+# default view). Each position runs one computation, `explore.breaking_strength_sweep(s)` (a result
+# object with the errors), and one drawing, `viz.breaking_strength_figure(result)`: call them yourself
+# with your own family of functions (`breaking_function=`, see exercise 1).
 
 # %%
-view = interactive_view(viz.breaking_strength_view, readout="equivariance_error",
-                        readout_label="equivariance error",
+view = interactive_view(compute=explore.breaking_strength_sweep, draw=viz.breaking_strength_figure,
+                        readout="equivariance_error", readout_label="equivariance error",
+                        name="breaking_strength_view",
                         strength=Control(0.0, 1.0, 0.05, 0.5, label="strength"))
 record("slider_default_ee", view.readout)
 
@@ -265,7 +268,9 @@ viz.fields_grid([burgers_flow(u0)[0], burgers_flow(boosts.act(c, u0, times=0.0))
 # <details><summary>Hints</summary>
 #
 # 1. Only the ramp term breaks the symmetry: `f(gx) − g f(x) = s · (ramp − g·ramp) ⊙ gx`. What is
-#    `ramp − g·ramp` for a field that depends only on the distance to the grid's centre?
+#    `ramp − g·ramp` for a field that depends only on the distance to the grid's centre? Write
+#    `my_family(s)` returning your `f` and draw
+#    `viz.breaking_strength_figure(explore.breaking_strength_sweep(0.5, breaking_function=my_family))`.
 # 2. Each entry of `report.per_element` has a `valid_fraction` and an `action` (exact or interpolated);
 #    compare them for 45° and 90°, and look at which pixels of a rotated square leave the grid.
 # 3. Measure `c` as the largest fit error `(f(orbit) − f_θ(orbit)).abs().mean(dim=(-3, -2, -1)).max()`
@@ -275,4 +280,4 @@ viz.fields_grid([burgers_flow(u0)[0], burgers_flow(boosts.act(c, u0, times=0.0))
 # ## References
 #
 # - Paper Sec. 2.2 (Def. 2.1), Sec. 3.5 (Def. 3.1, Prop. 3.2, 3.3), Appendix A.3 (proofs).
-# - `aeqkit.groups`, `aeqkit.equivariance`; next: notebook 01 (heat diffusion, Fig. 2).
+# - `aeqkit.groups`, `aeqkit.equivariance`, `aeqkit.explore` (the slider's computation); next: notebook 01 (heat diffusion, Fig. 2).

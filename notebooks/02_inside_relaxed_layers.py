@@ -48,7 +48,7 @@
 # The random seed is set in the cell after the parameters, so a SEED changed there takes effect.
 import torch
 
-from aeqkit import viz, widgets
+from aeqkit import explore, viz, widgets
 from aeqkit.record import check_parameters, record
 from aeqkit.utils import banner, default_device, seed_everything
 from aeqkit.widgets import Choice, Control, interactive_view
@@ -239,19 +239,28 @@ record("perturbed_ee_ratio_0p3_over_0p03", errors[4] / errors[2])
 # *student* — exactly equivariant at initialisation — is fitted to it with the loss
 # `MSE + α · penalty`. Move **L** (filter banks), **α** (regulariser) and **N** (group order) and watch
 # the student's relaxed weights, their irrep spectrum and its equivariance error.
+#
+# Each slider position makes one computation and one drawing:
+# `run = explore.train_relaxed_layer(group_order=N, num_filter_banks=L, alpha=α)` builds the group
+# `CyclicGroup(N)`, the teacher and the student from it (`aeqkit.nn.RelaxedGroupConv2d(group=...)`,
+# whose kernels are rotated by the group's own kernel action) and fits; it returns a result object
+# (`run.relaxed_weights`, `run.spectrum`, `run.equivariance_error`, ...) that
+# `viz.relaxed_layer_figure(run)` draws. Pass your own teacher pattern as the first argument.
 
 # %%
 view = interactive_view(
-    viz.relaxed_layer_view, readout="equivariance_error", readout_label="equivariance error",
+    compute=explore.train_relaxed_layer, draw=viz.relaxed_layer_figure,
+    readout="equivariance_error", readout_label="equivariance error",
     name="relaxed-layer", fixed={"steps": sizes["fit_steps"], "seed": SEED},
     num_filter_banks=Control(1, 4, 1, 2, label="L"),
     alpha=Control(0.0, 1.0, 0.05, 0.0, label="α"),
     group_order=Choice([2, 4, 6, 8], value=4, label="N"),
 )
-meta = view.figure.layout.meta
-record("student_ee_alpha0", meta["equivariance_error"])
-record("student_init_ee", meta["init_equivariance_error"])
-record("student_fit_loss_alpha0", meta["loss"])
+run = view.result  # the student at the sliders' default values (L = 2, α = 0, N = 4)
+print(run.group, "teacher pattern", run.pattern.tolist())
+record("student_ee_alpha0", run.equivariance_error)
+record("student_init_ee", run.init_equivariance_error)
+record("student_fit_loss_alpha0", run.loss)
 
 # %% [markdown]
 # > **Try it.** Set α = 1: the student stays (nearly) equivariant and its fit loss rises — the prior wins over the data. With N = 8 the teacher keeps C4: why is the error under the 90° rotations then small even with α = 0?
@@ -265,15 +274,14 @@ record("student_fit_loss_alpha0", meta["loss"])
 # should light up at `k = 2` only.
 
 # %%
-spectrum = meta["spectrum"]
-viz.irrep_spectrum_figure(spectrum, labels=[f"k={k}" for k in range(len(spectrum))],
-                          allowed=["k=0", "k=2"],
+viz.irrep_spectrum_figure(run.spectrum, labels=run.spectrum_labels, allowed=["k=0", "k=2"],
                           title="Student (α = 0): relaxed weights on the irreps of C4").show()
-regularised = viz.relaxed_layer_view(2, 1.0, 4, steps=sizes["fit_steps"], seed=SEED).layout.meta
-print(f"surviving subgroup: C{meta['surviving_subgroup']}")
-record("student_surviving_subgroup", meta["surviving_subgroup"])
-record("student_dominant_irrep", meta["dominant_irrep"])
-record("alpha1_over_alpha0_ee", regularised["equivariance_error"] / meta["equivariance_error"])
+regularised = explore.train_relaxed_layer(group_order=4, num_filter_banks=2, alpha=1.0,
+                                          steps=sizes["fit_steps"], seed=SEED)
+print(f"surviving subgroup: C{run.surviving_subgroup}")
+record("student_surviving_subgroup", run.surviving_subgroup)
+record("student_dominant_irrep", run.dominant_irrep)
+record("alpha1_over_alpha0_ee", regularised.equivariance_error / run.equivariance_error)
 
 # %% [markdown]
 # > **Think.** The surviving subgroup is C2. Which rotations does C2 contain, and which physical set-up would give relaxed weights with energy at `k = 1` instead?
@@ -307,6 +315,9 @@ record("alpha1_over_alpha0_ee", regularised["equivariance_error"] / meta["equiva
 #
 # 1. `aeqkit.nn.irrep_spectrum` of the weights `1 + 0.5·cos(2πh/4)` over h = 0 … 3: a cosine with one
 #    period over the group puts its energy on one irrep besides k = 0. Which rotations leave it unchanged?
+#    To fit a student to such a teacher, pass the pattern:
+#    `run = explore.train_relaxed_layer(pattern, steps=sizes["fit_steps"])`, then
+#    `viz.relaxed_layer_figure(run).show()` and `run.surviving_subgroup`.
 # 2. Copy the loop of section 3 with `steer` instead of `layer`, vector fields in and out
 #    (`FieldType.vectors`), and `x_vec` as input; print `steer.relaxed_weights.shape` first.
 # 3. Warm up both layers with a few passes, then time 20 forward passes each with `time.perf_counter`
@@ -317,4 +328,4 @@ record("alpha1_over_alpha0_ee", regularised["equivariance_error"] / meta["equiva
 #
 # - Paper Sec. 3.1 (Eq. 4-5), 3.2 (Eq. 6-8), 3.3 (regularisers); Weiler & Cesa 2019 (escnn).
 # - `aeqkit.nn` (`RelaxedRotGroupConv2d`, `RelaxedRotLiftConv2d`, `RelaxedRotSteerConv2d`,
-#   `irrep_spectrum`); next: notebook 03 (smoke plumes, Table 1).
+#   `irrep_spectrum`), `aeqkit.explore.train_relaxed_layer` (the sliders' computation); next: notebook 03 (smoke plumes, Table 1).
