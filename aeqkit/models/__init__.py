@@ -1,59 +1,73 @@
 """The forecaster zoo of Tables 1 and 2: :func:`build`, :func:`available_models`,
-:func:`count_parameters`.
+:func:`model_specs`, :func:`count_parameters`.
 
 Every model maps 10 input frames of a 2-channel velocity field to the next frame,
 ``(B, 10, 2, H, W) -> (B, 2, H, W)`` (DESIGN.md), predicting the increment over the last frame with
 residual blocks, and has ``extra_loss()`` (``alpha`` times its prior / hinge / Sec. 3.3 penalty,
 0 where it has none) for the trainer to add to the loss.
 
-=============  ============================  ==========================================
-name           symmetries                    model
-=============  ============================  ==========================================
-``mlp``        any (none built in)           MLP on the flattened field (needs input_size)
-``conv``       any (translation)             residual ConvNet
-``equiv``      rotation, scaling, translation E2CNN (escnn) / SESN-style / = conv
-``rpp``        rotation, scaling, translation Residual Pathway Prior (Finzi et al. 2021b)
-``combo``      rotation, scaling, translation non-equivariant then equivariant layers
-``clcnn``      rotation, scaling, translation locally connected + hinge (needs input_size)
-``lift``       rotation, scaling, translation Lift expansion (Wang et al. 2021)
-``rgroup``     rotation, scaling, translation relaxed group conv (Eq. 4-5)
-``rsteer``     rotation, scaling             relaxed steerable conv (Eq. 7)
-``rsteer_tr``  rotation, translation, None   Eq. 8: relaxed translation x RSteer rotation
-``rsteer_ts``  scaling, translation, None    Eq. 8: relaxed translation x RSteer scaling
-``persistence`` any                          baseline: the last input frame
-``stencil``    any                           baseline: 5x5 linear least-squares stencil
-``stencil_c4`` any (C4-tied)                 baseline: the stencil tied to 90° rotations
-=============  ============================  ==========================================
+Models register themselves (:mod:`aeqkit.models.registry`): each class carries
+``@register_model(name, symmetries=..., display_name=..., kind=...)`` in its own file, and
+:func:`build`, :func:`available_models`, :func:`model_specs` (name -> :class:`ModelSpec`: display
+name, symmetries, kind, accepted keyword names read from the class signature), the aliases,
+``aeqkit.paper.DISPLAY_NAMES``, ``aeqkit.reproduce`` and the tests derive from that one table.
+Adding a model = its own file (imported below) + one test. Every layer a model composes lives in
+:mod:`aeqkit.nn`.
+
+===============  =====================================  =========================================
+name             symmetries (first: default)            model
+===============  =====================================  =========================================
+``mlp``          any (none built in)                    MLP on the flattened field (input_size)
+``conv``         any (translation)                      residual ConvNet
+``equiv``        rotation, scaling, translation,        E2CNN (escnn, C_N / D_N) / SESN-style /
+                 dihedral                               = conv
+``rpp``          rotation, translation, scaling         Residual Pathway Prior (Finzi 2021b)
+``combo``        rotation, translation, scaling         non-equivariant then equivariant layers
+``lift``         rotation, translation, scaling         Lift expansion (Wang et al. 2021)
+``clcnn``        rotation, translation, scaling         locally connected + hinge (input_size)
+``rgroup``       rotation, translation, scaling,        relaxed group conv (Eq. 4-5) on C_N / D_N
+                 dihedral
+``rsteer``       rotation, scaling, dihedral            relaxed steerable conv (Eq. 7)
+``rsteer_tr``    rotation, translation, None            Eq. 8: relaxed translation x RSteer rot.
+``rsteer_ts``    scaling, translation, None             Eq. 8: relaxed translation x RSteer scal.
+``persistence``  any                                    baseline: the last input frame
+``stencil``      any                                    baseline: 5x5 linear least-squares stencil
+``stencil_c4``   any (C4-tied)                          baseline: the stencil tied to 90° turns
+===============  =====================================  =========================================
+
+``symmetry="dihedral"`` is D_N (``group_order`` N, default D4: 90-degree rotations and the
+reflection ``x -> -x``, a symmetry of the Navier-Stokes equations); the model's group object
+(:func:`aeqkit.models.relaxed.model_group`) gives its layers' kernels, field types and actions.
 
 The three baselines are fitted in closed form, in well under a second, by
 :func:`aeqkit.models.baselines.fit_baseline` (not by ``fit``), and evaluated by
 ``aeqkit.train.evaluate`` like every network.
 
-Aliases: ``e2cnn`` (equiv, rotation), ``sesn`` (equiv, scaling), ``convnet``, and the paper's
-suffixed names such as ``RGroupT``, ``LiftR``, ``RppS``, ``RSteerTR`` (case and ``_``/``-``
-insensitive).
+Aliases: ``e2cnn`` (equiv, rotation), ``sesn`` (equiv, scaling), ``e2cnnd`` (equiv, dihedral),
+``convnet``, and the paper's suffixed names such as ``RGroupT``, ``LiftR``, ``RppS``,
+``RGroupD``, ``RSteerD``, ``EquivD``, ``RSteerTR`` (case and ``_``/``-`` insensitive).
 
-Default widths: comparable by hidden feature channels per pixel (64 for ConvNet-type and C4
-models, i.e. 16 regular fields; 24 per scale x 3 scales for scaling models), 5 layers, 5x5
-kernels, so parameter counts differ mainly by weight sharing. ``width`` and ``num_layers`` shrink
-any model (quick profile). Trainable parameters at 64x64 with the defaults (measured;
+Default widths: comparable by hidden feature channels per pixel (64 for ConvNet-type, C4 and D4
+models, i.e. 16 C4 or 8 D4 regular fields; 24 per scale x 3 scales for scaling models), 5 layers,
+5x5 kernels, so parameter counts differ mainly by weight sharing. ``width`` and ``num_layers``
+shrink any model (quick profile). Trainable parameters at 64x64 with the defaults (measured;
 ``print_parameter_table()`` recomputes them), all below 10^7 (paper App. A.1):
 
-========== =========== =========== ===========
-model      rotation    translation scaling
-========== =========== =========== ===========
+========== =========== =========== =========== ===========
+model      rotation    translation scaling     dihedral
+========== =========== =========== =========== ===========
 mlp        5,783,744 (any symmetry)
 conv       342,658 (any symmetry)
-equiv      37,728      342,658     98,448
-rpp        380,128     3,235,522   526,848
-combo      36,468      345,858     79,668
-clcnn      8,912,896   8,912,896   7,127,040
-lift       43,144      359,866     107,256
-rgroup     355,356     1,088,898   381,813
-rsteer     979,328     --          1,190,760
-rsteer_tr  1,999,616 (rotation + translation)
-rsteer_ts  2,422,432 (scaling + translation)
-========== =========== =========== ===========
+equiv      37,728      342,658     98,448      18,864
+rpp        380,128     3,235,522   526,848     --
+combo      36,468      345,858     79,668      --
+clcnn      8,912,896   8,912,896   7,127,040   --
+lift       43,144      359,866     107,256     --
+rgroup     355,340     1,088,898   381,693     201,760
+rsteer     869,760     --          432,528     380,096
+rsteer_tr  1,780,480 (rotation + translation)
+rsteer_ts  905,968 (scaling + translation)
+========== =========== =========== =========== ===========
 
 Models that hold per-position weights (``mlp``, ``clcnn``, translation ``rpp`` and ``rgroup``,
 ``rsteer_tr``, ``rsteer_ts``) need ``input_size=(H, W)`` (default ``(64, 64)``); every model
