@@ -191,13 +191,7 @@ def test_string_lookup_detector() -> None:
     assert [line for line, _ in string_lookups(ast.parse(src))] == [1, 2, 3, 6]
 
 
-#: modules whose string lookups another engineer is removing right now (issue 15): xfail until landed
-_PENDING = {"aeqkit.models.relaxed": "nn_layer(...) string lookups being replaced by imports (models/, H3)"}
-
-
-@pytest.mark.parametrize("module", [
-    pytest.param(m, marks=pytest.mark.xfail(strict=False, reason=_PENDING[m])) if m in _PENDING else m
-    for m in sorted(MODULES)])
+@pytest.mark.parametrize("module", sorted(MODULES))
 def test_no_class_lookup_by_string(module: str) -> None:
     path = MODULES[module]
     hits = string_lookups(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))

@@ -46,6 +46,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from aeqkit.data.windows import check_split_fractions, check_window_lengths
+
 __all__ = [
     "JetConfig",
     "JET_NOTE",
@@ -427,14 +429,8 @@ def piv_dataset(paths: Sequence[str | os.PathLike], key: str | None = None, *, i
 
     if not paths:
         raise ValueError("paths must name at least one PIV file")
-    for label, val in (("input_length", input_length), ("target_length", target_length),
-                       ("eval_steps", eval_steps)):
-        if not (isinstance(val, int) and val >= 1):
-            raise ValueError(f"{label} must be an int >= 1, got {val!r}")
-    if not (0 < future_fraction < 1 and 0 <= valid_fraction < 1 and 0 <= test_domain_fraction < 1):
-        raise ValueError("fractions must lie in (0, 1) for future_fraction and [0, 1) for valid_fraction "
-                         f"and test_domain_fraction; got {future_fraction}, {valid_fraction}, "
-                         f"{test_domain_fraction}")
+    check_window_lengths(input_length=input_length, target_length=target_length, eval_steps=eval_steps)
+    check_split_fractions(future_fraction, test_domain_fraction, valid_fraction)
     records = []
     for p in paths:
         p = Path(p)

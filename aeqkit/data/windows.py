@@ -44,6 +44,8 @@ __all__ = [
     "make_splits",
     "dataset_orbits",
     "check_window_fits",
+    "check_window_lengths",
+    "check_split_fractions",
     "dataset_config",
     "load_dataset",
     "smoke_level_errors",
@@ -157,13 +159,25 @@ class ForecastData:
         return f"ForecastData({self.name!r}{tag}, fields=({S}, {T}, {C}, {H}, {W}), splits: {sizes})"
 
 
+def check_window_lengths(**lengths: Any) -> None:
+    """Raise ``ValueError`` unless every named length (``input_length=10, ...``) is an int >= 1."""
+    for name, val in lengths.items():
+        if isinstance(val, bool) or not isinstance(val, int) or val < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {val!r}")
+
+
+def check_split_fractions(future_fraction: float, test_domain_fraction: float, valid_fraction: float) -> None:
+    """Raise ``ValueError`` unless ``future_fraction`` lies in (0, 1) and the others in [0, 1)."""
+    if not (0 < future_fraction < 1 and 0 <= test_domain_fraction < 1 and 0 <= valid_fraction < 1):
+        raise ValueError("fractions must lie in (0, 1) for future_fraction and [0, 1) for the others; got "
+                         f"future_fraction={future_fraction}, test_domain_fraction={test_domain_fraction}, "
+                         f"valid_fraction={valid_fraction}")
+
+
 def check_window_fits(num_frames: int, input_length: int, target_length: int, eval_steps: int,
                       future_start: int) -> None:
     """Raise ``ValueError`` unless every split gets at least one window."""
-    for name, val in (("input_length", input_length), ("target_length", target_length),
-                      ("eval_steps", eval_steps)):
-        if not (isinstance(val, int) and val >= 1):
-            raise ValueError(f"{name} must be an int >= 1, got {val!r}")
+    check_window_lengths(input_length=input_length, target_length=target_length, eval_steps=eval_steps)
     if input_length + target_length > future_start:
         raise ValueError(
             f"window longer than the training part of the trajectory: input_length + target_length = "
@@ -216,9 +230,7 @@ def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int
         raise ValueError(f"fields contain {bad} NaN or inf values; expected finite data "
                          "(regenerate the cache or clean the input files)")
     S, T = fields.shape[:2]
-    if not (0 < future_fraction < 1 and 0 <= test_domain_fraction < 1 and 0 <= valid_fraction < 1):
-        raise ValueError("fractions must lie in (0, 1) for future_fraction and [0, 1) for the others; got "
-                         f"{future_fraction}, {test_domain_fraction}, {valid_fraction}")
+    check_split_fractions(future_fraction, test_domain_fraction, valid_fraction)
     future_start = min(int(round(T * (1 - future_fraction))), T - eval_steps)
     check_window_fits(T, input_length, target_length, eval_steps, future_start)
     if orbits is None:
