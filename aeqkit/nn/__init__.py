@@ -8,6 +8,7 @@ there), ``equivariance_penalty()``, ``expanded_weight()``, its ``group`` and ``i
 relaxed group convolution for any finite group (C_N, D_N, D_1), built from the group object.
 """
 
+from aeqkit.groups import as_finite_group  # the one validator of finite groups, re-exported
 from aeqkit.nn.base import RelaxedLayer
 from aeqkit.nn.basic import CoordConv2d, PlainConv2d, check_input_size, pad2d
 from aeqkit.nn.gconv import (
@@ -20,7 +21,6 @@ from aeqkit.nn.gconv import (
     RelaxedRotGroupConv2d,
     RelaxedRotLiftConv2d,
     RotGroupToVector,
-    as_finite_group,
     exact_group_elements,
     exactly_equivariant_rotations,
     lift_matrix,

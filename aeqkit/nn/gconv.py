@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aeqkit.groups import CyclicGroup, DihedralGroup, FieldType, FiniteGroup, get_group
+from aeqkit.groups import CyclicGroup, DihedralGroup, FieldType, FiniteGroup, as_finite_group
 from aeqkit.nn._common import (
     check_kernel_size,
     check_padding_mode,
@@ -59,25 +59,12 @@ __all__ = [
     "vector_lift_rows",
     "exact_group_elements",
     "exactly_equivariant_rotations",
-    "as_finite_group",
 ]
 
 
 # ------------------------------------------------------------------------------------------------
 # The group as the layer sees it
 # ------------------------------------------------------------------------------------------------
-def as_finite_group(group: object) -> FiniteGroup:
-    """``group`` as a :class:`aeqkit.groups.FiniteGroup` (a name such as ``"C4"``, ``"D4"``,
-    ``"reflection"``, or a group object); ValueError for infinite or unknown groups."""
-    g = get_group(group) if isinstance(group, str) else group
-    if not isinstance(g, FiniteGroup):
-        raise ValueError(
-            "group must be a finite group of aeqkit.groups (C_N or D_N: e.g. 'C4', 'C8', 'D4', "
-            f"'D1', or a CyclicGroup / DihedralGroup), got {group!r}"
-        )
-    return g
-
-
 def _geometry(group: FiniteGroup) -> tuple[torch.Tensor, torch.Tensor]:
     """Rotation angle (radians, CCW, float64) and flip flag (bool) of every element, in
     ``group.elements()`` order: each element is ``rot(angle) o flip^m`` with flip ``x -> -x``."""

@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from aeqkit.groups import CyclicGroup, DihedralGroup, FiniteGroup, get_group
+from aeqkit.groups import CyclicGroup, DihedralGroup, FiniteGroup, as_finite_group
 
 __all__ = ["IrrepSpectrum", "Subgroup", "irrep_spectrum", "surviving_subgroup", "subgroups"]
 
@@ -143,12 +143,10 @@ def irrep_spectrum(
             "expected a relaxed layer or a tensor of relaxed weights (..., |G|), "
             f"got {type(layer_or_relaxed_weights).__name__}"
         )
-    grp = get_group(group) if isinstance(group, str) else group
-    if grp is not None and not isinstance(grp, (CyclicGroup, DihedralGroup)):
-        raise ValueError(f"group must be C_N or D_N (e.g. 'C4', 'D4'), got {grp!r}")
+    grp = as_finite_group(group) if group is not None else None
     if grp is None:  # a layer's own finite group; other layers keep their group_order / last axis
         own = getattr(layer_or_relaxed_weights, "group", None)
-        grp = own if isinstance(own, (CyclicGroup, DihedralGroup)) else None
+        grp = own if isinstance(own, FiniteGroup) else None
     if isinstance(grp, DihedralGroup):
         n = grp.order
         if w.shape[-1] != grp.size or (group_order is not None and group_order != n):
@@ -177,9 +175,7 @@ def irrep_spectrum(
 def subgroups(group: object) -> list[Subgroup]:
     """Every subgroup of C_N (the C_M, M | N) or D_N (C_M and D_M with each reflection axis),
     largest first."""
-    g = get_group(group) if isinstance(group, str) else group
-    if not isinstance(g, (CyclicGroup, DihedralGroup)):
-        raise ValueError(f"group must be C_N or D_N (e.g. 'C4', 'D4'), got {group!r}")
+    g = as_finite_group(group)
     n = g.order
     out = []
     for m in sorted((d for d in range(1, n + 1) if n % d == 0), reverse=True):
