@@ -13,8 +13,8 @@ and from then on :func:`aeqkit.models.build`, :func:`aeqkit.models.available_mod
 keyword names (:attr:`ModelSpec.hparams`) are read from the class signature, so they never drift
 from the code.
 
-This module imports no model: the zoo's modules import it (``aeqkit.models`` imports the zoo, so
-:func:`model_specs` is complete once ``aeqkit.models`` is imported).
+This module imports no model (no import cycle): the zoo's modules import it, and the package
+``aeqkit.models``, which Python imports before this module, imports the zoo.
 """
 
 from __future__ import annotations
@@ -209,9 +209,11 @@ def register_model(
 
 
 def model_specs() -> dict[str, ModelSpec]:
-    """Every registered model by canonical name (networks first, closed-form baselines last)."""
-    import aeqkit.models  # noqa: F401  (importing the zoo registers its models)
+    """Every registered model by canonical name (networks first, closed-form baselines last).
 
+    Complete once this module is imported: importing ``aeqkit.models.registry`` first runs
+    ``aeqkit/models/__init__.py``, which imports the zoo's modules (their decorators register).
+    """
     ordered = sorted(_REGISTRY.values(), key=lambda s: s.kind == "baseline")
     return {s.name: s for s in ordered}
 
