@@ -302,6 +302,9 @@ def test_registered_toy_dataset_loads_with_no_other_edit(tmp_path: Path, toy_flo
     assert "toy_flow" in data_pkg.DATASET_NAMES and dataset_specs()["toy_flow"] is spec
     assert get_dataset_spec("toy_flow").get_group().name.lower().startswith("translation")
     assert data_pkg.PROFILES["quick"]["toy_flow"] == {"size": 8}
+    from aeqkit.data.registry import dataset_table
+
+    assert "| `toy_flow` | translation | translation | quick, full |" in dataset_table()  # the docs' list
     data = load_dataset("toy_flow", "quick", root=tmp_path, progress=False, eval_steps=4)
     assert data.fields.shape == (4, 24, 2, 8, 8) and len(calls) == 1
     assert data.meta["test_domain_sims"] in ([0, 1], [2, 3])  # one whole orbit held out (orbits hook)

@@ -38,7 +38,8 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 DROPPED_MIMES = ("application/vnd.aeqkit.metric+json", "application/vnd.jupyter.widget-view+json",
                  "application/vnd.jupyter.widget-state+json")
 
-__all__ = ["syllabus_entry", "plotly_html", "convert_outputs", "api_page", "stage", "build", "main"]
+__all__ = ["syllabus_entry", "plotly_html", "convert_outputs", "registry_tables", "api_page", "stage",
+           "build", "main"]
 
 
 def syllabus_entry(source: Path) -> dict[str, Any]:
@@ -133,11 +134,30 @@ def _modules() -> list[str]:
     return sorted(names)
 
 
+def registry_tables() -> str:
+    """Markdown tables of the registered data sets and models (from the registries, never by hand)."""
+    from aeqkit.data.registry import dataset_table
+    from aeqkit.models.registry import model_specs
+
+    parts = ["## Data sets", "",
+             "Registered with `aeqkit.data.register_dataset` (built-in ones in `aeqkit.data.catalog`); "
+             "load one with `aeqkit.data.load_dataset(name, profile)`.", "", dataset_table(), "",
+             "## Models", "", "Registered with `aeqkit.models.registry.register_model`; build one with "
+             "`aeqkit.models.build(name, symmetry)`.", "",
+             "| model | name in the paper | kind | symmetries |", "|---|---|---|---|"]
+    for spec in model_specs().values():
+        syms = ", ".join("none" if s is None else s for s in spec.symmetries)
+        parts.append(f"| `{spec.name}` | {spec.display_name} | {spec.kind} | {syms} |")
+    return "\n".join(parts) + "\n"
+
+
 def api_page() -> str:
-    """The API reference page: one autodoc section per public module of the package."""
+    """The API reference page: the registered data sets and models, then one autodoc section per
+    public module of the package."""
     parts = ["# API reference", "",
-             "Generated from the docstrings of every public module of `aeqkit` (shapes follow "
-             "PyTorch's `(B, C, H, W)`; equation numbers refer to the paper).", ""]
+             "Generated from the registries and the docstrings of every public module of `aeqkit` "
+             "(shapes follow PyTorch's `(B, C, H, W)`; equation numbers refer to the paper).", "",
+             registry_tables()]
     for name in _modules():
         parts += [f"## `{name}`", "", "```{eval-rst}", f".. automodule:: {name}", "   :members:", "```", ""]
     return "\n".join(parts)

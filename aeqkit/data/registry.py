@@ -46,6 +46,7 @@ __all__ = [
     "dataset_specs",
     "get_dataset_spec",
     "dataset_orbits",
+    "dataset_table",
 ]
 
 #: Window settings of every set (paper Sec. 5: 10 input frames, 80/20 simulations, 25% future).
@@ -276,3 +277,13 @@ def get_dataset_spec(name: str) -> DatasetSpec:
     if not isinstance(name, str) or name not in _SPECS:
         raise ValueError(f"unknown data set {name!r}; accepted: {', '.join(_SPECS)}")
     return _SPECS[name]
+
+
+def dataset_table() -> str:
+    """A markdown table of the registered data sets (name, symmetry, group, profiles, description),
+    for the docs and the command line."""
+    rows = ["| data set | symmetry | group | profiles | levels | description |", "|---|---|---|---|---:|---|"]
+    for spec in _SPECS.values():
+        rows.append(f"| `{spec.name}` | {spec.symmetry} | {spec.group} | {', '.join(spec.profiles)} | "
+                    f"{spec.levels or ''} | {spec.description} |")
+    return "\n".join(rows)
