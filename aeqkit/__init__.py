@@ -13,7 +13,7 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"groups", "equivariance", "nn", "models", "data", "train", "discovery", "viz",
-               "widgets", "explore", "io", "utils", "record", "reproduce", "paper"}
+               "widgets", "explore", "io", "utils", "record", "notebooks", "reproduce", "paper"}
 
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 
