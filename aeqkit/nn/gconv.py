@@ -87,16 +87,21 @@ def exact_group_elements(group: object) -> list:
 
 
 def exactly_equivariant_rotations(group_order: int) -> list[int]:
-    """Group elements (rotation steps) of C_N that rotate the grid exactly (multiples of 90 deg)."""
-    return [k for k in range(group_order) if (4 * k) % group_order == 0]
+    """Group elements (rotation steps) of C_N that rotate the grid exactly (multiples of 90 deg);
+    ``CyclicGroup(N).exact_elements()``, kept for compatibility (see :func:`exact_group_elements`)."""
+    return CyclicGroup(check_positive_int(group_order, "group_order")).exact_elements()
 
 
 def vector_lift_rows(group: object) -> torch.Tensor:
     """Rows ``r(h) = rho(h) e`` (``(|G|, 2)``, float64) lifting a vector ``v`` to ``f(h) = r(h) . v``.
 
-    ``f(u^{-1} h) = r(h) . (rho(u) v)``, so the lift commits with every element. ``e = (1, 0)``
-    (giving the paper's ``a cos(theta_h) + b sin(theta_h)`` for C_N) unless its orbit does not span
-    the plane (D_1, D_2), where ``e = (1, 1)/sqrt(2)``; C_1 and C_2 cannot lift a vector.
+    ``rho(h) = group.spatial_matrix(h) = R(theta_h) F^m``, so ``f(u^{-1} h) = r(h) . (rho(u) v)``:
+    the lift commutes with every element. ``e = (1, 0)`` (giving the paper's
+    ``a cos(theta_h) + b sin(theta_h)`` for C_N) unless its orbit does not span the plane (D_1, D_2),
+    where ``e = (1, 1)/sqrt(2)``; C_1 and C_2 cannot lift a vector. The rows are computed from
+    ``rotation_angle`` / ``is_flip`` with ``torch.cos`` / ``torch.sin`` (as the C_N lift always was,
+    so C_N layers are bit-identical to before; ``spatial_matrix`` rounds multiples of 90 degrees to
+    exact zeros, a ~1e-17 difference).
     """
     g = as_finite_group(group)
     ang, flip = _geometry(g)
