@@ -51,8 +51,8 @@ __all__ = [
 
 #: Window settings of every set (paper Sec. 5: 10 input frames, 80/20 simulations, 25% future).
 WINDOW_DEFAULTS: Mapping[str, Any] = MappingProxyType(dict(
-    input_length=10, target_length=5, eval_steps=20, future_fraction=0.25, test_domain_fraction=0.2,
-    valid_fraction=0.1, split_seed=0, balance_orbits=True))
+    input_length=10, future_fraction=0.25, test_domain_fraction=0.2, valid_fraction=0.1, split_seed=0,
+    balance_orbits=True, eval_steps=20, target_length=5))
 
 #: Window settings per profile (over :data:`WINDOW_DEFAULTS`): ``quick`` and ``medium`` evaluate
 #: 10-step rollouts, ``full`` the paper's 20 steps. A spec may override them (``DatasetSpec.windows``).
