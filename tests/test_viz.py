@@ -253,6 +253,28 @@ def test_interactive_view_live_widgets_have_stable_classes(monkeypatch) -> None:
     assert view.figure.data[0].y[0] == pytest.approx(0.7)
 
 
+def test_live_computed_view_follows_the_slider(monkeypatch) -> None:
+    """compute -> draw under live sliders: the readout and figure follow the result of each drag."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Toy:
+        beta: float
+        err: float
+
+    def draw(toy: Toy, *, bars: int = 3) -> go.Figure:
+        return go.Figure(go.Bar(x=list(range(bars)), y=[toy.err] * bars))
+
+    monkeypatch.setenv("AEQKIT_HEADLESS", "0")
+    view = widgets.interactive_view(compute=lambda beta=0.0: Toy(beta, 2 * beta), draw=draw,
+                                    readout="err", name="toy", fixed={"bars": 5}, display=False,
+                                    beta=widgets.Control(0.0, 1.0, 0.1, 0.2, label="β"))
+    assert "aeqkit-view-toy" in view.widget._dom_classes and len(view.figure.data[0].x) == 5
+    view.sliders["beta"].value = 0.7
+    assert view.result == Toy(0.7, 1.4) and view.figure.data[0].y[0] == pytest.approx(1.4)
+    assert 'class="aeqkit-readout-value">1.4<' in view._readout_widget.value
+
+
 def test_controls_reject_bad_specs() -> None:
     with pytest.raises(ValueError, match="min < max"):
         widgets.Control(1.0, 0.0, 0.1)
