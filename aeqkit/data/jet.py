@@ -46,7 +46,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from aeqkit.data.windows import check_split_fractions, check_window_lengths
+from aeqkit.data.windows import check_split_fractions, check_window_lengths, future_cut
 
 __all__ = [
     "JetConfig",
@@ -446,7 +446,7 @@ def piv_dataset(paths: Sequence[str | os.PathLike], key: str | None = None, *, i
     if not bool(rec.mask.any()):
         raise ValueError("no cell is valid in every frame of every PIV file; nothing to train on")
     L, K, E = input_length, target_length, eval_steps
-    future_start = min(int(round(T * (1 - future_fraction))), T - E)
+    future_start = future_cut(T, future_fraction, E)
     if future_start - L < 0:
         raise ValueError(f"input_length + eval_steps = {L + E} frames do not fit in {T} frames")
     test_block = (future_start - L, T)

@@ -44,6 +44,7 @@ __all__ = [
     "make_splits",
     "dataset_orbits",
     "check_window_fits",
+    "future_cut",
     "check_window_lengths",
     "check_split_fractions",
     "dataset_config",
@@ -174,6 +175,12 @@ def check_split_fractions(future_fraction: float, test_domain_fraction: float, v
                          f"valid_fraction={valid_fraction}")
 
 
+def future_cut(num_frames: int, future_fraction: float, eval_steps: int) -> int:
+    """The test-future cut ``future_start``: the first ``1 - future_fraction`` of the frames, and at
+    least ``eval_steps`` frames before the end (paper Sec. 5: test-future targets lie after it)."""
+    return min(int(round(num_frames * (1 - future_fraction))), num_frames - eval_steps)
+
+
 def check_window_fits(num_frames: int, input_length: int, target_length: int, eval_steps: int,
                       future_start: int) -> None:
     """Raise ``ValueError`` unless every split gets at least one window."""
@@ -231,7 +238,7 @@ def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int
                          "(regenerate the cache or clean the input files)")
     S, T = fields.shape[:2]
     check_split_fractions(future_fraction, test_domain_fraction, valid_fraction)
-    future_start = min(int(round(T * (1 - future_fraction))), T - eval_steps)
+    future_start = future_cut(T, future_fraction, eval_steps)
     check_window_fits(T, input_length, target_length, eval_steps, future_start)
     if orbits is None:
         labels = list(range(S))
@@ -362,7 +369,7 @@ def load_dataset(name: str, profile: str = "quick", *, level: int | None = None,
     spec = get_dataset_spec(name)
     config, win = dataset_config(name, profile, level=level, **overrides)
     frames = spec.frames(config)
-    future_start = min(int(round(frames * (1 - win["future_fraction"]))), frames - win["eval_steps"])
+    future_start = future_cut(frames, win["future_fraction"], win["eval_steps"])
     check_window_fits(frames, win["input_length"], win["target_length"], win["eval_steps"], future_start)
     payload = cached(config, lambda c: spec.generate(c, progress=progress), root=root, refresh=refresh)
     fields = payload["data"]["fields"]
