@@ -13,6 +13,11 @@ get *orbit-balanced* splits (:func:`make_splits` with ``orbits``): test-domain h
 orbits (new base inflows), and train, valid and test-future hold every orientation of each training
 inflow in equal number, so the training loss is C4-invariant on symmetric data and a relaxed model
 initialised equivariant stays equivariant there (``tests/test_data_windows.py``).
+
+:func:`load_dataset` knows no data set by name: it reads the :class:`~aeqkit.data.registry.DatasetSpec`
+of the name (config, generator, profiles, orbits and level hooks; :mod:`aeqkit.data.registry`, the
+built-in sets in :mod:`aeqkit.data.catalog`), and :data:`DATASET_NAMES` / :data:`PROFILES` are views
+of the registry.
 """
 
 from __future__ import annotations
