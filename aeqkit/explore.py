@@ -36,6 +36,7 @@ from aeqkit.discovery.metrics import distinguishability
 from aeqkit.equivariance import EquivarianceReport, equivariance_error
 from aeqkit.groups import CyclicGroup, FieldType, FiniteGroup, Group, as_finite_group, get_group
 from aeqkit.nn import RelaxedGroupConv2d, irrep_spectrum, surviving_subgroup
+from aeqkit.nn._common import check_positive_int
 from aeqkit.nn.spectrum import Subgroup
 
 __all__ = [
@@ -148,8 +149,7 @@ def breaking_strength_sweep(
     """
     strength = _check_nonnegative(strength, "strength")
     max_strength = _check_nonnegative(max_strength, "max_strength")
-    if int(n_points) < 2:
-        raise ValueError(f"expected n_points >= 2, got {n_points}")
+    n_points = check_positive_int(n_points, "n_points", minimum=2)
     family = breaking_function or functools.partial(toy_breaking_function, size=size)
     g = get_group(group)
     ftype = FieldType.scalars(1)
@@ -160,7 +160,7 @@ def breaking_strength_sweep(
         return equivariance_error(family(s), x, g, in_type=ftype, out_type=ftype)
 
     report = measure(strength)
-    grid = torch.linspace(0.0, max(max_strength, strength), int(n_points), dtype=torch.float64).tolist()
+    grid = torch.linspace(0.0, max(max_strength, strength), n_points, dtype=torch.float64).tolist()
     return BreakingStrengthSweep(
         strength=strength, equivariance_error=float(report.sup), per_element=_per_element(report),
         strengths=grid, curve=[float(measure(float(s)).sup) for s in grid], group=g.name,
@@ -406,12 +406,12 @@ def train_relaxed_layer(
     if pattern.shape != (n,):
         raise ValueError(f"expected a pattern of shape (|G|,) = ({n},) for {group.name}, "
                          f"got {tuple(pattern.shape)}")
-    if int(num_filter_banks) < 1 or int(steps) < 0:
-        raise ValueError(f"expected num_filter_banks >= 1 and steps >= 0, got {num_filter_banks}, {steps}")
+    num_filter_banks = check_positive_int(num_filter_banks, "num_filter_banks")
+    steps = check_positive_int(steps, "steps", minimum=0)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     teacher = _relaxed_group_conv(group, 1)
-    student = _relaxed_group_conv(group, int(num_filter_banks))
+    student = _relaxed_group_conv(group, num_filter_banks)
     with torch.no_grad():
         teacher.relaxed_weights.copy_(pattern[None])
     x = torch.randn(16, n, size, size, generator=gen, dtype=torch.float64)
@@ -428,7 +428,7 @@ def train_relaxed_layer(
     init_err = float(error(student).sup)
     opt = torch.optim.Adam(student.parameters(), lr=lr)
     losses: list[float] = []
-    for _ in range(int(steps)):
+    for _ in range(steps):
         opt.zero_grad()
         loss = torch.mean((student(x) - y) ** 2)
         (loss + alpha * student.equivariance_penalty()).backward()
@@ -439,8 +439,8 @@ def train_relaxed_layer(
     energy = [float(v) for v in spec.energy]
     surviving = surviving_subgroup(spec, tol=0.05)
     return RelaxedLayerRun(
-        group=group, pattern=pattern, num_filter_banks=int(num_filter_banks), alpha=alpha,
-        steps=int(steps), relaxed_weights=student.relaxed_weights.detach().clone(),
+        group=group, pattern=pattern, num_filter_banks=num_filter_banks, alpha=alpha,
+        steps=steps, relaxed_weights=student.relaxed_weights.detach().clone(),
         element_labels=[f"h{i}" for i in range(n)], spectrum=energy, spectrum_labels=list(spec.labels),
         dominant_irrep=int(torch.tensor(energy[1:]).argmax()) + 1 if len(energy) > 1 else 0,
         breaking_fraction=float(spec.breaking_fraction),

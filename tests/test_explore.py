@@ -148,3 +148,16 @@ def test_ring_rotation_sample_rotates_each_point() -> None:
     assert torch.allclose(sample.rotated.norm(dim=1), sample.points.norm(dim=1), atol=1e-5)  # SO(2)
     assert float((sample.rotated - sample.points).abs().max()) > 0.1  # ... by non-trivial angles
     assert sample.distinguishability is None and sample.breaking == 1.0
+
+
+def test_bad_parameters_name_themselves() -> None:
+    with pytest.raises(ValueError, match="n_points"):
+        explore.breaking_strength_sweep(0.5, n_points=1)
+    with pytest.raises(ValueError, match="num_filter_banks"):
+        explore.train_relaxed_layer(num_filter_banks=0)
+    with pytest.raises(ValueError, match="steps"):
+        explore.train_relaxed_layer(steps=-1)
+    with pytest.raises(ValueError, match="group_order"):
+        explore.train_relaxed_layer(group_order=4, group="D4")
+    with pytest.raises(ValueError, match="group"):
+        explore.train_relaxed_layer(group="SO2")
