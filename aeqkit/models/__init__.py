@@ -79,11 +79,9 @@ analogue), sources ``notebooks/NN_name.py``.
 
 from __future__ import annotations
 
-import math
-
 from torch import nn
 
-from aeqkit.models.base import Forecaster
+from aeqkit.models.base import Forecaster, check_alpha
 from aeqkit.models.registry import (
     KINDS,
     SYMMETRIES,
@@ -183,11 +181,8 @@ def build(name: str, symmetry: str | None = "default", *, seed: int | None = Non
     if unknown:
         raise ValueError(f"unknown hyper-parameter(s) {unknown} for {canonical!r} "
                          f"({symmetry}); accepted: {sorted(accepted)}")
-    if "alpha" in hparams:
-        a = hparams["alpha"]
-        if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a) or a < 0:
-            raise ValueError(f"alpha (weight of the equivariance penalty / extra loss) must be a finite "
-                             f"number >= 0, got {a!r}")
+    if "alpha" in hparams:  # also for the baselines, which ignore it
+        check_alpha(hparams["alpha"])
     if seed is not None:
         from aeqkit.utils import seeded
 

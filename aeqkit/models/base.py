@@ -9,6 +9,8 @@ itself a vector field, so the skip keeps whatever equivariance the network has.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -32,7 +34,17 @@ __all__ = [
     "pad2d",
     "coordinate_channels",
     "check_input_size",
+    "check_alpha",
 ]
+
+def check_alpha(alpha: object) -> float:
+    """``alpha`` (weight of ``extra_loss()``) as a float, ValueError unless a finite number >= 0."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not math.isfinite(alpha) \
+            or alpha < 0:
+        raise ValueError(f"alpha (weight of the equivariance penalty / extra loss) must be a finite "
+                         f"number >= 0, got {alpha!r}")
+    return float(alpha)
+
 
 #: Padding modes of the model zoo (``aeqkit.nn._common.MODEL_PADDING_MODES``): zeros or periodic.
 PADDING_MODES = MODEL_PADDING_MODES
@@ -61,9 +73,7 @@ class Forecaster(nn.Module):
         super().__init__()
         self.input_frames = check_positive_int(input_frames, "input_frames")
         self.symmetry = symmetry
-        if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or alpha < 0:
-            raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_alpha(alpha)
         self.input_size = input_size
 
     @property
