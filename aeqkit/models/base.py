@@ -35,6 +35,7 @@ __all__ = [
     "coordinate_channels",
     "check_input_size",
     "check_alpha",
+    "PathwayTrunk",
 ]
 
 def check_alpha(alpha: object) -> float:
@@ -108,3 +109,32 @@ class Forecaster(nn.Module):
         0 for models without one. Never squared for the Sec. 3.3 regularisers.
         """
         return self._zero()
+
+
+class PathwayTrunk(nn.Module):
+    """Base of the trunks with an optional residual pathway (Rpp; Finzi et al. 2021b): every layer
+    ``i`` may have an unconstrained, bias-free :class:`~aeqkit.nn.basic.PlainConv2d` on the same
+    input, whose output is added (:meth:`_with_pathway`); :meth:`pathway_parameters` lists them
+    for the Gaussian prior of ``extra_loss``. Subclasses: ``EscnnTrunk``, ``SESNTrunk``.
+    """
+
+    # (no class-level ``pathway = None``: it would shadow the registered submodule)
+
+    def _build_pathway(self, in_channels: int, hidden: int, num_layers: int, kernel_size: int,
+                       padding_mode: str, enabled: bool) -> None:
+        """``in_channels -> hidden -> ... -> 2`` plain convolutions, ``num_layers`` of them."""
+        if not enabled:
+            self.pathway = None
+            return
+        sizes = [in_channels] + [hidden] * (num_layers - 1) + [2]
+        self.pathway = nn.ModuleList(
+            PlainConv2d(sizes[i], sizes[i + 1], kernel_size, padding_mode, bias=False)
+            for i in range(num_layers))
+
+    def _with_pathway(self, i: int, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """``y`` (layer ``i``'s output on ``x``) plus the pathway's, if any."""
+        return y if self.pathway is None else y + self.pathway[i](x)
+
+    def pathway_parameters(self) -> list[nn.Parameter]:
+        """Parameters of the unconstrained pathway (empty unless ``residual_pathway``)."""
+        return [] if self.pathway is None else list(self.pathway.parameters())

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from aeqkit.groups import CyclicGroup, DihedralGroup, FiniteGroup
-from aeqkit.models.base import Forecaster
+from aeqkit.models.base import Forecaster, PathwayTrunk
 from aeqkit.models.baselines import (
     ComboTranslation,
     ConvForecaster,
@@ -73,7 +73,7 @@ def escnn_gspace(group: FiniteGroup):
     raise ValueError(f"group must be an aeqkit CyclicGroup or DihedralGroup, got {group!r}")
 
 
-class EscnnTrunk(nn.Module):
+class EscnnTrunk(PathwayTrunk):
     """E2CNN trunk on escnn: typed input -> regular fields of C_N or D_N -> one vector field.
 
     Input fields: ``in_vectors`` vector fields (irrep 1) followed by ``in_scalars`` trivial fields.
@@ -110,25 +110,12 @@ class EscnnTrunk(nn.Module):
         self.hidden = nn.ModuleList(enn.R2Conv(self.hid_type, self.hid_type, kernel_size, **kw)
                                     for _ in range(num_layers - 2))
         self.project = enn.R2Conv(self.hid_type, self.out_type, kernel_size, **kw)
-        self.pathway = None
-        if residual_pathway:
-            c_in, c_hid = self.in_type.size, self.hid_type.size
-            convs = [PlainConv2d(c_in, c_hid, kernel_size, padding_mode, bias=False)]
-            convs += [PlainConv2d(c_hid, c_hid, kernel_size, padding_mode, bias=False)
-                      for _ in range(num_layers - 2)]
-            convs += [PlainConv2d(c_hid, 2, kernel_size, padding_mode, bias=False)]
-            self.pathway = nn.ModuleList(convs)
+        self._build_pathway(self.in_type.size, self.hid_type.size, num_layers, kernel_size,
+                            padding_mode, residual_pathway)
 
     def _layer(self, i: int, conv: nn.Module, x: torch.Tensor, in_type) -> torch.Tensor:
         _, enn = _escnn()
-        y = conv(enn.GeometricTensor(x, in_type)).tensor
-        if self.pathway is not None:
-            y = y + self.pathway[i](x)
-        return y
-
-    def pathway_parameters(self) -> list[nn.Parameter]:
-        """Parameters of the unconstrained pathway (empty unless ``residual_pathway``)."""
-        return [] if self.pathway is None else list(self.pathway.parameters())
+        return self._with_pathway(i, conv(enn.GeometricTensor(x, in_type)).tensor, x)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         # pointwise ReLU on regular fields commutes with the group's permutation action

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aeqkit.models.base import PathwayTrunk
 from aeqkit.nn._common import check_positive_int
-from aeqkit.nn.basic import PlainConv2d
 
 # the layers moved to aeqkit.nn.sesn (issue 15: every layer class lives in aeqkit.nn);
 # re-exported for old imports
@@ -26,7 +26,7 @@ __all__ = ["ScaleLiftConv2d", "ScaleGroupConv2d", "ScaleProjection", "SESNTrunk"
            "upsample_blocks"]
 
 
-class SESNTrunk(nn.Module):
+class SESNTrunk(PathwayTrunk):
     """Scale lift, ``num_layers - 2`` residual scale group convs (ReLU), scale projection.
 
     With ``residual_pathway=True`` (Rpp) every layer also has an unconstrained, bias-free plain
@@ -48,23 +48,11 @@ class SESNTrunk(nn.Module):
             ScaleGroupConv2d(width, width, kernel_size, s, scale_window, padding_mode, local_size)
             for _ in range(num_layers - 2))
         self.project = ScaleProjection(width, 2, s, local_size)
-        self.pathway = None
-        if residual_pathway:
-            convs = [PlainConv2d(in_channels, width * s, kernel_size, padding_mode, bias=False)]
-            convs += [PlainConv2d(width * s, width * s, kernel_size, padding_mode, bias=False)
-                      for _ in range(num_layers - 2)]
-            convs += [PlainConv2d(width * s, 2, kernel_size, padding_mode, bias=False)]
-            self.pathway = nn.ModuleList(convs)
+        self._build_pathway(in_channels, width * s, num_layers, kernel_size, padding_mode,
+                            residual_pathway)
 
     def _layer(self, i: int, module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        y = module(x)
-        if self.pathway is not None:
-            y = y + self.pathway[i](x)
-        return y
-
-    def pathway_parameters(self) -> list[nn.Parameter]:
-        """Parameters of the unconstrained pathway (empty unless ``residual_pathway``)."""
-        return [] if self.pathway is None else list(self.pathway.parameters())
+        return self._with_pathway(i, module(x), x)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         y = F.relu(self._layer(0, self.lift, z))
