@@ -401,3 +401,26 @@ def test_default_models_stay_below_ten_million_parameters_at_64x64():
     free = {f"{name}/{sym}" for name, sym in ALL_PAIRS if name in PARAMETER_FREE}
     assert all(n == 0 for k, n in counts.items() if k in free), counts
     assert all(0 < n < 10**7 for k, n in counts.items() if k not in free), counts
+
+
+def test_relaxed_dihedral_model_keeps_the_subgroup_its_relaxed_weights_leave():
+    """RGroupD with relaxed weights that tell rotations from reflections (w(r^k) = 1, w(r^k f) = 2 in
+    every layer): the irrep spectrum names C4 as the surviving subgroup, and the model stays exactly
+    equivariant to the rotations while the reflections break."""
+    from aeqkit.nn import irrep_spectrum, surviving_subgroup
+
+    size = (12, 12)
+    model = make("rgroup", "dihedral", size)
+    group = get_group("D4")
+    flips = torch.tensor([float(group.is_flip(g)) for g in group.elements()], dtype=torch.float64)
+    layers = [m for m in model.modules() if hasattr(m, "relaxed_weights")]
+    assert len(layers) == 3
+    with torch.no_grad():
+        for layer in layers:
+            layer.relaxed_weights.copy_((1.0 + flips).expand_as(layer.relaxed_weights))
+    assert all(str(surviving_subgroup(irrep_spectrum(layer))) == "C4" for layer in layers)
+    rep = equivariance_error(model, sample(size), group, norm="linf")
+    errors = {e.element: e.sup for e in rep.per_element}
+    assert max(errors[g] for g in group.elements() if not group.is_flip(g)) < FLOAT64_TOL
+    assert min(errors[g] for g in group.elements() if group.is_flip(g)) > 1e-4
+    assert float(model.extra_loss().detach()) > 0.0
