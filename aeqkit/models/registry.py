@@ -31,6 +31,8 @@ __all__ = [
     "register_model",
     "model_specs",
     "get_model_spec",
+    "model_aliases",
+    "resolve_name",
     "normalise_name",
 ]
 
