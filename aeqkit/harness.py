@@ -22,10 +22,20 @@ import torch
 
 from aeqkit.train import FitConfig, evaluate, fit
 
-__all__ = ["SPLITS", "jsonable", "mean_std", "model_equivariance_error", "train_and_evaluate"]
+__all__ = ["SPLITS", "is_baseline_name", "jsonable", "mean_std", "model_equivariance_error",
+           "train_and_evaluate"]
 
 #: The test splits every experiment reports (Sec. 5: future times, held-out domains).
 SPLITS: tuple[str, ...] = ("test_future", "test_domain")
+
+
+def is_baseline_name(name: str) -> bool:
+    """Whether ``name`` is a closed-form baseline (``kind="baseline"`` in the model registry:
+    fitted by least squares, not trained)."""
+    from aeqkit.models.registry import model_specs
+
+    spec = model_specs().get(name)
+    return spec is not None and spec.kind == "baseline"
 
 
 def model_equivariance_error(model: torch.nn.Module, x: torch.Tensor, group: str = "C4",

@@ -41,7 +41,14 @@ from typing import Any
 import torch
 
 from aeqkit import paper
-from aeqkit.harness import SPLITS, jsonable, mean_std, model_equivariance_error, train_and_evaluate
+from aeqkit.harness import (
+    SPLITS,
+    is_baseline_name,
+    jsonable,
+    mean_std,
+    model_equivariance_error,
+    train_and_evaluate,
+)
 from aeqkit.train import FitConfig, target_length
 from aeqkit.utils import default_device, seed_everything, versions
 
@@ -306,11 +313,6 @@ def quick_width(name: str, symmetry: str | None) -> int:
     if name == "rsteer_ts" or (name in _GROUP_MODELS and symmetry == "scaling"):
         return 12
     return 32
-
-
-def is_baseline_name(name: str) -> bool:
-    """Whether ``name`` is a closed-form baseline (fitted by least squares, not trained)."""
-    return name in ("persistence", "stencil", "stencil_c4")
 
 
 _WIDTH_CACHE: dict[tuple, int] = {}

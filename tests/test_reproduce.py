@@ -362,3 +362,73 @@ def test_ledger_and_claims_from_a_run(tmp_path, capsys):
     out = json.loads((tmp_path / "build" / "claims.json").read_text())
     assert all(set(c) >= {"claim", "measured", "target", "holds"} for c in out)
     assert "RSteer below Conv" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- lists derived from the registries
+
+
+def test_default_lists_are_derived_from_the_registries_and_unchanged():
+    """The registry-derived defaults are the hand-kept lists they replaced (baselines first)."""
+    from aeqkit.data.registry import dataset_specs
+    from aeqkit.models.registry import model_specs
+
+    assert rep.EXPERIMENTS == ("table1", "table2", "figure4")
+    assert rep.SYMMETRIES["table1"] == ("translation", "rotation", "scaling")
+    assert rep.SYMMETRIES["table2"] == ("translation", "rotation", "scaling", "combination")
+    assert rep.DEFAULT_MODELS["table1"] == {
+        "translation": ("persistence", "stencil", "conv", "rgroup"),
+        "rotation": ("persistence", "stencil", "stencil_c4", "conv", "equiv", "rgroup", "rsteer"),
+        "scaling": ("persistence", "stencil", "conv", "equiv", "rgroup", "rsteer"),
+    }
+    assert rep.DEFAULT_MODELS["table2"] == {
+        s: ("persistence", "stencil") + tuple(m) for s, m in paper.TABLE2_MODELS.items()}
+    assert rep.DEFAULT_MODELS["figure4"] == {"rotation": ("stencil", "conv", "equiv", "rsteer")}
+    assert set(rep.KNOWN_MODELS) == set(model_specs()) == set(paper.DISPLAY_NAMES)
+    for name, spec in rep.experiment_specs().items():
+        for row, ds in spec.datasets.items():
+            assert name == "heat" or ds in dataset_specs(), (name, row, ds)
+            assert rep.default_models(name, row)  # every row has models
+
+
+def test_a_registered_model_or_experiment_is_listed_everywhere(monkeypatch, capsys):
+    from aeqkit.models import registry
+
+    spec = dataclasses.replace(registry.get_model_spec("conv"), name="myconv",
+                               display_name="MyConv", aliases=())
+    monkeypatch.setitem(registry._REGISTRY, "myconv", spec)
+    assert "myconv" in rep.KNOWN_MODELS and paper.DISPLAY_NAMES["myconv"] == "MyConv"
+    assert rep.parse_models("conv,myconv", "table1", "rotation") == ["conv", "myconv"]
+
+    mine = rep.ExperimentSpec("mytable", "my table", {"rotation": "smoke_rotation"}, ("quick",),
+                              lambda row: ("persistence", "conv"),
+                              lambda *a, **k: {"experiment": "mytable"}, lambda r: "my table done",
+                              paper=False)
+    rep.experiment_specs()
+    monkeypatch.setitem(rep._EXPERIMENTS, "mytable", mine)
+    assert rep.SYMMETRIES["mytable"] == ("rotation",) and "mytable" not in rep.EXPERIMENTS
+    assert rep.DEFAULT_MODELS["mytable"] == {"rotation": ("persistence", "conv")}
+    assert main(["reproduce", "--list"]) == 0
+    assert "mytable  my table" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="accepted: rotation"):
+        rep.validate_request("mytable", "scaling", "quick")
+    with pytest.raises(ValueError, match="not one of the paper's experiments"):
+        rep.reproduce("mytable", "rotation", "quick", out=None)
+
+
+def test_harness_summaries():
+    from aeqkit.harness import jsonable, mean_std
+
+    assert mean_std([1.0]) == (1.0, None) and mean_std([1.0], ddof=0) == (1.0, 0.0)
+    assert mean_std([1.0, 3.0]) == (2.0, pytest.approx(math.sqrt(2)))
+    assert mean_std([1.0, 3.0], ddof=0) == (2.0, 1.0)
+    with pytest.raises(ValueError, match="values"):
+        mean_std([])
+    assert jsonable({1: (torch.tensor([1.0]), float("nan"))}) == {"1": [[1.0], "nan"]}
+    assert jsonable(torch.zeros(9, 9)) == "tensor(9, 9)"
+
+
+def test_seeds_may_be_a_list(tmp_path):
+    res = _run(tmp_path, models="conv", seeds=[3])
+    assert [r["seed"] for r in res["runs"]] == [3] and res["seeds"] == 1
+    with pytest.raises(ValueError, match="seeds"):
+        _run(tmp_path, seeds=[1, 1])
