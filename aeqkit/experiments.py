@@ -17,7 +17,10 @@ symmetry, Conv, the strict model and the relaxed one with the same baselines.
 Profiles (:data:`HEAT_PROFILES`, :data:`JET_PROFILES`): ``quick`` (a notebook in <= 3 min on two
 CPU cores, one seed) and ``medium`` (three seeds, the numbers of ``aeqkit/results/heat_jet.json``).
 Hyperparameters were chosen on validation RMSE only (:func:`lr_search`, recorded in that file).
-Results are plain dicts (JSON-ready); :func:`summarise` gives mean ± std per model.
+Results are plain dicts (JSON-ready); :func:`summarise` gives mean ± std per model. Each run is
+one call of :func:`aeqkit.harness.train_and_evaluate` (the step :mod:`aeqkit.reproduce` uses too)
+under a cosine-schedule :class:`~aeqkit.train.FitConfig`; ``python -m aeqkit reproduce heat`` /
+``jet`` runs these studies from the experiment registry.
 
 See also: notebooks 01 and 04; ``python -m aeqkit.experiments heat --profile medium``.
 """

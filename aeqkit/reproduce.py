@@ -22,7 +22,16 @@ Profiles: ``quick`` (32x32 data, 16x16 for Fig. 4, 10-step RMSE, 3-layer network
 wall-clock limit unless ``profile_overrides={"time_limit": s}``) keeps results independent of
 machine load. Measured results go to the reproduction ledger (:mod:`aeqkit.ledger`).
 
-See also: notebook 03 (Table 1 and Fig. 4 at the profile's scale) and :func:`aeqkit.train.fit`.
+Experiment registry: :func:`experiment_specs` maps each experiment of ``python -m aeqkit reproduce``
+(``table1``, ``table2``, ``figure4`` here; the ``heat`` and ``jet`` studies of
+:mod:`aeqkit.experiments`) to its rows, data sets, profiles, default models and runner
+(:func:`register_experiment` adds one; ``reproduce --list`` prints them). :data:`SYMMETRIES`,
+:data:`DEFAULT_MODELS` (baselines first), :data:`KNOWN_MODELS` and :data:`BASELINES` are read from
+it and from the model and data-set registries on each access. Every run is one call of
+:func:`aeqkit.harness.train_and_evaluate` under :func:`fit_config`.
+
+See also: notebook 03 (Table 1 and Fig. 4 through :func:`reproduce`, at the profile's scale or the
+notebook's sizes via ``profile_overrides``) and :func:`aeqkit.train.fit`.
 """
 
 from __future__ import annotations
