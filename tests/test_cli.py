@@ -168,3 +168,29 @@ def test_failures_during_the_work_are_one_line_with_status_1(fault, monkeypatch,
         assert line.startswith("python -m aeqkit boom: error:")
     finally:
         COMMANDS.pop("boom", None)
+
+
+def test_reproduce_runs_the_heat_and_jet_studies_from_the_registry(tmp_path, monkeypatch, capsys):
+    """``reproduce jet`` dispatches to aeqkit.experiments through the experiment registry, prints
+    the study's table and claims, and writes its JSON."""
+    from aeqkit import experiments
+
+    seen = {}
+
+    def fake_jet(profile, *, seeds=None, symmetries=None, models=None, log=None, **kw):
+        seen.update(profile=profile, seeds=seeds, symmetries=symmetries, models=models)
+        runs = [{"model": m, "seed": 0, "parameters": 10, "test_domain": v, "test_future": v}
+                for m, v in (("persistence", 0.3), ("conv", 0.2), ("equiv", 0.15), ("rsteer", 0.1))]
+        return {"experiment": "jet", "profile": profile, "symmetries": {"rotation": {"runs": runs}},
+                "seconds": 1.0}
+
+    monkeypatch.setattr(experiments, "jet_experiment", fake_jet)
+    code = main(["reproduce", "jet", "--symmetry", "rotation", "--models", "persistence,conv,equiv,rsteer",
+                 "--seeds", "2", "--out", str(tmp_path), "--no-progress", "--device", "cpu"])
+    assert code == 0
+    assert seen == {"profile": "quick", "seeds": (0, 1), "symmetries": ["rotation"],
+                    "models": ["persistence", "conv", "equiv", "rsteer"]}
+    out = capsys.readouterr().out
+    assert "HOLDS   jet rotation: rsteer beats conv, equiv" in out and "RSteer" in out
+    assert (tmp_path / "jet_rotation_quick.json").exists()
+    assert main(["reproduce", "heat", "--profile", "full"]) == 2  # heat has quick / medium only
