@@ -40,7 +40,13 @@ __all__ = ["LEDGER_DIR", "condense", "record", "load_records", "build_ledger", "
 
 #: The committed ledger of measured results.
 LEDGER_DIR = Path(__file__).resolve().parent / "ledger_data"
-_PROFILES = ("quick", "medium", "full")
+
+
+def _profiles() -> tuple[str, ...]:
+    """The run profiles of :mod:`aeqkit.reproduce` (the ledger's columns), read from there."""
+    from aeqkit.reproduce import PROFILES
+
+    return tuple(PROFILES)
 
 
 def hardware() -> str:
@@ -156,7 +162,7 @@ def _table_rows(table: str, records: dict) -> list[dict[str, Any]]:
                 ind = paper.independent_value(table, sym, split, m)
                 row = {"table": table, "symmetry": sym, "split": split, "model": m,
                        "paper": ref, "independent": ind}
-                for prof in _PROFILES:
+                for prof in _profiles():
                     rec = records.get((table, sym, prof))
                     cell = None
                     if rec:
@@ -166,14 +172,14 @@ def _table_rows(table: str, records: dict) -> list[dict[str, Any]]:
                         "mean": cell["mean"], "std": cell["std"], "n": cell["n"],
                         "steps": cell.get("steps"), "parameters": cell.get("parameters"),
                         "values": cell.get("values")}
-                if any(row[k] is not None for k in ("paper", "independent", *_PROFILES)):
+                if any(row[k] is not None for k in ("paper", "independent", *_profiles())):
                     rows.append(row)
     return rows
 
 
 def _figure4_rows(records: dict) -> list[dict[str, Any]]:
     rows = []
-    for prof in _PROFILES:
+    for prof in _profiles():
         rec = records.get(("figure4", "rotation", prof))
         if not rec:
             continue
@@ -248,12 +254,12 @@ def format_ledger(ledger: dict[str, Any]) -> str:
                 "| row | split | model | params | paper | independent | quick | medium | full |",
                 "| --- | --- | --- | ---: | --- | --- | --- | --- | --- |"]
         for r in rows:
-            params = next((r[p]["parameters"] for p in _PROFILES if r.get(p) and
+            params = next((r[p]["parameters"] for p in _profiles() if r.get(p) and
                            r[p].get("parameters") is not None), None)
             name = paper.DISPLAY_NAMES.get(r["model"], r["model"])
             out.append(f"| {r['symmetry']} | {r['split']} | {name} | "
                        f"{'' if params is None else f'{params:,}'} | {_cell(r['paper'])} | "
-                       f"{_cell(r['independent'])} | " + " | ".join(_cell(r[p]) for p in _PROFILES) + " |")
+                       f"{_cell(r['independent'])} | " + " | ".join(_cell(r[p]) for p in _profiles()) + " |")
         out.append("")
     if ledger["figure4"]:
         out += ["## Figure 4 (model vs one-step data equivariance error, L1, C4 without identity)", "",
