@@ -13,7 +13,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"groups", "equivariance", "nn", "models", "data", "train", "discovery", "viz",
-               "widgets", "explore", "io", "utils", "record", "notebooks", "reproduce", "paper"}
+               "widgets", "explore", "io", "utils", "record", "notebooks", "reproduce", "paper",
+               "harness", "experiments"}
 
 __all__ = sorted(_SUBMODULES) + ["__version__"]
 

@@ -107,8 +107,8 @@ def _module_check(name: str) -> Callable[[], str]:
 
 
 #: aeqkit modules checked by ``info`` (optional ones may not exist in a partial checkout).
-_MODULES = ("groups", "equivariance", "io", "utils", "nn", "models", "data", "train", "reproduce",
-            "paper", "viz", "widgets", "discovery")
+_MODULES = ("groups", "equivariance", "io", "utils", "nn", "models", "data", "train", "harness",
+            "reproduce", "paper", "viz", "widgets", "discovery")
 
 
 def info(out: Callable[[str], None] = print) -> int:
