@@ -156,7 +156,7 @@ record("smoke_rotation_data_ee", data.meta["data_equivariance_error"])
 #
 # `aeqkit.reproduce.reproduce("table1", symmetry, ...)`, the function behind `python -m aeqkit
 # reproduce table1`, builds each model with `aeqkit.models.build(name, symmetry=...)`, trains it with
-# the multi-step loss (`aeqkit.train.fit`, via `aeqkit.harness.train_and_evaluate`) and evaluates it
+# the multi-step loss (`aeqkit.train.fit`) and evaluates it
 # by autoregressive rollout on **future** (later times of the training simulations) and **domain**
 # (held-out simulations) test windows, for all three rows of Table 1 (`DEFAULT_MODELS["table1"]`,
 # read from the model registry). Every network gets the width whose parameter count is closest
