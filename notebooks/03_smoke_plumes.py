@@ -182,7 +182,7 @@ diagrams.relaxed_steerable_diagram(num_basis=3, kernel_size=5, breaking=0.5).sho
 # %%
 from aeqkit import paper
 from aeqkit.data import subsample
-from aeqkit.reproduce import DEFAULT_MODELS, SYMMETRIES, reproduce
+from aeqkit.reproduce import SYMMETRIES, reproduce
 from aeqkit.train import evaluate
 
 trained, rows = {}, []
