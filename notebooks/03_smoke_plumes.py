@@ -3,7 +3,7 @@
 #   aeqkit:
 #     budget_s:
 #       full: 14400
-#       quick: 150
+#       quick: 180
 #     datasets:
 #       full:
 #       - - smoke_translation
