@@ -298,6 +298,9 @@ class SweepConfig:
         device: ``"cpu"``, ``"cuda"`` ... (default automatic); with several GPUs worker ``i``
             uses GPU ``i mod n``.
         record: write the best settings into ``aeqkit/settings/<profile>.json``.
+        trial_seeds: score each trial by its mean best validation RMSE over this many seeds
+            (``seed`` ... ``seed + trial_seeds - 1``: initialisation and batch order), so that a
+            setting that wins for one seed only is not chosen; the pruner follows the first seed.
     """
 
     experiment: str
@@ -319,6 +322,7 @@ class SweepConfig:
     progress: bool = True
     record: bool = False
     command: str | None = None
+    trial_seeds: int = 1
 
     def validated(self) -> SweepConfig:
         """A copy with the model names resolved; ``ValueError`` naming accepted values otherwise."""
@@ -336,7 +340,7 @@ class SweepConfig:
                 raise ValueError(f"{', '.join(fixed)}: closed-form baseline(s) with no "
                                  "hyperparameters to sweep; give network models")
         for name, value, low in (("trials", self.trials, 1), ("workers", self.workers, 1),
-                                 ("seed", self.seed, 0)):
+                                 ("seed", self.seed, 0), ("trial_seeds", self.trial_seeds, 1)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
         if self.epochs is not None and (isinstance(self.epochs, bool)
@@ -497,7 +501,6 @@ class _ExperimentObjective:
         import optuna
 
         from aeqkit.models import count_parameters
-        from aeqkit.train import fit
         from aeqkit.utils import seeded
 
         build, fit_kw = suggest(trial, self.space)
@@ -513,36 +516,56 @@ class _ExperimentObjective:
             trial.set_user_attr("pruned_because", f"{n_params} parameters > {MAX_PARAMETERS}")
             raise optuna.TrialPruned()
 
-        def report(epoch: int, metrics: dict[str, float]) -> None:
+        values: list[float] = []
+        for k in range(self.cfg.trial_seeds):
+            seed = self.cfg.seed + k
+            if k > 0:  # a fresh initialisation for every further seed
+                with seeded(seed):
+                    net = self.build_fn(self.model, self.model_symmetry, input_size=self.grid,
+                                        **build)
+            res = self._fit_one(trial, net, fit_kw, seed, report=k == 0)
+            values.append(float(res.best_valid_rmse))
+            if not math.isfinite(values[-1]):
+                raise optuna.TrialPruned()
+        if len(values) > 1:
+            trial.set_user_attr("seed_values", values)
+        return float(sum(values) / len(values))
+
+    def _fit_one(self, trial, net, fit_kw: dict[str, Any], seed: int, report: bool):
+        """Train one initialisation; ``report``: per-epoch validation RMSE to the pruner."""
+        import optuna
+
+        from aeqkit.train import fit
+
+        def report_fn(epoch: int, metrics: dict[str, float]) -> None:
             trial.report(float(metrics["valid_rmse"]), epoch)
             if trial.should_prune():
                 trial.set_user_attr("pruned_at_epoch", epoch)
                 raise optuna.TrialPruned()
 
         kw = dict(self.fit_base, **fit_kw)
-        if self.has_callbacks:
-            kw["callbacks"] = (report,)
+        if self.has_callbacks and report:
+            kw["callbacks"] = (report_fn,)
         try:
             # fit's warnings (e.g. "the best epoch is worse than the initial weights") describe a
             # poor setting: keep them with the trial instead of printing one per trial
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 res = fit(net, self.data.splits["train"], self.data.splits["valid"],
-                          seed=self.cfg.seed, device=self.device, progress=False, **kw)
+                          seed=seed, device=self.device, progress=False, **kw)
         except ArithmeticError as err:  # TrainingDiverged / FloatingPointError: a bad setting
-            trial.set_user_attr("pruned_because", f"diverged: {str(err)[:200]}")
+            trial.set_user_attr("pruned_because", f"diverged (seed {seed}): {str(err)[:200]}")
             raise optuna.TrialPruned() from err
         if caught:
             trial.set_user_attr("warnings", [str(w.message)[:300] for w in caught[:5]])
-        trial.set_user_attr("epochs_run", res.epochs_run)
-        trial.set_user_attr("best_epoch", res.best_epoch)
-        trial.set_user_attr("seconds", res.seconds)
-        if not self.has_callbacks:  # older fit: report afterwards, for the figures
-            for epoch, v in enumerate(res.history["valid_rmse"]):
-                trial.report(float(v), epoch)
-        if not math.isfinite(res.best_valid_rmse):
-            raise optuna.TrialPruned()
-        return float(res.best_valid_rmse)
+        if report:
+            trial.set_user_attr("epochs_run", res.epochs_run)
+            trial.set_user_attr("best_epoch", res.best_epoch)
+            trial.set_user_attr("seconds", res.seconds)
+            if not self.has_callbacks:  # older fit: report afterwards, for the figures
+                for epoch, v in enumerate(res.history["valid_rmse"]):
+                    trial.report(float(v), epoch)
+        return res
 
 
 def matched_build(model: str, symmetry: str | None, space: ModelSpace, build: dict[str, Any],
@@ -840,11 +863,12 @@ def _check_space(study, cfg: SweepConfig, model: str, space: ModelSpace, epochs:
     meta = {"experiment": cfg.experiment, "symmetry": cfg.symmetry, "model": model,
             "profile": cfg.profile, "epochs_per_trial": epochs, "objective": cfg.objective,
             "level": cfg.level if cfg.experiment == "figure4" else None,
-            "space": space.to_json()}
+            "trial_seeds": cfg.trial_seeds, "space": space.to_json()}
     stored = study.user_attrs.get("aeqkit")
 
     def searched(m: dict[str, Any]) -> dict[str, Any]:  # ``default`` only seeds trial 0
-        return {**m, "space": {k: v for k, v in m["space"].items() if k != "default"}}
+        return {"trial_seeds": 1, **m,  # studies made before trial_seeds existed used one
+                "space": {k: v for k, v in m["space"].items() if k != "default"}}
 
     if stored is None:
         study.set_user_attr("aeqkit", meta)
@@ -866,6 +890,8 @@ def _command(cfg: SweepConfig) -> str:
         parts += ["--study", cfg.study]
     if cfg.experiment == "figure4":
         parts += ["--level", str(cfg.level)]
+    if cfg.trial_seeds > 1:
+        parts += ["--trial-seeds", str(cfg.trial_seeds)]
     if cfg.record:
         parts += ["--record"]
     return shlex.join(parts)
@@ -1049,13 +1075,15 @@ def best_summary(study, command: str | None = None, storage: str | None = None) 
                        "intermediate": {str(k): v for k, v in
                                         sorted(t.intermediate_values.items())},
                        "note": t.user_attrs.get("pruned_because"),
-                       "warnings": t.user_attrs.get("warnings")})
+                       "warnings": t.user_attrs.get("warnings"),
+                       "seed_values": t.user_attrs.get("seed_values")})
     done = [t for t in trials if t["state"] == TrialState.COMPLETE.name]
     best = None
     if done:
         bt = study.best_trial
         best = {"number": bt.number, "value": bt.value, "params": bt.params,
-                **study_settings(study), "parameters": bt.user_attrs.get("parameters")}
+                **study_settings(study), "parameters": bt.user_attrs.get("parameters"),
+                "seed_values": bt.user_attrs.get("seed_values")}
     counts = _counts(study)
     return {"study": study.study_name, "storage": _public_url(storage) if storage else None,
             "command": command, **meta, "trials": counts["complete"] + counts["pruned"],
@@ -1164,6 +1192,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="study name prefix (default <experiment>-<symmetry>-<profile>)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes on this machine")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trial-seeds", type=int, default=1,
+                        help="score each trial by its mean validation RMSE over this many seeds")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs per trial (default: the profile's)")
     parser.add_argument("--pruner", default="median", help=f"one of {', '.join(PRUNERS)}")
@@ -1187,7 +1217,8 @@ def main(args: argparse.Namespace) -> int:
                       study=args.study, workers=args.workers, seed=args.seed, epochs=args.epochs,
                       pruner=args.pruner, out=args.out, objective=args.objective,
                       toy_seconds=args.toy_seconds, level=args.level, device=args.device,
-                      progress=not args.no_progress, record=args.record)
+                      progress=not args.no_progress, record=args.record,
+                      trial_seeds=args.trial_seeds)
     try:
         cfg = cfg.validated()
     except ValueError as err:

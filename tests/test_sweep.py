@@ -178,6 +178,26 @@ def test_experiment_sweep_validation_only_and_settings(tmp_path):
         build_model(model, symmetry="rotation", input_size=(N, N), **settings["build"])
 
 
+def test_trial_seeds_score_the_mean_over_seeds(tmp_path):
+    """--trial-seeds N: a trial's value is the mean of N trainings' best validation RMSE (seeds
+    seed ... seed + N - 1), recorded per seed; a study made with another N is not resumed."""
+    cfg = _cfg(tmp_path, trials=1, pruner="none", trial_seeds=2, seed=3)
+    res = sweep.run_sweep(cfg, load_fn=fake_load, log=lambda s: None)
+    best = res["conv"]["best"]
+    assert len(best["seed_values"]) == 2 and best["seed_values"][0] != best["seed_values"][1]
+    assert best["value"] == pytest.approx(sum(best["seed_values"]) / 2)
+    assert res["conv"]["trial_seeds"] == 2 and "--trial-seeds 2" in res["conv"]["command"]
+    # the first seed's value is what a one-seed sweep with the same seed gives
+    one = sweep.run_sweep(_cfg(tmp_path / "one", trials=1, pruner="none", seed=3),
+                          load_fn=fake_load, log=lambda s: None)
+    assert one["conv"]["best"]["value"] == pytest.approx(best["seed_values"][0])
+    with pytest.raises(ValueError, match="different settings.*trial_seeds"):
+        sweep.run_sweep(_cfg(tmp_path, trials=2, pruner="none", seed=3), load_fn=fake_load,
+                        log=lambda s: None)
+    with pytest.raises(ValueError, match="trial_seeds must be an integer >= 1"):
+        _cfg(tmp_path, trial_seeds=0).validated()
+
+
 def test_resume_runs_only_the_missing_trials(tmp_path):
     cfg = _cfg(tmp_path, objective="toy", trials=3)
     sweep.run_sweep(cfg, log=lambda s: None)

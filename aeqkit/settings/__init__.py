@@ -163,7 +163,9 @@ def record_settings(summary: dict[str, Any], profile: str, path: str | os.PathLi
                            "valid_rmse": best["value"], "study": summary["study"],
                            "date": summary["date"], "commit": summary["commit"],
                            "epochs_per_trial": summary.get("epochs_per_trial"),
-                           "trial": best["number"], "parameters": best.get("parameters")}}
+                           "trial": best["number"], "parameters": best.get("parameters"),
+                           "trial_seeds": summary.get("trial_seeds", 1),
+                           "seed_values": best.get("seed_values")}}
     _validate_entry(key, entry, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     import hashlib
