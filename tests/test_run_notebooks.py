@@ -150,6 +150,61 @@ def test_old_summary_is_never_left_looking_current(tmp_path: Path, monkeypatch) 
     assert "INCOMPLETE" in md and "Did not finish" in md
 
 
+def _fake_row(path: Path, status: str = "ok") -> dict:
+    return {"name": path.stem, "status": status, "seconds": 0.1, "data_seconds": 0.0,
+            "budget_s": 60.0, "timeout_s": 60.0, "within_budget": True, "size_bytes": 0,
+            "metrics": {"n": int(path.stem[:2])}, "error": None, "output": None}
+
+
+def test_jobs_run_notebooks_side_by_side_and_keep_the_order(tmp_path: Path, monkeypatch) -> None:
+    import threading
+
+    runner = _runner()
+    root = tmp_path / "nb"
+    for name in ("00_a", "01_b", "02_c", "03_d", "04_e"):
+        _write(root, name, "")
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
+
+    def fake(path, out_dir, **kwargs):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.3 if path.stem == "00_a" else 0.05)  # 00 finishes after 01 and 02
+        with lock:
+            state["now"] -= 1
+        return _fake_row(path)
+
+    monkeypatch.setattr(runner, "run_notebook", fake)
+    summary = runner.run_all(summary_path=tmp_path / "s.json", out_dir=tmp_path / "out", root=root,
+                             verbose=False, jobs=2)
+    assert state["most"] == 2
+    assert [r["name"] for r in summary["notebooks"]] == ["00_a", "01_b", "02_c", "03_d", "04_e"]
+    assert summary["complete"] is True and summary["ok"] is True
+    assert json.loads((tmp_path / "s.json").read_text())["notebooks"] == summary["notebooks"]
+    with pytest.raises(ValueError, match="--jobs to be an integer >= 1"):
+        runner.run_all(summary_path=tmp_path / "s.json", out_dir=tmp_path / "out", root=root,
+                       verbose=False, jobs=0)
+
+
+def test_interrupted_jobs_leave_an_incomplete_summary(tmp_path: Path, monkeypatch) -> None:
+    runner = _runner()
+    root = tmp_path / "nb"
+    for name in ("00_a", "01_b", "02_c"):
+        _write(root, name, "")
+
+    def fake(path, out_dir, **kwargs):
+        if path.stem == "01_b":
+            raise KeyboardInterrupt
+        return _fake_row(path)
+
+    monkeypatch.setattr(runner, "run_notebook", fake)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run_all(summary_path=tmp_path / "s.json", out_dir=tmp_path / "out", root=root,
+                       verbose=False, jobs=2)
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["complete"] is False and "01_b" in summary["unfinished"]
+
+
 def test_table_lists_unfinished_and_skipped() -> None:
     runner = _runner()
     row = {"seconds": 1.0, "data_seconds": 0.0, "budget_s": 60.0, "within_budget": True,

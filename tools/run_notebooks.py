@@ -4,6 +4,7 @@ Usage::
 
     python tools/run_notebooks.py [--profile quick|full] [--only NAME ...] [--seed 0]
                                   [--out build/notebooks] [--summary build/summary.json]
+                                  [--jobs 1]
 
 Each notebook source ``notebooks/NN_*.py`` (a jupytext percent script) is exported to a stripped
 ``.ipynb`` (:mod:`aeqkit.notebooks`, as ``tools/export_notebooks.py`` does; under ``--out``/.inputs)
@@ -16,7 +17,9 @@ once per run. The metrics each notebook records with :func:`aeqkit.record.record
 from the executed file, each run is timed against the notebook's budget
 (``metadata.aeqkit.budget_s[profile]``, default 180 s quick / 3600 s full), and the results go to
 ``build/summary.json`` and ``build/summary.md`` (also printed). Exit status 1 if any notebook
-failed or ran over its budget.
+failed or ran over its budget. ``--jobs 2`` runs two notebooks at a time (one kernel each, data
+preparation still one at a time): the sequence finishes sooner on a 2-core machine, while each
+notebook's time then includes sharing the machine, so measure budgets with ``--jobs 1``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ DEFAULT_BUDGET_S = {"quick": 180.0, "full": 3600.0}
 TOTAL_BUDGET_S = {"quick": 900.0, "full": 6 * 3600.0}
 PROFILES = ("quick", "full")
 TIMEOUT_FACTOR = 3.0  # default per-notebook timeout: this many times the notebook's budget
+_DATA_LOCK = threading.Lock()  # data sets are prepared one at a time, also with --jobs > 1
+_RUNNING: set[subprocess.Popen] = set()  # papermill processes of this runner (stopped on exit)
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()  # set when the runner is interrupted: start no further notebook
 FINISHED = ("ok", "skipped")  # statuses of a notebook that ran to its end (or chose to stop)
 
 __all__ = ["list_notebooks", "notebook_budget", "run_notebook", "run_all", "format_table", "main"]
@@ -190,11 +197,14 @@ def run_notebook(path: Path, out_dir: Path, profile: str = "quick", seed: int = 
         raise ValueError(f"expected profile in {PROFILES}, got {profile!r}")
     limit = notebook_timeout(path, profile, timeout_s)
     try:
-        data_seconds = prepare_data(path, profile, verbose=verbose)
+        with _DATA_LOCK:  # PhiFlow and the cache are not meant for concurrent generation
+            data_seconds = prepare_data(path, profile, verbose=verbose)
     except Exception as exc:  # noqa: BLE001 - report, then let the notebook show the error
         data_seconds = 0.0
         if verbose:
             print(f"[run_notebooks]   data preparation failed: {exc}", flush=True)
+    if _STOPPING.is_set():  # the runner was interrupted while this notebook's data was prepared
+        raise KeyboardInterrupt(f"{path.stem}: not started, the runner is stopping")
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = out_dir / ".inputs"
     source = path
@@ -225,6 +235,8 @@ def run_notebook(path: Path, out_dir: Path, profile: str = "quick", seed: int = 
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
         try:
             returncode = proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
@@ -233,6 +245,9 @@ def run_notebook(path: Path, out_dir: Path, profile: str = "quick", seed: int = 
         except BaseException:  # Ctrl-C / SIGTERM of the runner: its own session would survive it
             _kill_tree(proc)
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
     seconds = time.perf_counter() - start
     cell_error = _cell_error(out_path)
     if returncode is None:
@@ -348,17 +363,20 @@ def run_all(profile: str = "quick", only: list[str] | None = None, seed: int = 0
             out_dir: Path = ROOT / "build" / "notebooks",
             summary_path: Path = ROOT / "build" / "summary.json",
             verbose: bool = True, timeout_s: float | None = None,
-            root: Path = NOTEBOOKS) -> dict[str, Any]:
+            root: Path = NOTEBOOKS, jobs: int = 1) -> dict[str, Any]:
     """Run the sequence (or ``only``), write ``summary.json`` and ``summary.md``; return the summary.
 
     Everything that can be checked is checked before the first notebook starts (profile, names,
     timeout, that ``summary_path`` and ``out_dir`` are writable). The summary is rewritten before
     the first notebook (``complete: false``, every notebook ``pending``) and after each one, so an
     interrupted run never leaves an older summary looking current; ``unfinished`` lists the
-    notebooks that failed, timed out or did not run.
+    notebooks that failed, timed out or did not run. ``jobs`` notebooks run at a time (in
+    sequence order; rows keep that order).
     """
     if profile not in PROFILES:
         raise ValueError(f"expected profile in {list(PROFILES)}, got {profile!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"expected --jobs to be an integer >= 1, got {jobs!r}")
     if timeout_s is not None and not timeout_s > 0:
         raise ValueError(f"expected --timeout > 0 seconds, got {timeout_s}")
     paths = list_notebooks(only, root)
@@ -367,25 +385,59 @@ def run_all(profile: str = "quick", only: list[str] | None = None, seed: int = 0
     check_writable(summary_path.with_suffix(".md"), "--summary (its .md)")
     check_writable(out_dir / ".probe.ipynb", "--out")
     sys.path.insert(0, str(ROOT))
-    rows: list[dict[str, Any]] = []
-    _write_summary(_summary(profile, seed, only, rows, paths, complete=False), summary_path)
-    for i, path in enumerate(paths):
+    done: dict[Path, dict[str, Any]] = {}
+    _write_summary(_summary(profile, seed, only, [], paths, complete=False), summary_path)
+
+    def one(path: Path) -> dict[str, Any]:
         if verbose:
             print(f"[run_notebooks] {path.name} ({profile}) ...", flush=True)
         row = run_notebook(path, out_dir, profile=profile, seed=seed, timeout_s=timeout_s,
                            verbose=verbose)
         if verbose:
-            print(f"[run_notebooks]   {row['status']} in {row['seconds']:.1f} s "
+            print(f"[run_notebooks]   {path.stem}: {row['status']} in {row['seconds']:.1f} s "
                   f"(budget {row['budget_s']:.0f} s), {row['size_bytes'] / 1024:.0f} kB, "
                   f"{len(row['metrics'])} metrics" + (f" — {row['error']}" if row["error"] else ""),
                   flush=True)
-        rows.append(row)
-        done = i == len(paths) - 1
-        summary = _summary(profile, seed, only, rows, paths[i + 1:], complete=done)
-        table = _write_summary(summary, summary_path)
-    if not paths:  # pragma: no cover - list_notebooks raises first
-        summary = _summary(profile, seed, only, rows, [], complete=True)
-        table = _write_summary(summary, summary_path)
+        return row
+
+    last: dict[str, Any] = {}
+
+    def record_row(path: Path, row: dict[str, Any]) -> str:
+        done[path] = row
+        rows = [done[p] for p in paths if p in done]
+        pending = [p for p in paths if p not in done]
+        last["summary"] = _summary(profile, seed, only, rows, pending, complete=not pending)
+        return _write_summary(last["summary"], summary_path)
+
+    table = ""
+    if jobs == 1:
+        for path in paths:
+            table = record_row(path, one(path))
+    else:
+        from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+        pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="notebook")
+        futures: dict[Any, Path] = {}
+        _STOPPING.clear()
+        try:
+            futures = {pool.submit(one, p): p for p in paths}
+            waiting = set(futures)
+            while waiting:
+                finished, waiting = wait(waiting, timeout=1.0, return_when=FIRST_COMPLETED)
+                for fut in sorted(finished, key=lambda f: paths.index(futures[f])):
+                    table = record_row(futures[fut], fut.result())
+        except BaseException:  # Ctrl-C / SIGTERM: stop every running notebook and its kernel
+            _STOPPING.set()
+            for fut in futures:
+                fut.cancel()
+            with _RUNNING_LOCK:
+                running = list(_RUNNING)
+            for proc in running:
+                _kill_tree(proc)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    summary = last["summary"]
     if verbose:
         print(table)
     return summary
@@ -398,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "notebooks")
     parser.add_argument("--summary", type=Path, default=ROOT / "build" / "summary.json")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks run at a time (each notebook's time then includes sharing "
+                             "the machine)")
     parser.add_argument("--timeout", type=float, default=None,
                         help=f"seconds per notebook before it is stopped (default {TIMEOUT_FACTOR:g}x its "
                              "budget, at least 60)")
@@ -411,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         if profile not in PROFILES:
             raise ValueError(f"expected --profile (or $PROFILE) in {list(PROFILES)}, got {profile!r}")
         summary = run_all(profile, args.only, args.seed, args.out, args.summary,
-                          timeout_s=args.timeout)
+                          timeout_s=args.timeout, jobs=args.jobs)
     except (ValueError, OSError) as exc:
         print(f"run_notebooks: error: {exc}", file=sys.stderr)
         return 2
