@@ -50,6 +50,7 @@ from aeqkit.utils import resolve_device, seed_everything
 
 __all__ = [
     "LR_SCHEDULES",
+    "BATCH_ORDERS",
     "Callback",
     "Checkpoint",
     "EarlyStopping",
@@ -73,6 +74,9 @@ INPUT_LENGTH = 10
 
 #: Learning-rate schedules :func:`fit` accepts (``lr_schedule=``).
 LR_SCHEDULES = ("step", "cosine", "plateau")
+
+#: Minibatch orders :func:`fit` accepts (``batches=``).
+BATCH_ORDERS = ("random", "orbits")
 
 
 
@@ -479,6 +483,7 @@ class FitConfig:
     restore_best: bool = True
     time_limit: float | None = None
     divergence_factor: float | None = 10.0
+    batches: str = "random"
 
     def fit(self, model: nn.Module, train_ds: Dataset, valid_ds: Dataset,
             **per_call: Any) -> FitResult:
@@ -663,10 +668,23 @@ def _check_config(cfg: FitConfig) -> None:
                                                   and math.isfinite(cfg.divergence_factor)):
         raise ValueError(f"divergence_factor must be a finite number > 1 or None, got "
                          f"{cfg.divergence_factor!r}")
+    if not isinstance(cfg.batches, str) or cfg.batches not in BATCH_ORDERS:
+        raise ValueError(f"batches must be one of {BATCH_ORDERS}, got {cfg.batches!r}")
     alpha = cfg.alpha
     if alpha is not None and (isinstance(alpha, bool) or not isinstance(alpha, (int, float))
                               or not (alpha >= 0 and math.isfinite(alpha))):
         raise ValueError(f"alpha must be a finite number >= 0 or None, got {alpha!r}")
+
+
+def _check_orbit_batches(train_ds: Dataset, batch_size: int) -> None:
+    """``ValueError`` unless ``train_ds`` can be cut into orbit-complete batches (``batches="orbits"``)."""
+    from aeqkit.data.windows import OrbitBatchSampler, _window_orbit_keys, orbit_hint
+
+    if _window_orbit_keys(train_ds) is None:
+        raise ValueError(f"batches='orbits' needs a training set with orbit labels (a WindowDataset with "
+                         f"orbits, or a Subset of one), got {type(train_ds).__name__} without them; "
+                         f"{orbit_hint()}; use batches='random' otherwise")
+    OrbitBatchSampler(train_ds, batch_size)  # uneven (orbit, start) groups: its ValueError
 
 
 def _schedule_of(cfg: FitConfig) -> str:
@@ -793,7 +811,16 @@ def fit(
             * ``time_limit``: wall-clock budget in seconds; training stops after the epoch that
               exceeds it (``FitResult.out_of_time``);
             * ``divergence_factor``: the validation RMSE limit, as a multiple of the larger of
-              the initial RMSE and the zero forecast's; ``None`` checks only for non-finite values.
+              the initial RMSE and the zero forecast's; ``None`` checks only for non-finite values;
+            * ``batches``: the minibatch order. ``"random"`` (default): ``batch_size`` windows
+              drawn by a shuffle. ``"orbits"``: orbit-complete batches
+              (:class:`aeqkit.data.OrbitBatchSampler`): each batch is whole ``(orbit, start)``
+              groups, i.e. the same window in every orientation of a base simulation
+              (``ceil(batch_size / group size)`` groups per batch), so on exactly symmetric data
+              every step's loss is invariant under the group, its gradient equivariant, and the
+              relaxed weights of a model initialised equivariant stay tied up to round-off (paper
+              Sec. 3, Def. 3.1); random minibatches break the symmetry by SGD noise. Needs a
+              training set with orbit labels (:attr:`aeqkit.data.WindowDataset.orbits`).
 
     Returns:
         A :class:`FitResult`; the model holds the best epoch's weights.
@@ -832,6 +859,8 @@ def fit(
     # NaN / inf in the data would make every epoch's RMSE NaN: refuse before any training
     check_dataset(train_ds, train_mask, "training data")
     check_dataset(valid_ds, valid_mask, "validation data")
+    if cfg.batches == "orbits":
+        _check_orbit_batches(train_ds, cfg.batch_size)
     if cfg.alpha is not None:
         model.alpha = float(cfg.alpha)
 
@@ -840,8 +869,13 @@ def fit(
     model.to(device)
     optimizer = _optimizer(model, cfg.lr, cfg.weight_decay)
     scheduler = _scheduler(optimizer, lr_schedule, cfg.epochs, cfg.lr_decay, lr_step)
-    loader = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=generator,
-                        drop_last=False)
+    if cfg.batches == "orbits":
+        from aeqkit.data.windows import OrbitBatchSampler
+
+        loader = DataLoader(train_ds, batch_sampler=OrbitBatchSampler(train_ds, cfg.batch_size, generator))
+    else:
+        loader = DataLoader(train_ds, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+                            drop_last=False)
     dev_mask = train_mask.to(device) if train_mask is not None else None
 
     def validate() -> float:

@@ -47,6 +47,7 @@ from aeqkit.data.smoke import (
 from aeqkit.data.windows import (
     SPLIT_NAMES,
     ForecastData,
+    OrbitBatchSampler,
     WindowDataset,
     dataset_config,
     dataset_orbits,
@@ -112,6 +113,7 @@ __all__ = [
     "SPLIT_NAMES",
     "ForecastData",
     "WindowDataset",
+    "OrbitBatchSampler",
     "dataset_config",
     "load_dataset",
     "make_splits",

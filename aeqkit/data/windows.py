@@ -23,12 +23,12 @@ of the registry.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset, Subset, TensorDataset
+from torch.utils.data import Dataset, Sampler, Subset, TensorDataset
 
 from aeqkit.data.cache import cache_path, cached
 from aeqkit.data.registry import (
@@ -45,6 +45,7 @@ __all__ = [
     "SPLIT_NAMES",
     "PROFILES",  # noqa: F822
     "WindowDataset",
+    "OrbitBatchSampler",
     "ForecastData",
     "make_splits",
     "dataset_orbits",
@@ -58,6 +59,7 @@ __all__ = [
     "one_step_data_error",
     "one_step_data_errors",
     "equivariance_windows",
+    "orbit_dataset_names",
     "sliding_windows",
     "subsample",
 ]
@@ -95,10 +97,16 @@ class WindowDataset(Dataset):
         index: list of ``(simulation, start)`` pairs; ``x = fields[s, start:start + input_length]``.
         mask: optional validity mask ``(H, W)`` bool (True = valid cell, e.g. ocean / measured), used
             by masked training and evaluation; ``None`` means every cell is valid.
+        orbits: optional orbit label per simulation of ``fields`` (``len == S``): simulations with
+            the same label are one group orbit (a base inflow in its four C4 orientations). Set by
+            :func:`make_splits` / :func:`load_dataset` for sets with group structure; used by
+            :class:`OrbitBatchSampler` (``aeqkit.train.fit(..., batches="orbits")``). ``None``: no
+            orbit structure.
     """
 
     def __init__(self, fields: torch.Tensor, index: Sequence[tuple[int, int]], input_length: int,
-                 target_length: int, name: str = "", mask: torch.Tensor | None = None) -> None:
+                 target_length: int, name: str = "", mask: torch.Tensor | None = None,
+                 orbits: Sequence[Hashable] | None = None) -> None:
         if mask is not None:
             mask = torch.as_tensor(mask)
             if mask.dtype != torch.bool or tuple(mask.shape) != tuple(fields.shape[-2:]):
@@ -110,6 +118,7 @@ class WindowDataset(Dataset):
         self.input_length = int(input_length)
         self.target_length = int(target_length)
         self.name = name
+        self.orbits = _check_orbits(orbits, fields.shape[0])
         T = fields.shape[1]
         for s, t in self.index:
             if t < 0 or t + input_length + target_length > T:
@@ -131,8 +140,130 @@ class WindowDataset(Dataset):
 
     def __repr__(self) -> str:
         C, H, W = self.fields.shape[-3:]
+        orbits = ""
+        if self.orbits is not None:
+            orbits = f", orbits={len({self.orbits[s] for s in self.simulations})}"
         return (f"WindowDataset({self.name!r}, {len(self)} windows, x=({self.input_length}, {C}, {H}, {W}), "
-                f"y=({self.target_length}, {C}, {H}, {W}), sims={self.simulations})")
+                f"y=({self.target_length}, {C}, {H}, {W}), sims={self.simulations}{orbits})")
+
+
+def _check_orbits(orbits: Sequence[Hashable] | None, num_sims: int) -> list[Hashable] | None:
+    """``orbits`` as a list of plain hashable labels, one per simulation; ``ValueError`` otherwise."""
+    if orbits is None:
+        return None
+    if isinstance(orbits, (str, bytes)) or not hasattr(orbits, "__len__"):
+        raise ValueError(f"orbits must be a sequence of one label per simulation ({num_sims}), "
+                         f"got {type(orbits).__name__}")
+    labels = [_plain_label(v) for v in orbits]
+    if len(labels) != num_sims:
+        raise ValueError(f"orbits must give one label per simulation of fields ({num_sims}), "
+                         f"got {len(labels)}")
+    for v in labels:
+        try:
+            hash(v)
+        except TypeError:
+            raise ValueError(f"orbit labels must be hashable (int, str, tuple), got {v!r}") from None
+    return labels
+
+
+def _window_orbit_keys(dataset: Dataset) -> list[tuple[Hashable, int]] | None:
+    """The ``(orbit label, start)`` of every item of a :class:`WindowDataset` with orbits, looking
+    through (nested) ``Subset`` wrappers; ``None`` when the dataset has no orbit labels."""
+    if isinstance(dataset, Subset):
+        inner = _window_orbit_keys(dataset.dataset)
+        return None if inner is None else [inner[int(i)] for i in dataset.indices]
+    if isinstance(dataset, WindowDataset) and dataset.orbits is not None:
+        return [(dataset.orbits[s], t) for s, t in dataset.index]
+    return None
+
+
+class OrbitBatchSampler(Sampler[list[int]]):
+    """Orbit-complete minibatches: each batch is a union of whole ``(orbit, start)`` groups.
+
+    A group holds the windows with the same start frame in every member of one orbit (e.g. one
+    base inflow in its four C4 orientations). On data that are exactly symmetric, the loss of such a
+    batch is invariant under the group, so its gradient is equivariant and the tied (relaxed) weights
+    of a model initialised equivariant stay tied at every step (paper Sec. 3, Def. 3.1). A random
+    minibatch misses orientations and breaks the symmetry by SGD noise.
+
+    Args:
+        dataset: a :class:`WindowDataset` with ``orbits`` (every split of :func:`load_dataset` for a
+            set with group structure, or :func:`make_splits` with ``orbits``), or a ``Subset`` of one.
+        batch_size: windows wanted per batch; a batch holds ``ceil(batch_size / group size)`` whole
+            groups (at least one), so it may be a little larger.
+        generator: ``torch.Generator`` that shuffles the groups each epoch (``None``: a seed is drawn
+            from torch's global generator, like ``RandomSampler``).
+        drop_last: drop the last batch when it holds fewer groups than the others.
+
+    Every window appears exactly once per epoch. Use as ``DataLoader(dataset, batch_sampler=...)``.
+
+    Shape:
+        yields lists of item indices; the loader's batches are ``x: (B, input_length, C, H, W)``,
+        ``y: (B, target_length, C, H, W)`` with ``B = groups_per_batch * group_size`` (the last
+        batch may hold fewer groups).
+
+    Raises:
+        ValueError: the dataset has no orbit labels, ``batch_size < 1``, or the groups differ in size
+            (an orbit member lost some windows, e.g. by :func:`subsample`).
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, generator: torch.Generator | None = None,
+                 drop_last: bool = False) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        keys = _window_orbit_keys(dataset)
+        if keys is None:
+            raise ValueError(
+                f"OrbitBatchSampler needs a WindowDataset with orbit labels (or a Subset of one), got "
+                f"{type(dataset).__name__} without them; {orbit_hint()}")
+        groups: dict[tuple[Hashable, int], list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        if not groups:
+            raise ValueError("OrbitBatchSampler needs a non-empty dataset")
+        sizes: dict[int, int] = {}
+        for members in groups.values():
+            sizes[len(members)] = sizes.get(len(members), 0) + 1
+        if len(sizes) > 1:
+            counts = ", ".join(f"{n} group(s) of size {k}" for k, n in sorted(sizes.items()))
+            uneven = [key for key, m in groups.items() if len(m) != max(sizes, key=sizes.get)][:3]
+            raise ValueError(
+                f"(orbit, start) groups of uneven size: {counts} (e.g. {uneven}); every orbit member "
+                "must hold the same windows (use an orbit-balanced split of make_splits, not a "
+                "subsample that drops some orientations' windows)")
+        self.groups = list(groups.values())
+        self.group_size = next(iter(sizes))
+        self.groups_per_batch = max(1, -(-batch_size // self.group_size))
+        self.batch_size = batch_size
+        self.generator = generator
+        self.drop_last = bool(drop_last)
+
+    def __len__(self) -> int:
+        n, k = len(self.groups), self.groups_per_batch
+        return n // k if self.drop_last else -(-n // k)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        gen = self.generator
+        if gen is None:
+            gen = torch.Generator().manual_seed(int(torch.empty((), dtype=torch.int64).random_().item()))
+        order = torch.randperm(len(self.groups), generator=gen).tolist()
+        k = self.groups_per_batch
+        for b in range(len(self)):
+            chunk = order[b * k:(b + 1) * k]
+            yield [i for g in chunk for i in self.groups[g]]
+
+
+def orbit_dataset_names() -> list[str]:
+    """The registered data sets with an orbit hook (their splits carry orbit labels when the
+    generated data have orbit structure)."""
+    return [name for name, spec in dataset_specs().items() if spec.orbits is not None]
+
+
+def orbit_hint() -> str:
+    """Which data sets carry orbit labels, for error messages."""
+    names = [f"{n} (with rotations=4)" if n == "heat" else n for n in orbit_dataset_names()]
+    return (f"the splits of load_dataset for {', '.join(names)}, and of make_splits(..., orbits=...) "
+            "(e.g. aeqkit.data.heat_orbit_trajectories), carry them")
 
 
 @dataclass
@@ -232,7 +363,8 @@ def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int
 
     Returns:
         ``(splits, info)``; ``info`` has ``future_start``, ``train_sims``, ``test_domain_sims``,
-        ``orbits`` (the label per simulation, or ``None``).
+        ``orbits`` (the label per simulation, or ``None``). With ``orbits``, every split carries
+        them (:attr:`WindowDataset.orbits`, for :class:`OrbitBatchSampler`).
     """
     if not isinstance(fields, torch.Tensor) or fields.ndim != 5:
         got = tuple(fields.shape) if isinstance(fields, torch.Tensor) else type(fields).__name__
@@ -294,11 +426,12 @@ def make_splits(fields: torch.Tensor, input_length: int = 10, target_length: int
     valid.sort()
     future = [(s, t) for s in train_sims for t in range(max(future_start - L, 0), T - L - E + 1)]
     domain = [(s, t) for s in test_sims for t in range(0, T - L - E + 1)]
+    labs = None if orbits is None else labels
     splits = {
-        "train": WindowDataset(fields, train, L, K, "train"),
-        "valid": WindowDataset(fields, valid, L, K, "valid"),
-        "test_future": WindowDataset(fields, future, L, E, "test_future"),
-        "test_domain": WindowDataset(fields, domain, L, E, "test_domain"),
+        "train": WindowDataset(fields, train, L, K, "train", orbits=labs),
+        "valid": WindowDataset(fields, valid, L, K, "valid", orbits=labs),
+        "test_future": WindowDataset(fields, future, L, E, "test_future", orbits=labs),
+        "test_domain": WindowDataset(fields, domain, L, E, "test_domain", orbits=labs),
     }
     info = {"future_start": future_start, "train_sims": train_sims, "test_domain_sims": test_sims,
             "input_length": L, "target_length": K, "eval_steps": E,
@@ -511,11 +644,18 @@ def subsample(dataset: Dataset, n: int | None) -> Dataset:
     """At most ``n`` evenly spaced items of ``dataset`` (all of them when ``n`` is None).
 
     Used by the quick profiles to bound training and evaluation cost without biasing toward early
-    or late windows.
+    or late windows. A :class:`WindowDataset` gives a :class:`WindowDataset` of the same items in
+    the same order (keeping its name, mask and orbit labels), anything else a ``Subset``. The
+    picks ignore orbits: :class:`OrbitBatchSampler` refuses the result when it holds some
+    orientations' windows and not others.
     """
     if n is None or n >= len(dataset):
         return dataset
     if n < 1:
         raise ValueError(f"n must be >= 1 or None, got {n}")
     step = -(-len(dataset) // n)
-    return Subset(dataset, range(0, len(dataset), step))
+    picks = range(0, len(dataset), step)
+    if type(dataset) is WindowDataset:
+        return WindowDataset(dataset.fields, [dataset.index[i] for i in picks], dataset.input_length,
+                             dataset.target_length, dataset.name, dataset.mask, dataset.orbits)
+    return Subset(dataset, picks)
