@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ import torch
 
 from aeqkit.harness import SPLITS, is_baseline_name, jsonable, mean_std, train_and_evaluate
 from aeqkit.train import FitConfig, TrainingDiverged, fit
+from aeqkit.train import target_length as _target_length
 
 __all__ = [
     "HeatProfile",
@@ -53,12 +54,15 @@ __all__ = [
     "MATCHED_ROTATION",
     "JET_MODELS",
     "RESULTS_PATH",
+    "STUDY_PARAM_BUDGET",
+    "SweepProtocol",
     "heat_data",
     "heat_experiment",
     "jet_experiment",
     "jet_model_names",
     "lr_search",
     "summarise",
+    "sweep_protocol",
     "load_results",
     "heat_claims",
     "jet_claims",
@@ -249,9 +253,9 @@ def _hparams(hp: dict[str, dict[str, Any]], name: str, symmetry: str | None, *,
     """``"*"`` (networks only: the baselines keep their 5x5 stencil), then ``name``, then
     ``name/symmetry`` keywords; with ``profile`` and ``experiment`` (``"heat"``, ``"jet"``) the
     model's recorded sweep setting ``<experiment>/<symmetry>/<name>`` of that profile, if any
-    (:func:`aeqkit.settings.with_recorded_settings`), laid over them. None is recorded yet: the
-    sweep's objective runs the :mod:`aeqkit.reproduce` experiments, so heat and jet keep the
-    validation-chosen settings of their profiles (:func:`lr_search`)."""
+    (:func:`aeqkit.settings.with_recorded_settings`), laid over them: ``python -m aeqkit sweep
+    heat|jet ... --record`` chooses it under the study's own protocol (:func:`sweep_protocol`);
+    without one the profile's validation-chosen settings (:func:`lr_search`) are kept."""
     kw = {} if name in BASELINES else dict(hp.get("*", {}))
     if name in BASELINES and "padding_mode" in hp.get("*", {}):
         kw["padding_mode"] = hp["*"]["padding_mode"]
@@ -317,6 +321,38 @@ def _fit_config(prof: HeatProfile | JetProfile, lr: float, seed: int) -> FitConf
     """The heat / jet training settings: cosine schedule, no early stopping (fixed budget)."""
     return FitConfig(epochs=prof.epochs, lr=lr, lr_schedule="cosine", batch_size=prof.batch_size,
                      rollout_steps=prof.rollout_steps, patience=None, seed=seed)
+
+
+def _profile_lr(prof: HeatProfile | JetProfile, name: str, symmetry: str | None) -> float:
+    """The profile's learning rate of a model (``lr_by_model``: ``name/symmetry``, ``name``)."""
+    return prof.lr_by_model.get(f"{name}/{symmetry}", prof.lr_by_model.get(name, prof.lr))
+
+
+def _model_settings(prof: HeatProfile | JetProfile, experiment: str, name: str,
+                    symmetry: str | None, seed: int, max_rollout: int | None = None
+                    ) -> tuple[dict[str, Any], FitConfig, dict[str, Any] | None]:
+    """``(build keywords, FitConfig, chosen_by)`` of one heat / jet run.
+
+    The profile's keywords (:func:`_hparams`) and :func:`_fit_config` (per-model lr), with the
+    model's recorded sweep setting ``<experiment>/<symmetry>/<name>`` of ``prof.name`` laid over
+    them when one exists: its ``build`` keywords and its ``lr`` / ``batch_size`` /
+    ``rollout_steps`` (the rollout capped by ``max_rollout``, the windows' target frames).
+    ``chosen_by`` is the setting's (with ``profile``), or None: then everything is the profile's.
+    """
+    heat = experiment == "heat"
+    hp = _hparams(prof.hparams, name, symmetry, profile=prof.name, experiment=experiment)
+    config = _fit_config(prof, prof.lr_by_model.get(name, prof.lr) if heat
+                         else _profile_lr(prof, name, symmetry), seed)
+    if is_baseline_name(name):
+        return hp, config, None
+    from aeqkit.settings import with_recorded_settings
+
+    _, fit_kw, chosen = with_recorded_settings(prof.name, experiment, symmetry or "", name, {}, {})
+    if fit_kw:
+        if max_rollout is not None and "rollout_steps" in fit_kw:
+            fit_kw["rollout_steps"] = min(int(fit_kw["rollout_steps"]), max_rollout)
+        config = replace(config, **fit_kw)
+    return hp, config, chosen
 
 
 def _train_eval(name: str, symmetry: str | None, seed: int, hp: dict[str, Any], splits: dict,
@@ -385,12 +421,14 @@ def heat_experiment(profile: HeatProfile | str = "quick", *, betas: Sequence[flo
             "windows": {k: len(v) for k, v in data.splits.items()},
             "runs": [],
         }
+        max_rollout = _target_length(data.splits["train"])
         for seed in seeds:
             for name in models:
-                run = _train_eval(name, "rotation", seed, _hparams(prof.hparams, name, "rotation"),
-                                  data.splits,
-                                  _fit_config(prof, prof.lr_by_model.get(name, prof.lr), seed),
+                hp, config, chosen = _model_settings(prof, "heat", name, "rotation", seed,
+                                                     max_rollout)
+                run = _train_eval(name, "rotation", seed, hp, data.splits, config,
                                   eval_steps=prof.eval_steps, ee_inputs=ee_x)
+                run["chosen_by"] = chosen
                 row["runs"].append(run)
                 if log:
                     log(f"heat β={beta} seed={seed} {name:12s} params={run['parameters']:6d} "
@@ -446,7 +484,9 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
                            "settings": jsonable(asdict(prof)),
                            "synthetic": bool(data.meta.get("synthetic", False)),
                            "windows": {k: len(v) for k, v in splits.items()}, "symmetries": {}}
-    shared: dict[tuple[str, int], dict[str, Any]] = {}  # symmetry-free models run once per seed
+    # symmetry-free models run once per seed (per setting: a recorded one may differ by row)
+    shared: dict[tuple[str, int, str], dict[str, Any]] = {}
+    max_rollout = _target_length(splits["train"])
     for sym in syms:
         names = jet_model_names(prof, sym)
         if models is not None:
@@ -457,17 +497,18 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
             for name in names:
                 if is_baseline_name(name) and seed != seeds[0]:
                     continue  # deterministic: one fit is every seed's
-                if (name, seed) in shared:
-                    runs.append(dict(shared[(name, seed)], symmetry=sym))
-                    continue
-                hp = _hparams(prof.hparams, name, sym)
+                hp, config, chosen = _model_settings(prof, "jet", name, sym, seed, max_rollout)
                 hp["input_size"] = shape
-                lr = prof.lr_by_model.get(f"{name}/{sym}", prof.lr_by_model.get(name, prof.lr))
-                run = _train_eval(name, sym, seed, hp, splits, _fit_config(prof, lr, seed),
+                key = (name, seed, repr((sorted(hp.items()), config)))
+                if key in shared:
+                    runs.append(dict(shared[key], symmetry=sym))
+                    continue
+                run = _train_eval(name, sym, seed, hp, splits, config,
                                   eval_steps=prof.eval_steps, ee_inputs=None,
                                   test_limit=prof.test_windows, models_out=models_out)
+                run["chosen_by"] = chosen
                 if name in ("persistence", "stencil", "conv"):
-                    shared[(name, seed)] = run
+                    shared[key] = run
                 runs.append(run)
                 if log:
                     log(f"jet {sym:11s} seed={seed} {name:12s} params={run['parameters']:6d} "
@@ -552,6 +593,127 @@ def _valid_score(name: str, symmetry: str, seed: int, hp: dict[str, Any], splits
     except TrainingDiverged:
         return math.inf
     return float(res.best_valid_rmse)
+
+
+# --------------------------------------------------------------------------------------------
+# the sweep's protocol (aeqkit.sweep)
+
+#: Parameter count the studies' networks are matched to (:data:`MATCHED_ROTATION`, ``_JET_HP``:
+#: about 8-11k each); a medium sweep holds every trial at it (:data:`aeqkit.sweep.MATCHED_SPACE`).
+STUDY_PARAM_BUDGET = 10_000
+
+
+@dataclass(frozen=True)
+class SweepProtocol:
+    """How a heat / jet study trains one row, for :mod:`aeqkit.sweep` (:func:`sweep_protocol`).
+
+    Attributes:
+        experiment, symmetry, profile: the row (``"heat"`` / ``"jet"``, its symmetry, the name of
+            a :data:`HEAT_PROFILES` / :data:`JET_PROFILES` profile).
+        splits: ``{"train", "valid"}`` windows ``(x: (10, C, H, W), y: (k, C, H, W))``, the jet's
+            training windows subsampled as the study does; no test split is held.
+        grid: ``(H, W)`` of the fields.
+        max_rollout: ``k``, the training windows' target frames (caps the rollout steps).
+        build_fn: ``build_fn(name, symmetry, input_size=(H, W), **kw)``: the model as the study
+            builds it (:func:`_hparams` of the profile underneath ``kw``, zero output layer, so it
+            starts as persistence); not seeded (the caller seeds).
+        fit_base: keyword arguments of :func:`aeqkit.train.fit` of the study's
+            :class:`~aeqkit.train.FitConfig` (epochs, cosine schedule, no early stopping, the
+            profile's lr / batch size / rollout), without ``seed``.
+        param_budget: the parameter count the study matches its networks to.
+        beta: heat's symmetry-breaking strength (None for jet).
+    """
+
+    experiment: str
+    symmetry: str
+    profile: str
+    splits: dict[str, Any]
+    grid: tuple[int, int]
+    max_rollout: int
+    build_fn: Callable[..., torch.nn.Module]
+    fit_base: dict[str, Any]
+    param_budget: int = STUDY_PARAM_BUDGET
+    beta: float | None = None
+
+    @property
+    def epochs(self) -> int:
+        """Epochs per fit of the study's profile."""
+        return int(self.fit_base["epochs"])
+
+    def defaults(self, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The study's own setting of a model: ``(build keywords without input_size, fit
+        keywords lr / batch_size / rollout_steps)``, what a sweep tries first."""
+        prof = (_heat_profile if self.experiment == "heat" else _jet_profile)(self.profile)
+        lr = prof.lr_by_model.get(name, prof.lr) if self.experiment == "heat" else \
+            _profile_lr(prof, name, self.symmetry)
+        return (_hparams(prof.hparams, name, self.symmetry),
+                {"lr": lr, "batch_size": prof.batch_size,
+                 "rollout_steps": min(prof.rollout_steps, self.max_rollout)})
+
+
+def _study_builder(hp: dict[str, dict[str, Any]]) -> Callable[..., torch.nn.Module]:
+    def build_fn(name: str, symmetry: str | None, input_size: tuple[int, int] | None = None,
+                 **kw: Any) -> torch.nn.Module:
+        from aeqkit.models import build
+        from aeqkit.models.baselines import is_baseline
+
+        kwargs = {**_hparams(hp, name, symmetry), **kw}
+        if input_size is not None:
+            kwargs["input_size"] = tuple(input_size)
+        model = build(name, symmetry, **kwargs)
+        if not is_baseline(model):
+            zero_output_layer(model)
+        return model
+
+    return build_fn
+
+
+def sweep_protocol(experiment: str, symmetry: str, profile: str, *, beta: float = 0.3,
+                   load_fn: Callable[..., Any] | None = None) -> SweepProtocol:
+    """The heat or jet study's training protocol of one row, for a validation-only sweep.
+
+    Heat: the plates of ``profile`` at ``beta`` (the β of :func:`lr_search`), symmetry
+    ``"rotation"``; jet: the synthetic jet of the profile's ``data_profile`` with the training
+    windows subsampled to ``train_windows``, for ``symmetry``. ``load_fn(name, data_profile,
+    progress=False)`` replaces the data (an object with ``.splits``; tests). Only the train and
+    valid splits are kept.
+
+    Raises:
+        ValueError: an unknown experiment, symmetry or profile, naming the accepted ones.
+    """
+    if experiment not in ("heat", "jet"):
+        raise ValueError(f"unknown study {experiment!r}; accepted: heat, jet")
+    profiles = HEAT_PROFILES if experiment == "heat" else JET_PROFILES
+    if profile not in profiles:
+        raise ValueError(f"unknown {experiment} profile {profile!r}; accepted: "
+                         f"{', '.join(profiles)}")
+    if experiment == "heat":
+        prof: HeatProfile | JetProfile = HEAT_PROFILES[profile]
+        symmetries: tuple[str, ...] = ("rotation",)
+    else:
+        prof = JET_PROFILES[profile]
+        symmetries = tuple(dict.fromkeys(s for p in JET_PROFILES.values() for s in p.symmetries))
+    if symmetry not in symmetries:
+        raise ValueError(f"unknown {experiment} symmetry {symmetry!r}; accepted: "
+                         f"{', '.join(symmetries)}")
+    if experiment == "heat":
+        data = heat_data(beta, prof) if load_fn is None else load_fn("heat", prof.name,
+                                                                     progress=False)
+        splits = {"train": data.splits["train"], "valid": data.splits["valid"]}
+    else:
+        from aeqkit.data import load_dataset, subsample
+
+        data = (load_fn or load_dataset)("jet", prof.data_profile, progress=False)
+        splits = {"train": subsample(data.splits["train"], prof.train_windows),
+                  "valid": data.splits["valid"]}
+    x, _ = splits["train"][0]
+    grid = (int(x.shape[-2]), int(x.shape[-1]))
+    max_rollout = _target_length(splits["train"])
+    fit_base = {k: v for k, v in asdict(_fit_config(prof, prof.lr, 0)).items() if k != "seed"}
+    fit_base["rollout_steps"] = min(fit_base["rollout_steps"], max_rollout)
+    return SweepProtocol(experiment, symmetry, prof.name, splits, grid, max_rollout,
+                         _study_builder(prof.hparams), fit_base,
+                         beta=float(beta) if experiment == "heat" else None)
 
 
 # --------------------------------------------------------------------------------------------

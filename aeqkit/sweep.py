@@ -5,7 +5,8 @@ Optuna study per model over its search space (:func:`search_space`: learning rat
 hidden width, depth, filter banks for group models only, rollout steps, α for models with a
 relaxation penalty only). The objective is the best **validation** RMSE of
 :func:`aeqkit.train.fit` under the experiment's protocol (:mod:`aeqkit.reproduce`: its data, model
-builder and profile settings); test splits are never touched. A seeded TPE sampler proposes
+builder and profile settings; for the ``heat`` and ``jet`` studies their own protocol,
+:func:`aeqkit.experiments.sweep_protocol`); test splits are never touched. A seeded TPE sampler proposes
 settings, a median (or successive-halving) pruner stops poor trials from their per-epoch
 validation RMSE, and ``load_if_exists`` makes an interrupted sweep resume where it stopped.
 
@@ -61,6 +62,7 @@ __all__ = [
     "SETTINGS_DIR",
     "SCALED_SPACE",
     "SPACES",
+    "STUDIES",
     "TABLE3",
     "ModelSpace",
     "PostgresUnavailable",
@@ -83,6 +85,7 @@ __all__ = [
     "settings_path",
     "study_name",
     "study_from_summary",
+    "study_space",
     "study_settings",
     "suggest",
     "temporary_postgres",
@@ -95,6 +98,9 @@ MAX_PARAMETERS = 10**7
 #: Default folder of the SQLite storage and the result files.
 DEFAULT_OUT = Path("build") / "sweeps"
 PRUNERS = ("median", "halving", "none")
+#: Experiments swept under their own study's protocol (:func:`aeqkit.experiments.sweep_protocol`)
+#: instead of :mod:`aeqkit.reproduce`'s.
+STUDIES = ("heat", "jet")
 OBJECTIVES = ("experiment", "toy")
 
 
@@ -243,6 +249,58 @@ def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int
         ("kernel_size",) if space.kernel_sizes is not None else ())
     base = {k: v for k, v in base.items() if k not in sampled}
     return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=space.batch_sizes,
+                      num_layers=space.num_layers, rollout_steps=rollout,
+                      num_filter_banks=space.num_filter_banks if banks is not None else None,
+                      alphas=space.alphas if alpha is not None else None, base=base,
+                      default=default, kernel_sizes=space.kernel_sizes, budget=budget)
+
+
+def study_space(model: str, symmetry: str | None, protocol: Any,
+                space: SearchSpace | None = None) -> ModelSpace:
+    """The search space of one model of a heat / jet study (:mod:`aeqkit.experiments`).
+
+    As :func:`search_space`, from the study's protocol (``protocol``:
+    :func:`aeqkit.experiments.sweep_protocol`): its per-model keywords as the base, its own
+    setting (width, depth, kernel, α, lr, batch size, rollout) as trial 0, its batch size among the
+    choices; with ``space.matched_budget`` every trial's width matched to the study's
+    ``param_budget``. α is searched for models whose class default is relaxed (α > 0), even where
+    the study sets α = 0.
+    """
+    from aeqkit import reproduce as rep
+
+    space = space or SCALED_SPACE
+    build_def, fit_def = protocol.defaults(model)
+    grid, max_rollout = protocol.grid, protocol.max_rollout
+    budget = protocol.param_budget if space.matched_budget else None
+    width = build_def.get("width") or 2 * rep.quick_width(model, symmetry)
+    widths = tuple(sorted({max(1, int(round(width * f))) for f in space.width_factors}))
+    probe = {k: v for k, v in build_def.items() if k != "alpha"}
+    banks, alpha = _probe(model, symmetry, dict(probe, input_size=grid), rep._default_build)
+    if alpha is not None and "alpha" in build_def:
+        alpha = float(build_def["alpha"])
+    if max_rollout < 1:
+        raise ValueError(f"max_rollout must be >= 1, got {max_rollout}")
+    lo, hi = space.rollout_steps
+    rollout = (min(lo, max_rollout), min(hi, max_rollout))
+    batch_sizes = tuple(sorted({*space.batch_sizes, int(fit_def["batch_size"])}))
+    default: dict[str, Any] = {"width": width, "num_layers": build_def.get("num_layers"),
+                               "num_filter_banks": build_def.get("num_filter_banks", banks),
+                               "alpha": alpha, **fit_def}
+    if budget is not None:
+        widths = (width,)
+        del default["width"]
+    if space.kernel_sizes is not None:
+        default["kernel_size"] = build_def.get("kernel_size")
+    ranges = {"num_layers": space.num_layers, "num_filter_banks": space.num_filter_banks,
+              "lr": space.lr, "rollout_steps": rollout}
+    choices = {"width": widths, "alpha": space.alphas, "batch_size": batch_sizes,
+               "kernel_size": space.kernel_sizes or ()}
+    default = {k: v for k, v in default.items() if v is not None and (
+        (k in ranges and ranges[k][0] <= v <= ranges[k][1]) or (k in choices and v in choices[k]))}
+    sampled = ("width", "num_layers", "input_size") + (
+        ("kernel_size",) if space.kernel_sizes is not None else ())
+    base = {k: v for k, v in build_def.items() if k not in sampled}
+    return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=batch_sizes,
                       num_layers=space.num_layers, rollout_steps=rollout,
                       num_filter_banks=space.num_filter_banks if banks is not None else None,
                       alphas=space.alphas if alpha is not None else None, base=base,
@@ -486,8 +544,15 @@ class _ExperimentObjective:
 
         self.cfg, self.model, self.space, self.data = cfg, model, space, data
         self.build_fn, self.model_symmetry, self.device = build_fn, model_symmetry, device
-        prof = rep.PROFILES[cfg.profile]
         accepted = inspect.signature(fit).parameters
+        self.has_callbacks = "callbacks" in accepted
+        if cfg.experiment in STUDIES:  # data: the study's SweepProtocol (its FitConfig, builder)
+            self.fit_base = dict(data.fit_base)
+            if cfg.epochs is not None:
+                self.fit_base["epochs"] = cfg.epochs
+            self.grid = data.grid
+            return
+        prof = rep.PROFILES[cfg.profile]
         # the profile's training settings that fit takes (epochs, patience, schedule, ...)
         self.fit_base = {k: v for k, v in asdict(prof).items() if k in accepted}
         if cfg.epochs is not None:
@@ -495,7 +560,6 @@ class _ExperimentObjective:
         valid = data.splits["valid"]
         self.fit_base["valid_steps"] = min(prof.valid_steps, target_length(valid))
         self.grid = rep._grid(data)
-        self.has_callbacks = "callbacks" in accepted
 
     def __call__(self, trial) -> float:
         import optuna
@@ -583,8 +647,14 @@ def matched_build(model: str, symmetry: str | None, space: ModelSpace, build: di
 
 
 def _load_data(cfg: SweepConfig, load_fn: Callable[..., Any] | None):
+    """The row's data (heat / jet: the study's :class:`aeqkit.experiments.SweepProtocol`)."""
     from aeqkit import reproduce as rep
 
+    if cfg.experiment in STUDIES:
+        from aeqkit import experiments
+
+        return experiments.sweep_protocol(cfg.experiment, cfg.symmetry, cfg.profile,
+                                          load_fn=load_fn)
     name, _ = rep.experiment_setup(cfg.experiment, cfg.symmetry)
     kw: dict[str, Any] = {"progress": False}
     if cfg.experiment == "figure4":
@@ -600,6 +670,8 @@ def _model_space(cfg: SweepConfig, model: str, data: Any,
     from aeqkit.train import target_length
 
     _, model_symmetry = rep.experiment_setup(cfg.experiment, cfg.symmetry)
+    if data is not None and cfg.experiment in STUDIES:
+        return study_space(model, model_symmetry, data, SPACES.get(cfg.profile, SCALED_SPACE))
     if data is None:  # the toy objective: the space of a 32x32 grid
         grid, max_rollout = (32, 32), 6
     else:
@@ -622,6 +694,8 @@ def _objective(cfg: SweepConfig, model: str, worker: int,
     space = _model_space(cfg, model, data, build_fn)
     _, model_symmetry = rep.experiment_setup(cfg.experiment, cfg.symmetry)
     device = _worker_device(cfg.device, worker) if cfg.device is not None else default_device()
+    if cfg.experiment in STUDIES:
+        build_fn = data.build_fn  # the study's builder: its keywords, zero output layer
     return _ExperimentObjective(cfg, model, space, data, build_fn or rep._default_build,
                                 model_symmetry, device)
 
@@ -677,6 +751,11 @@ def _optimize(cfg: SweepConfig, model: str, storage_url: str, n_trials: int, wor
 def _profile_epochs(cfg: SweepConfig) -> int:
     if cfg.objective == "toy":
         return 5
+    if cfg.experiment in STUDIES:
+        from aeqkit import experiments as ex
+
+        profiles = ex.HEAT_PROFILES if cfg.experiment == "heat" else ex.JET_PROFILES
+        return profiles[cfg.profile].epochs
     from aeqkit import reproduce as rep
 
     return rep.PROFILES[cfg.profile].epochs
@@ -794,7 +873,8 @@ def run_sweep(cfg: SweepConfig, *, log: Callable[[str], None] | None = None,
         cfg: the request (:class:`SweepConfig`).
         log: where progress lines go (default: stderr).
         load_fn, build_fn: stand-ins for the data loader and model builder (tests; in-process
-            only, i.e. ``workers=1``), with :func:`aeqkit.reproduce.reproduce`'s signatures.
+            only, i.e. ``workers=1``), with :func:`aeqkit.reproduce.reproduce`'s signatures;
+            heat / jet take ``load_fn`` only (:func:`aeqkit.experiments.sweep_protocol`).
 
     Returns:
         ``{model: best_summary(...)}``.
@@ -809,6 +889,9 @@ def run_sweep(cfg: SweepConfig, *, log: Callable[[str], None] | None = None,
     cfg = cfg.validated()
     if cfg.workers > 1 and (load_fn is not None or build_fn is not None):
         raise ValueError("load_fn / build_fn work in-process only; use workers=1")
+    if cfg.experiment in STUDIES and build_fn is not None:
+        raise ValueError(f"{cfg.experiment} trials build models as the study does "
+                         "(aeqkit.experiments.sweep_protocol); build_fn is not taken")
     log = log or (lambda s: print(s, file=sys.stderr, flush=True))
     storage_url = cfg.storage or default_storage(cfg.out)
     out = Path(cfg.out)
@@ -1179,7 +1262,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``python -m aeqkit sweep``."""
     from aeqkit import reproduce as rep
 
-    parser.add_argument("experiment", help=f"which table or figure: {', '.join(rep.EXPERIMENTS)}")
+    parser.add_argument("experiment", help=f"which table or figure ({', '.join(rep.EXPERIMENTS)}) "
+                                           f"or study ({', '.join(STUDIES)}: its own protocol)")
     parser.add_argument("--symmetry", default="rotation", help="a row of the experiment")
     parser.add_argument("--models", default=None,
                         help="comma-separated model names (default: the experiment's)")
