@@ -234,21 +234,32 @@ def search_space(model: str, symmetry: str | None, profile: str, grid: tuple[int
                                "num_filter_banks": banks, "alpha": alpha, "lr": prof.lr,
                                "batch_size": prof.batch_size,
                                "rollout_steps": min(prof.rollout_steps, max_rollout)}
+    return _model_space_of(model, space, base, default, widths, rollout, space.batch_sizes,
+                           banks, alpha, budget)
+
+
+def _model_space_of(model: str, space: SearchSpace, base: dict[str, Any],
+                    default: dict[str, Any], widths: tuple[int, ...], rollout: tuple[int, int],
+                    batch_sizes: tuple[int, ...], banks: int | None, alpha: float | None,
+                    budget: int | None) -> ModelSpace:
+    """The :class:`ModelSpace` of one model: ``default`` (trial 0) kept only where it lies in the
+    space, ``base`` without the sampled keywords; with a ``budget`` the width is matched per
+    trial, not sampled (:func:`matched_build`)."""
+    default = dict(default)
     if budget is not None:  # the width follows from the budget, trial by trial
-        widths = (width,)
-        del default["width"]
+        widths = (default.pop("width"),)
     if space.kernel_sizes is not None:
         default["kernel_size"] = base.get("kernel_size")
     ranges = {"num_layers": space.num_layers, "num_filter_banks": space.num_filter_banks,
               "lr": space.lr, "rollout_steps": rollout}
-    choices = {"width": widths, "alpha": space.alphas, "batch_size": space.batch_sizes,
+    choices = {"width": widths, "alpha": space.alphas, "batch_size": batch_sizes,
                "kernel_size": space.kernel_sizes or ()}
     default = {k: v for k, v in default.items() if v is not None and (
         (k in ranges and ranges[k][0] <= v <= ranges[k][1]) or (k in choices and v in choices[k]))}
     sampled = ("width", "num_layers", "input_size") + (
         ("kernel_size",) if space.kernel_sizes is not None else ())
     base = {k: v for k, v in base.items() if k not in sampled}
-    return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=space.batch_sizes,
+    return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=batch_sizes,
                       num_layers=space.num_layers, rollout_steps=rollout,
                       num_filter_banks=space.num_filter_banks if banks is not None else None,
                       alphas=space.alphas if alpha is not None else None, base=base,
@@ -286,25 +297,8 @@ def study_space(model: str, symmetry: str | None, protocol: Any,
     default: dict[str, Any] = {"width": width, "num_layers": build_def.get("num_layers"),
                                "num_filter_banks": build_def.get("num_filter_banks", banks),
                                "alpha": alpha, **fit_def}
-    if budget is not None:
-        widths = (width,)
-        del default["width"]
-    if space.kernel_sizes is not None:
-        default["kernel_size"] = build_def.get("kernel_size")
-    ranges = {"num_layers": space.num_layers, "num_filter_banks": space.num_filter_banks,
-              "lr": space.lr, "rollout_steps": rollout}
-    choices = {"width": widths, "alpha": space.alphas, "batch_size": batch_sizes,
-               "kernel_size": space.kernel_sizes or ()}
-    default = {k: v for k, v in default.items() if v is not None and (
-        (k in ranges and ranges[k][0] <= v <= ranges[k][1]) or (k in choices and v in choices[k]))}
-    sampled = ("width", "num_layers", "input_size") + (
-        ("kernel_size",) if space.kernel_sizes is not None else ())
-    base = {k: v for k, v in build_def.items() if k not in sampled}
-    return ModelSpace(model=model, widths=widths, lr=space.lr, batch_sizes=batch_sizes,
-                      num_layers=space.num_layers, rollout_steps=rollout,
-                      num_filter_banks=space.num_filter_banks if banks is not None else None,
-                      alphas=space.alphas if alpha is not None else None, base=base,
-                      default=default, kernel_sizes=space.kernel_sizes, budget=budget)
+    return _model_space_of(model, space, build_def, default, widths, rollout, batch_sizes,
+                           banks, alpha, budget)
 
 
 def suggest(trial, space: ModelSpace) -> tuple[dict[str, Any], dict[str, Any]]:
