@@ -49,13 +49,15 @@ def _profiles() -> tuple[str, ...]:
     return tuple(PROFILES)
 
 
-def hardware() -> str:
-    """A one-line description of the machine: CPU count, processor, GPU if any."""
+def hardware(threads: int | None = None) -> str:
+    """A one-line description of the machine: CPU count, processor, torch threads (``threads``,
+    e.g. those a recorded run used, else this process's), GPU if any."""
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     proc = platform.processor() or platform.machine()
-    return f"{os.cpu_count()} CPU cores ({proc}), torch threads {torch.get_num_threads()}, {gpu}"
+    threads = torch.get_num_threads() if threads is None else int(threads)
+    return f"{os.cpu_count()} CPU cores ({proc}), torch threads {threads}, {gpu}"
 
 
 def git_commit(repo: str | os.PathLike | None = None) -> str | None:
@@ -89,7 +91,7 @@ def condense(results: dict[str, Any], command: str) -> dict[str, Any]:
         "summary": results["summary"], "runs": runs,
         "seconds": results.get("seconds"), "cpu_seconds": results.get("cpu_seconds"),
         "profile_settings": results.get("profile_settings"),
-        "command": command.strip(), "hardware": results.get("hardware") or hardware(),
+        "command": command.strip(), "hardware": results.get("hardware") or hardware(results.get("threads")),
         "device": results.get("device"),
         "date": results.get("date") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": results.get("commit") or git_commit(),

@@ -333,6 +333,9 @@ def test_ledger_and_claims_from_a_run(tmp_path, capsys):
     rec = json.loads(path.read_text())
     assert rec["command"].startswith("python -m aeqkit reproduce") and rec["seeds"] == 1
     assert {"hardware", "date", "commit", "summary"} <= set(rec)
+    # the record names the torch threads the run used, not those of the recording process
+    assert f"torch threads {res['threads']}," in rec["hardware"]
+    assert "torch threads 7," in ledger.condense(dict(res, threads=7), "cmd")["hardware"]
     with pytest.raises(ValueError, match="command"):
         ledger.record(res, " ", rec_dir)
     led = ledger.build_ledger(build_dir=None, ledger_dir=rec_dir)
