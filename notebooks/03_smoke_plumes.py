@@ -171,8 +171,10 @@ record("smoke_rotation_data_ee", data.meta["data_equivariance_error"])
 # The rotation set holds each base inflow in all four orientations, and the splits are
 # *orbit-balanced*: test-domain holds out whole orbits (new inflows), training sees every orientation
 # of its inflows equally often. The quick profile trains for `EPOCHS` epochs on 32 training windows
-# of each 32x32 set and tests on 16 windows per split (one seed); the paper's numbers (64x64, 20
-# steps, 3 seeds) are printed beside for the *ordering*, not the absolute values.
+# of each 32x32 set and tests on 16 windows per split (one seed); on the rotation set
+# `aeqkit.data.subsample` keeps them balanced (8 start frames in all four orientations for training,
+# 4 per test split). The paper's numbers (64x64, 20 steps, 3 seeds) are printed beside for the
+# *ordering*, not the absolute values.
 
 # %%
 # The two relaxed layers of the table (see notebook 02): RGroup mixes kernel banks per group element
@@ -211,8 +213,8 @@ viz.metric_table_figure(rows, title=f"Table 1 ({PROFILE} profile, {steps}-step R
 # with the setting the quick profile's validation sweep recorded, for the 15 epochs the sweep scored
 # it at, its parameter count beside it): it does **not** reproduce the paper's ordering. Persistence
 # is a hard baseline on these short 10-step rollouts (rotation domain RMSE 0.25); the least-squares
-# stencils lose to it (0.27-0.28). On the rotation row RGroup (0.21 / 0.22 for the two seeds) and
-# Conv (0.24 / 0.25) beat it, E2CNN (0.29 / 0.37) and RSteer (0.43 / 0.39) lose to it; on the scaling
+# stencils lose to it (0.27). On the rotation row RGroup (0.20 / 0.21 for the two seeds) and Conv
+# (0.23 / 0.24) beat it, E2CNN (0.30 / 0.37) and RSteer (0.41 / 0.38) lose to it; on the scaling
 # row RGroup (0.31 / 0.33) and Conv (0.37 / 0.33) are at or below persistence's 0.37, SESN moves
 # with the seed (0.38 / 0.32) and RSteer-S loses (0.53 / 0.93); on the translation row the winner
 # depends on the seed (RGroup 0.23 against Conv 0.25 for `SEED = 0`, Conv 0.23 against RGroup 0.29

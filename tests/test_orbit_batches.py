@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import Counter
 
 import pytest
 import torch
@@ -53,11 +54,25 @@ def test_splits_carry_orbits_and_window_dataset_checks_them(splits) -> None:
         WindowDataset(fields, [(0, 0)], 10, 2, orbits=[0, 1, 2])
     with pytest.raises(ValueError, match="hashable"):
         WindowDataset(fields, [(0, 0)], 10, 2, orbits=[[0]] * 12)
-    # subsample keeps the labels (and the items, in order, of the plain Subset it used to return)
-    sub = subsample(splits["train"], 7)
+    # subsample keeps the labels; keep_orbits=False gives the items, in order, of the plain
+    # evenly spaced Subset it used to return
+    sub = subsample(splits["train"], 7, keep_orbits=False)
     assert isinstance(sub, WindowDataset) and sub.orbits == orbits
     old = Subset(splits["train"], range(0, len(splits["train"]), -(-len(splits["train"]) // 7)))
     assert len(sub) == len(old) and all(torch.equal(sub[i][0], old[i][0]) for i in range(len(old)))
+
+
+@pytest.mark.parametrize("n,groups", [(1, 1), (4, 1), (7, 1), (8, 2), (12, 3), (19, 4)])
+def test_subsample_keeps_whole_orbit_groups(splits, n, groups) -> None:
+    train = splits["train"]  # 5 (orbit, start) groups of 4 orientations
+    sub = subsample(train, n)
+    keys = _keys(sub)
+    assert sorted(Counter(keys).values()) == [4] * groups  # every picked start in all 4 orientations
+    assert set(keys) <= set(_keys(train)) and sub.index == sorted(sub.index, key=train.index.index)
+    assert len(OrbitBatchSampler(sub, 4)) == groups  # orbit batches accept it
+    assert subsample(train, None) is train and subsample(train, len(train)) is train
+    with pytest.raises(ValueError, match="n must be an int >= 1 or None"):
+        subsample(train, 0)
 
 
 def test_load_dataset_splits_know_their_orbits(tmp_path) -> None:
@@ -119,7 +134,7 @@ def test_sampler_errors_name_the_problem(splits) -> None:
         OrbitBatchSampler(splits["train"], 0)
     # a subsample keeps some orientations' windows and not others
     with pytest.raises(ValueError, match=r"uneven size: .*group\(s\) of size 1"):
-        OrbitBatchSampler(subsample(splits["train"], 7), 4)
+        OrbitBatchSampler(subsample(splits["train"], 7, keep_orbits=False), 4)
     with pytest.raises(ValueError, match=r"uneven size: 1 group\(s\) of size 3, 4 group\(s\) of size 4"):
         OrbitBatchSampler(Subset(splits["train"], range(1, len(splits["train"]))), 4)
 
@@ -149,7 +164,7 @@ def test_fit_validates_batches(splits) -> None:
     with pytest.raises(ValueError, match="batches='orbits' needs a training set with orbit labels"
                                          ".*smoke_rotation, smoke_levels"):
         _fit(_model(), plain, batches="orbits")
-    uneven = dict(splits, train=subsample(splits["train"], 7))
+    uneven = dict(splits, train=subsample(splits["train"], 7, keep_orbits=False))
     with pytest.raises(ValueError, match="uneven size"):
         _fit(_model(), uneven, batches="orbits")
 

@@ -640,21 +640,36 @@ def sliding_windows(fields: torch.Tensor, input_length: int = 10, target_length:
     return TensorDataset(x, y)
 
 
-def subsample(dataset: Dataset, n: int | None) -> Dataset:
+def subsample(dataset: Dataset, n: int | None, keep_orbits: bool = True) -> Dataset:
     """At most ``n`` evenly spaced items of ``dataset`` (all of them when ``n`` is None).
 
     Used by the quick profiles to bound training and evaluation cost without biasing toward early
     or late windows. A :class:`WindowDataset` gives a :class:`WindowDataset` of the same items in
-    the same order (keeping its name, mask and orbit labels), anything else a ``Subset``. The
-    picks ignore orbits: :class:`OrbitBatchSampler` refuses the result when it holds some
-    orientations' windows and not others.
+    the same order (keeping its name, mask and orbit labels), anything else a ``Subset``.
+
+    With orbit labels and ``keep_orbits`` (the default), the picks are whole ``(orbit, start)``
+    groups (the windows with one start frame in every orientation of one base inflow), evenly
+    spaced, ``n // group size`` of them (at least one, so a result may exceed an ``n`` below the
+    group size): a subsample of an orbit-balanced split stays orbit-balanced, so on symmetric data
+    its loss is still invariant under the group and :class:`OrbitBatchSampler` accepts it.
+    ``keep_orbits=False`` picks evenly spaced single windows, ignoring orbits.
     """
     if n is None or n >= len(dataset):
         return dataset
-    if n < 1:
-        raise ValueError(f"n must be >= 1 or None, got {n}")
-    step = -(-len(dataset) // n)
-    picks = range(0, len(dataset), step)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be an int >= 1 or None, got {n!r}")
+    keys = _window_orbit_keys(dataset) if keep_orbits and type(dataset) is WindowDataset else None
+    if keys is not None:
+        groups: dict[tuple[Hashable, int], list[int]] = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        members = list(groups.values())
+        take = max(1, (n * len(members)) // len(dataset))  # n // (mean group size)
+        chosen = torch.linspace(0, len(members) - 1, take).round().long().unique().tolist()
+        picks = sorted(i for g in chosen for i in members[g])
+    else:
+        step = -(-len(dataset) // n)
+        picks = list(range(0, len(dataset), step))
     if type(dataset) is WindowDataset:
         return WindowDataset(dataset.fields, [dataset.index[i] for i in picks], dataset.input_length,
                              dataset.target_length, dataset.name, dataset.mask, dataset.orbits)
