@@ -244,6 +244,16 @@ def _cell(v: Any, digits: int = 3) -> str:
     return s + f" (n={v.get('n')})"
 
 
+def _params_cell(row: dict[str, Any]) -> str:
+    """The parameter count of a table cell's networks: one number when every profile measured the
+    same network, else each profile's (``"51,122 (quick) / 9,952 (medium)"``)."""
+    counts = {p: row[p]["parameters"] for p in _profiles()
+              if row.get(p) and row[p].get("parameters") is not None}
+    if len(set(counts.values())) <= 1:
+        return "".join(f"{v:,}" for v in list(counts.values())[:1])
+    return " / ".join(f"{v:,} ({p})" for p, v in counts.items())
+
+
 def format_ledger(ledger: dict[str, Any]) -> str:
     """The ledger as Markdown."""
     out = ["# aeqkit reproduction ledger", "", f"Generated {ledger['generated']} at commit "
@@ -256,12 +266,10 @@ def format_ledger(ledger: dict[str, Any]) -> str:
                 "| row | split | model | params | paper | independent | quick | medium | full |",
                 "| --- | --- | --- | ---: | --- | --- | --- | --- | --- |"]
         for r in rows:
-            params = next((r[p]["parameters"] for p in _profiles() if r.get(p) and
-                           r[p].get("parameters") is not None), None)
             name = paper.DISPLAY_NAMES.get(r["model"], r["model"])
-            out.append(f"| {r['symmetry']} | {r['split']} | {name} | "
-                       f"{'' if params is None else f'{params:,}'} | {_cell(r['paper'])} | "
-                       f"{_cell(r['independent'])} | " + " | ".join(_cell(r[p]) for p in _profiles()) + " |")
+            out.append(f"| {r['symmetry']} | {r['split']} | {name} | {_params_cell(r)} | "
+                       f"{_cell(r['paper'])} | {_cell(r['independent'])} | "
+                       + " | ".join(_cell(r[p]) for p in _profiles()) + " |")
         out.append("")
     if ledger["figure4"]:
         out += ["## Figure 4 (model vs one-step data equivariance error, L1, C4 without identity)", "",

@@ -345,6 +345,12 @@ def test_ledger_and_claims_from_a_run(tmp_path, capsys):
     assert cell["quick"]["n"] == 1 and cell["quick"]["parameters"] > 0 and cell["medium"] is None
     md = ledger.format_ledger(led)
     assert "| rotation | domain | RSteer |" in md and "python -m aeqkit reproduce" in md
+    # a network measured at two sizes in two profiles shows both counts, each named
+    two = dict(cell, quick=dict(cell["quick"], parameters=51122),
+               medium=dict(cell["quick"], parameters=9952))
+    assert ledger._params_cell(two) == "51,122 (quick) / 9,952 (medium)"
+    assert ledger._params_cell(dict(two, medium=dict(two["quick"]))) == "51,122"
+    assert ledger._params_cell(dict(cell, quick=None)) == ""
     # Fig. 4 claims on a synthetic summary: exact strict model, relaxed tracking the data
     data = {lv: 0.003 * lv for lv in range(10)}
     runs = [{"model": m, "seed": s, "level": lv, "parameters": 10,
