@@ -177,6 +177,14 @@ def _window_orbit_keys(dataset: Dataset) -> list[tuple[Hashable, int]] | None:
     return None
 
 
+def _orbit_groups(keys: Sequence[tuple[Hashable, int]]) -> list[list[int]]:
+    """Item indices grouped by ``(orbit label, start)``, groups in order of first appearance."""
+    groups: dict[tuple[Hashable, int], list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
 class OrbitBatchSampler(Sampler[list[int]]):
     """Orbit-complete minibatches: each batch is a union of whole ``(orbit, start)`` groups.
 
@@ -216,22 +224,20 @@ class OrbitBatchSampler(Sampler[list[int]]):
             raise ValueError(
                 f"OrbitBatchSampler needs a WindowDataset with orbit labels (or a Subset of one), got "
                 f"{type(dataset).__name__} without them; {orbit_hint()}")
-        groups: dict[tuple[Hashable, int], list[int]] = {}
-        for i, key in enumerate(keys):
-            groups.setdefault(key, []).append(i)
+        groups = _orbit_groups(keys)
         if not groups:
             raise ValueError("OrbitBatchSampler needs a non-empty dataset")
         sizes: dict[int, int] = {}
-        for members in groups.values():
+        for members in groups:
             sizes[len(members)] = sizes.get(len(members), 0) + 1
         if len(sizes) > 1:
             counts = ", ".join(f"{n} group(s) of size {k}" for k, n in sorted(sizes.items()))
-            uneven = [key for key, m in groups.items() if len(m) != max(sizes, key=sizes.get)][:3]
+            uneven = [keys[m[0]] for m in groups if len(m) != max(sizes, key=sizes.get)][:3]
             raise ValueError(
                 f"(orbit, start) groups of uneven size: {counts} (e.g. {uneven}); every orbit member "
                 "must hold the same windows (use an orbit-balanced split of make_splits, not a "
                 "subsample that drops some orientations' windows)")
-        self.groups = list(groups.values())
+        self.groups = groups
         self.group_size = next(iter(sizes))
         self.groups_per_batch = max(1, -(-batch_size // self.group_size))
         self.batch_size = batch_size
@@ -660,10 +666,7 @@ def subsample(dataset: Dataset, n: int | None, keep_orbits: bool = True) -> Data
         raise ValueError(f"n must be an int >= 1 or None, got {n!r}")
     keys = _window_orbit_keys(dataset) if keep_orbits and type(dataset) is WindowDataset else None
     if keys is not None:
-        groups: dict[tuple[Hashable, int], list[int]] = {}
-        for i, key in enumerate(keys):
-            groups.setdefault(key, []).append(i)
-        members = list(groups.values())
+        members = _orbit_groups(keys)
         take = max(1, (n * len(members)) // len(dataset))  # n // (mean group size)
         chosen = torch.linspace(0, len(members) - 1, take).round().long().unique().tolist()
         picks = sorted(i for g in chosen for i in members[g])
