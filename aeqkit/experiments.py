@@ -59,6 +59,8 @@ __all__ = [
     "heat_data",
     "heat_experiment",
     "jet_experiment",
+    "jet_backbone_ablation",
+    "BACKBONE_KEYS",
     "jet_model_names",
     "lr_search",
     "summarise",
@@ -519,6 +521,69 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
     return out
 
 
+#: The strict model's architecture keywords that :func:`jet_backbone_ablation` gives the relaxed one.
+BACKBONE_KEYS = ("num_layers", "kernel_size", "width", "num_scales")
+
+
+def jet_backbone_ablation(profile: JetProfile | str = "medium", *,
+                          symmetries: Sequence[str] = ("rotation", "scaling"),
+                          seeds: Sequence[int] | None = None, alphas: Sequence[float] = (1.0,),
+                          data: Any = None,
+                          log: Callable[[str], None] | None = print) -> dict[str, Any]:
+    """Why the relaxed model trails the strict one on the jet: capacity, or relaxation itself?
+
+    For each symmetry and seed, four variants under the profile's recorded settings: ``strict``
+    (E2CNN / SESN), ``relaxed`` (RSteer / RSteer-S at its own sweep setting, matched parameter
+    count), ``relaxed@strict-backbone`` (RSteer with the strict model's depth, kernel, width and
+    scales, and its lr / batch / rollout: same feature fields, many more parameters) and, per α in
+    ``alphas``, ``relaxed@strict-backbone,alpha=α`` (relaxed weights pulled together). Test
+    splits are only evaluated, never used to choose anything.
+
+    Returns ``{"profile", "windows", "symmetries": {sym: {"runs": [...]}}, ...provenance}``; each
+    run has :func:`jet_experiment`'s fields plus ``variant`` (which :func:`summarise` groups by,
+    as ``model``) and ``network`` (the model name built).
+    """
+    from aeqkit.data import load_dataset, subsample
+
+    prof = _jet_profile(profile)
+    seeds = prof.seeds if seeds is None else tuple(int(v) for v in seeds)
+    bad = [v for v in symmetries if v not in ("rotation", "scaling")]
+    if bad:
+        raise ValueError(f"symmetries must be among ('rotation', 'scaling'), got {bad}")
+    t0 = time.perf_counter()
+    data = load_dataset("jet", prof.data_profile, progress=False) if data is None else data
+    shape = tuple(int(v) for v in data.fields.shape[-2:])
+    splits = dict(data.splits)
+    splits["train"] = subsample(splits["train"], prof.train_windows)
+    max_rollout = _target_length(splits["train"])
+    out: dict[str, Any] = {"experiment": "jet-backbone", "profile": prof.name,
+                           "synthetic": bool(data.meta.get("synthetic", False)),
+                           "windows": {k: len(v) for k, v in splits.items()}, "symmetries": {}}
+    for sym in symmetries:
+        runs = []
+        for seed in seeds:
+            hp_s, cfg_s, _ = _model_settings(prof, "jet", "equiv", sym, seed, max_rollout)
+            hp_r, cfg_r, _ = _model_settings(prof, "jet", "rsteer", sym, seed, max_rollout)
+            wide = dict(hp_r, **{k: hp_s[k] for k in BACKBONE_KEYS if k in hp_s})
+            variants = [("strict", "equiv", hp_s, cfg_s), ("relaxed", "rsteer", hp_r, cfg_r),
+                        ("relaxed@strict-backbone", "rsteer", wide, cfg_s)]
+            variants += [(f"relaxed@strict-backbone,alpha={a:g}", "rsteer", dict(wide, alpha=float(a)),
+                          cfg_s) for a in alphas]
+            for variant, name, hp, cfg in variants:
+                run = _train_eval(name, sym, seed, dict(hp, input_size=shape), splits, cfg,
+                                  eval_steps=prof.eval_steps, ee_inputs=None,
+                                  test_limit=prof.test_windows)
+                run.update(model=variant, network=name, variant=variant)
+                runs.append(run)
+                if log:
+                    log(f"jet-backbone {sym:8s} seed={seed} {variant:34s} params={run['parameters']:7d} "
+                        f"domain={run['test_domain']:.4f} future={run['test_future']:.4f} "
+                        f"valid={run['valid_rmse']:.4f} {run['seconds']:.0f}s")
+        out["symmetries"][sym] = {"runs": runs}
+    out.update(_provenance(t0))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # validation-only learning-rate search
 
@@ -905,9 +970,10 @@ def _provenance(t0: float) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m aeqkit.experiments {heat,jet,all,lr} --profile quick|medium [--out FILE]``."""
+    """``python -m aeqkit.experiments {heat,jet,all,lr-heat,lr-jet,jet-backbone} --profile quick|medium
+    [--out FILE]``."""
     parser = argparse.ArgumentParser(prog="python -m aeqkit.experiments", description=__doc__.split("\n")[0])
-    parser.add_argument("experiment", choices=("heat", "jet", "all", "lr-heat", "lr-jet"))
+    parser.add_argument("experiment", choices=("heat", "jet", "all", "lr-heat", "lr-jet", "jet-backbone"))
     parser.add_argument("--profile", default="quick", choices=("quick", "medium"))
     parser.add_argument("--out", default=None, help="JSON file to write (atomically)")
     parser.add_argument("--symmetry", default="rotation", help="lr-jet: which symmetry")
@@ -920,6 +986,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         res["heat"] = heat_experiment(args.profile)
     if args.experiment in ("jet", "all"):
         res["jet"] = jet_experiment(args.profile)
+    if args.experiment == "jet-backbone":
+        res["jet_backbone"] = jet_backbone_ablation(args.profile)
     search = dict(profile=args.profile, lrs=[float(v) for v in args.lrs.split(",")],
                   models=args.models.split(",") if args.models else None)
     if args.experiment == "lr-heat":

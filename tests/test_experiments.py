@@ -102,3 +102,37 @@ def test_zero_output_layer_starts_every_network_at_persistence():
         assert all(float(p.std(dim=-1).max()) == 0.0 and float(p.abs().max()) > 0 for p in relaxed)
         assert equivariance_error(model, x, CyclicGroup(4), norm="linf").sup == 0.0
     assert not torch.equal(_build("conv", None, 0, {"width": 2}, zero_output=False)(x), x[:, -1])
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_jet_backbone_ablation_gives_the_relaxed_model_the_strict_backbone():
+    """The ablation trains the strict model, the relaxed one at its own setting, the relaxed one on
+    the strict model's depth / kernel / width (and fit settings), and that again with a large α."""
+    from types import SimpleNamespace
+
+    from aeqkit.data import make_splits
+    from aeqkit.experiments import BACKBONE_KEYS, JetProfile, jet_backbone_ablation
+
+    gen = torch.Generator().manual_seed(0)
+    fields = torch.randn(5, 24, 2, 12, 10, generator=gen)
+    splits, _ = make_splits(fields, 10, 2, 2, future_fraction=0.25, seed=0)
+    data = SimpleNamespace(fields=fields, splits=splits, meta={"synthetic": True})
+    prof = JetProfile(name="tiny", epochs=1, train_windows=None, test_windows=None, eval_steps=2,
+                      hparams={"*": {"num_layers": 2, "kernel_size": 3},
+                               "equiv/rotation": {"width": 2}, "rsteer/rotation": {"width": 1}})
+    lines: list[str] = []
+    res = jet_backbone_ablation(prof, symmetries=("rotation",), seeds=(0,), alphas=(1.0,), data=data,
+                                log=lines.append)
+    runs = {r["variant"]: r for r in res["symmetries"]["rotation"]["runs"]}
+    assert list(runs) == ["strict", "relaxed", "relaxed@strict-backbone",
+                          "relaxed@strict-backbone,alpha=1"]
+    assert [r["network"] for r in runs.values()] == ["equiv", "rsteer", "rsteer", "rsteer"]
+    wide = runs["relaxed@strict-backbone"]["hparams"]
+    assert all(wide[k] == runs["strict"]["hparams"][k] for k in BACKBONE_KEYS if k in wide)
+    assert wide["width"] == 2 and runs["relaxed"]["hparams"]["width"] == 1
+    assert runs["relaxed@strict-backbone,alpha=1"]["hparams"]["alpha"] == 1.0
+    assert runs["relaxed@strict-backbone"]["parameters"] > runs["relaxed"]["parameters"]
+    assert all(r["test_domain"] > 0 and r["test_future"] > 0 for r in runs.values())
+    assert len(lines) == 4 and set(summarise(res["symmetries"]["rotation"]["runs"])) == set(runs)
+    with pytest.raises(ValueError, match=r"symmetries must be among \('rotation', 'scaling'\)"):
+        jet_backbone_ablation(prof, symmetries=("translation",), data=data)
