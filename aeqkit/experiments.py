@@ -54,6 +54,7 @@ __all__ = [
     "MATCHED_ROTATION",
     "JET_MODELS",
     "RESULTS_PATH",
+    "BACKBONE_RESULTS_PATH",
     "STUDY_PARAM_BUDGET",
     "SweepProtocol",
     "heat_data",
@@ -74,6 +75,8 @@ __all__ = [
 
 #: Committed medium-profile results (with the command that produced them).
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "heat_jet.json"
+#: The committed jet backbone ablation (:func:`jet_backbone_ablation`, medium profile).
+BACKBONE_RESULTS_PATH = RESULTS_PATH.parent / "jet_backbone.json"
 
 #: The closed-form baselines (``kind="baseline"`` in the model registry; read there by
 #: :func:`aeqkit.harness.is_baseline_name`); kept as a name for :func:`_hparams`.
