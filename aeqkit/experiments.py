@@ -449,6 +449,18 @@ def heat_experiment(profile: HeatProfile | str = "quick", *, betas: Sequence[flo
 # jet
 
 
+def _jet_data(prof: JetProfile, data: Any = None) -> tuple[Any, tuple[int, int], dict]:
+    """The jet data of ``prof`` (or ``data``), its window shape ``(H, W)`` and its splits with the
+    training windows subsampled to ``prof.train_windows``."""
+    from aeqkit.data import load_dataset, subsample
+
+    data = load_dataset("jet", prof.data_profile, progress=False) if data is None else data
+    splits = dict(data.splits)
+    splits["train"] = subsample(splits["train"], prof.train_windows)
+    x, _ = splits["train"][0]
+    return data, (int(x.shape[-2]), int(x.shape[-1])), splits
+
+
 def jet_model_names(prof: JetProfile, symmetry: str) -> tuple[str, ...]:
     """The models of a jet row: persistence, the stencil (and the C4-tied stencil for rotation),
     then the profile's networks."""
@@ -475,16 +487,11 @@ def jet_experiment(profile: JetProfile | str = "quick", *, seeds: Sequence[int] 
     the same run fields as :func:`heat_experiment` (no equivariance errors: the 62 x 23 windows
     are not square).
     """
-    from aeqkit.data import load_dataset, subsample
-
     prof = _jet_profile(profile)
     seeds = prof.seeds if seeds is None else tuple(int(s) for s in seeds)
     syms = tuple(prof.symmetries) if symmetries is None else tuple(symmetries)
     t0 = time.perf_counter()
-    data = load_dataset("jet", prof.data_profile, progress=False) if data is None else data
-    shape = tuple(int(v) for v in data.fields.shape[-2:])
-    splits = dict(data.splits)
-    splits["train"] = subsample(splits["train"], prof.train_windows)
+    data, shape, splits = _jet_data(prof, data)
     out: dict[str, Any] = {"experiment": "jet", "profile": prof.name,
                            "settings": jsonable(asdict(prof)),
                            "synthetic": bool(data.meta.get("synthetic", False)),
@@ -546,18 +553,13 @@ def jet_backbone_ablation(profile: JetProfile | str = "medium", *,
     run has :func:`jet_experiment`'s fields plus ``variant`` (which :func:`summarise` groups by,
     as ``model``) and ``network`` (the model name built).
     """
-    from aeqkit.data import load_dataset, subsample
-
     prof = _jet_profile(profile)
     seeds = prof.seeds if seeds is None else tuple(int(v) for v in seeds)
     bad = [v for v in symmetries if v not in ("rotation", "scaling")]
     if bad:
         raise ValueError(f"symmetries must be among ('rotation', 'scaling'), got {bad}")
     t0 = time.perf_counter()
-    data = load_dataset("jet", prof.data_profile, progress=False) if data is None else data
-    shape = tuple(int(v) for v in data.fields.shape[-2:])
-    splits = dict(data.splits)
-    splits["train"] = subsample(splits["train"], prof.train_windows)
+    data, shape, splits = _jet_data(prof, data)
     max_rollout = _target_length(splits["train"])
     out: dict[str, Any] = {"experiment": "jet-backbone", "profile": prof.name,
                            "synthetic": bool(data.meta.get("synthetic", False)),
@@ -621,13 +623,8 @@ def lr_search(experiment: str = "heat", lrs: Sequence[float] = (1e-3, 3e-3),
                         log(f"search heat β={beta} {name} {key}: valid "
                             f"{scores[name][key]:.5f}")
     elif experiment == "jet":
-        from aeqkit.data import load_dataset, subsample
-
         prof_j = _jet_profile(profile)
-        data = load_dataset("jet", prof_j.data_profile, progress=False)
-        splits = dict(data.splits)
-        splits["train"] = subsample(splits["train"], prof_j.train_windows)
-        shape = tuple(int(v) for v in data.fields.shape[-2:])
+        data, shape, splits = _jet_data(prof_j)
         for name in (models or prof_j.symmetries[symmetry]):
             hp = _hparams(prof_j.hparams, name, symmetry)
             hp["input_size"] = shape
@@ -769,11 +766,9 @@ def sweep_protocol(experiment: str, symmetry: str, profile: str, *, beta: float 
                                                                      progress=False)
         splits = {"train": data.splits["train"], "valid": data.splits["valid"]}
     else:
-        from aeqkit.data import load_dataset, subsample
-
-        data = (load_fn or load_dataset)("jet", prof.data_profile, progress=False)
-        splits = {"train": subsample(data.splits["train"], prof.train_windows),
-                  "valid": data.splits["valid"]}
+        data = None if load_fn is None else load_fn("jet", prof.data_profile, progress=False)
+        data, _, splits = _jet_data(prof, data)
+        splits = {"train": splits["train"], "valid": splits["valid"]}
     x, _ = splits["train"][0]
     grid = (int(x.shape[-2]), int(x.shape[-1]))
     max_rollout = _target_length(splits["train"])
